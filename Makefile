@@ -1,0 +1,59 @@
+# burnafter developer commands. `make` alone lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+BIN      := $(VENV)/bin
+PYTHON   ?= python3
+STAMP    := $(VENV)/.installed
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@# The embedded PostgreSQL uses the machine's server; without one, a pip-installed build.
+	$(PY) -m services.common.embedded_postgres --find >/dev/null 2>&1 || $(PY) -m pip install --quiet pgserver==0.1.4
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv/ with the locked dependencies
+
+.PHONY: run
+run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/burnafter dev
+
+.PHONY: test
+test: $(STAMP) ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: $(STAMP) ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: migrate
+migrate: $(STAMP) ## Apply the SQL migrations to DATABASE_URL
+	$(BIN)/burnafter migrate
+
+.PHONY: lock
+lock: ## Re-pin requirements.lock from pyproject.toml
+	test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv; }
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+.PHONY: clean
+clean: ## Remove .venv/, .data/ (the embedded database) and caches
+	-test -f .data/postgres/postmaster.pid && $(PY) -m services.common.embedded_postgres --stop .data/postgres
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,45 @@
+"""The api service: ``create_app`` builds it and does no I/O."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from services.api import handlers
+from services.api.problems import problem_middleware
+from services.common.http import access_log, add_health_routes, database_context
+from services.common.keys import SETTINGS
+from services.common.settings import Settings
+
+# JSON framing and base64url around the largest allowed ciphertext.
+_BODY_OVERHEAD = 64 * 1024
+
+
+def body_limit(settings: Settings) -> int:
+    limits = settings.limits
+    return (limits.max_ciphertext_bytes * 4 + 2) // 3 + limits.max_label_bytes * 2 + _BODY_OVERHEAD
+
+
+def create_v1(settings: Settings) -> web.Application:
+    """The v1 API, to be mounted at ``/api``; its routes start with ``/v1``."""
+    app = web.Application(client_max_size=body_limit(settings), middlewares=[problem_middleware])
+    app[handlers.OPENAPI] = (resources.files("services.api") / "openapi.json").read_bytes()
+    app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
+    app.router.add_get("/v1/limits", handlers.limits, name="limits")
+    app.router.add_post("/v1/secrets", handlers.create_secret, name="create_secret")
+    app.router.add_post("/v1/secrets/{id}/peek", handlers.peek_secret, name="peek_secret")
+    app.router.add_post("/v1/secrets/{id}/reveal", handlers.reveal_secret, name="reveal_secret")
+    app.router.add_delete("/v1/secrets/{id}", handlers.revoke_secret, name="revoke_secret")
+    app.router.add_get("/v1/receipts/{id}", handlers.read_receipt, name="read_receipt")
+    return app
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The standalone api process: health routes, and the v1 API under ``/api``."""
+    app = web.Application(client_max_size=body_limit(settings), middlewares=[access_log])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(database_context)
+    add_health_routes(app)
+    app.add_subapp("/api", create_v1(settings))
+    return app

@@ -1,0 +1,135 @@
+"""The v1 handlers: parse, call the store, shape the answer."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from aiohttp import web
+
+from services.api.requests import (
+    CREATE_FIELDS,
+    PROOF_BYTES,
+    binary,
+    create_request,
+    json_object,
+    manage_token,
+    optional_binary,
+    secret_id,
+)
+from services.common import store
+from services.common.client_address import apply_policy, client_address, truncate_user_agent
+from services.common.envelope import ID_BYTES, b64u_encode
+from services.common.keys import POOL, SETTINGS
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _access(request: web.Request) -> store.Access:
+    settings = request.config_dict[SETTINGS]
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+    )
+    return store.Access(
+        client_address=apply_policy(address, settings.client_address_policy),
+        user_agent=truncate_user_agent(request.headers.get("User-Agent")),
+    )
+
+
+async def limits(request: web.Request) -> web.Response:
+    """What a sender may ask for, so clients can offer only valid choices."""
+    current = request.config_dict[SETTINGS].limits
+    return web.json_response(
+        {
+            "max_ciphertext_bytes": current.max_ciphertext_bytes,
+            "max_views": current.max_views,
+            "min_expires_in": current.min_expires_in,
+            "max_expires_in": current.max_expires_in,
+            "default_expires_in": current.default_expires_in,
+            "max_attempts": current.max_attempts,
+        }
+    )
+
+
+async def create_secret(request: web.Request) -> web.Response:
+    body = await json_object(request, CREATE_FIELDS)
+    create = create_request(body, request.config_dict[SETTINGS].limits)
+    new_id = b64u_encode(os.urandom(ID_BYTES))
+    expires_at = await store.create_secret(
+        request.config_dict[POOL],
+        store.NewSecret(id=new_id, **vars(create)),
+        _access(request),
+    )
+    return web.json_response(
+        {"id": new_id, "expires_at": _timestamp(expires_at), "max_views": create.max_views},
+        status=201,
+    )
+
+
+async def peek_secret(request: web.Request) -> web.Response:
+    the_id = secret_id(request)
+    body = await json_object(request, {"claim"})
+    claim = binary(body, "claim", size=PROOF_BYTES)
+    found = await store.peek(request.config_dict[POOL], the_id, claim)
+    return web.json_response(
+        {
+            "passphrase_required": found.passphrase_required,
+            "views_left": found.views_left,
+            "expires_at": _timestamp(found.expires_at),
+        }
+    )
+
+
+async def reveal_secret(request: web.Request) -> web.Response:
+    the_id = secret_id(request)
+    body = await json_object(request, {"claim", "unlock"})
+    claim = binary(body, "claim", size=PROOF_BYTES)
+    unlock = optional_binary(body, "unlock", size=PROOF_BYTES)
+    revealed = await store.reveal(request.config_dict[POOL], the_id, claim, unlock, _access(request))
+    return web.json_response(
+        {"ciphertext": b64u_encode(revealed.ciphertext), "views_left": revealed.views_left}
+    )
+
+
+async def read_receipt(request: web.Request) -> web.Response:
+    the_id = secret_id(request)
+    receipt = await store.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
+    return web.json_response(
+        {
+            "id": receipt.id,
+            "state": receipt.state,
+            "label": None if receipt.label is None else b64u_encode(receipt.label),
+            "max_views": receipt.max_views,
+            "views": receipt.views,
+            "max_attempts": receipt.max_attempts,
+            "failed_attempts": receipt.failed_attempts,
+            "passphrase": receipt.passphrase,
+            "created_at": _timestamp(receipt.created_at),
+            "expires_at": _timestamp(receipt.expires_at),
+            "ended_at": _timestamp(receipt.ended_at),
+            "events": [
+                {
+                    "at": _timestamp(event.at),
+                    "event": event.event,
+                    "client_address": event.client_address,
+                    "user_agent": event.user_agent,
+                }
+                for event in receipt.events
+            ],
+        }
+    )
+
+
+async def revoke_secret(request: web.Request) -> web.Response:
+    the_id = secret_id(request)
+    await store.revoke(request.config_dict[POOL], the_id, manage_token(request), _access(request))
+    return web.Response(status=204)
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+OPENAPI = web.AppKey("openapi", bytes)

@@ -1,0 +1,144 @@
+"""Parsing and validating api request bodies and headers against the limits.
+
+Every field is checked for type and range; unknown fields are refused, so a typo
+in a client is a 400, not a silently ignored option."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from services.api.problems import InvalidRequest
+from services.common.errors import SecretNotFound
+from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
+from services.common.settings import Limits
+
+PROOF_BYTES = 32
+VERIFIER_BYTES = 32
+ID_CHARS = 22  # base64url of ID_BYTES (16) bytes
+_MIN_CIPHERTEXT = 1 + NONCE_BYTES + 16
+
+
+async def json_object(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise InvalidRequest("The body must be application/json.", status=415)
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidRequest("Unknown field.", field=unknown[0])
+    return body
+
+
+def binary(body: dict[str, Any], field: str, *, size: int | None = None) -> bytes:
+    value = body.get(field)
+    if not isinstance(value, str):
+        raise InvalidRequest("Expected a base64url string.", field=field)
+    try:
+        data = b64u_decode(value)
+    except EnvelopeError:
+        raise InvalidRequest("Not valid base64url without padding.", field=field) from None
+    if size is not None and len(data) != size:
+        raise InvalidRequest(f"Must decode to exactly {size} bytes.", field=field)
+    return data
+
+
+def optional_binary(body: dict[str, Any], field: str, *, size: int | None = None) -> bytes | None:
+    return None if body.get(field) is None else binary(body, field, size=size)
+
+
+def integer(body: dict[str, Any], field: str, default: int, lo: int, hi: int) -> int:
+    value = body.get(field, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRequest("Expected a whole number.", field=field)
+    if not lo <= value <= hi:
+        raise InvalidRequest(f"Must be between {lo} and {hi}.", field=field)
+    return value
+
+
+def secret_id(request: web.Request) -> str:
+    """A well-formed id, or the same 404 as an unknown one."""
+    value = request.match_info["id"]
+    try:
+        if len(value) != ID_CHARS or len(b64u_decode(value)) != ID_BYTES:
+            raise SecretNotFound
+    except EnvelopeError:
+        raise SecretNotFound from None
+    return value
+
+
+def manage_token(request: web.Request) -> bytes:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidRequest("A manage token is required: Authorization: Bearer <token>.", status=401)
+    try:
+        manage = b64u_decode(token.strip())
+    except EnvelopeError:
+        raise InvalidRequest("The manage token is not valid base64url.", status=401) from None
+    if len(manage) != PROOF_BYTES:
+        raise InvalidRequest("The manage token has the wrong length.", status=401)
+    return manage
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    ciphertext: bytes
+    claim_verifier: bytes
+    unlock_verifier: bytes | None
+    manage_verifier: bytes
+    label: bytes | None
+    max_views: int
+    max_attempts: int
+    expires_in: int
+
+
+CREATE_FIELDS = {
+    "ciphertext",
+    "claim_verifier",
+    "unlock_verifier",
+    "manage_verifier",
+    "label",
+    "max_views",
+    "max_attempts",
+    "expires_in",
+}
+
+
+def create_request(body: dict[str, Any], limits: Limits) -> CreateRequest:
+    ciphertext = binary(body, "ciphertext")
+    if len(ciphertext) > limits.max_ciphertext_bytes:
+        raise InvalidRequest(
+            f"The ciphertext is over {limits.max_ciphertext_bytes} bytes.",
+            field="ciphertext",
+            status=413,
+        )
+    if len(ciphertext) < _MIN_CIPHERTEXT or ciphertext[0] != VERSION:
+        raise InvalidRequest("Not a protocol v1 envelope.", field="ciphertext")
+    label = optional_binary(body, "label")
+    if label is not None and len(label) > limits.max_label_bytes:
+        raise InvalidRequest(f"The label is over {limits.max_label_bytes} bytes.", field="label")
+    return CreateRequest(
+        ciphertext=ciphertext,
+        claim_verifier=binary(body, "claim_verifier", size=VERIFIER_BYTES),
+        unlock_verifier=optional_binary(body, "unlock_verifier", size=VERIFIER_BYTES),
+        manage_verifier=binary(body, "manage_verifier", size=VERIFIER_BYTES),
+        label=label,
+        max_views=integer(body, "max_views", 1, 1, limits.max_views),
+        max_attempts=integer(body, "max_attempts", limits.max_attempts, 1, limits.max_attempts),
+        expires_in=integer(
+            body,
+            "expires_in",
+            limits.default_expires_in,
+            limits.min_expires_in,
+            limits.max_expires_in,
+        ),
+    )

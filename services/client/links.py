@@ -1,0 +1,65 @@
+"""Share links (``{base}/s/{id}#{key}``) and receipt links (``{base}/r/{id}#{key}``).
+
+The key rides in the fragment, which browsers and HTTP clients never send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from services.common.envelope import ID_BYTES, KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
+
+LinkKind = Literal["s", "r"]
+MAX_LINK_CHARS = 4096
+
+
+class MalformedLink(ValueError):
+    """Not a burnafter link of the expected kind; the message never repeats the key."""
+
+
+@dataclass(frozen=True)
+class Link:
+    base: str
+    id: str
+    key: bytes
+    kind: LinkKind
+
+    def __str__(self) -> str:
+        return f"{self.base}/{self.kind}/{self.id}#{b64u_encode(self.key)}"
+
+
+def make_link(base: str, kind: LinkKind, secret_id: str, key: bytes) -> Link:
+    return Link(base.rstrip("/"), secret_id, key, kind)
+
+
+def parse_link(text: str, kind: LinkKind) -> Link:
+    """Parse a share (``s``) or receipt (``r``) link; the base keeps any path prefix."""
+    what = "share" if kind == "s" else "receipt"
+    text = text.strip()
+    if len(text) > MAX_LINK_CHARS:
+        raise MalformedLink(f"that is not a {what} link: too long")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise MalformedLink(f"that is not a {what} link") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise MalformedLink(f"that is not a {what} link: it must be http(s)://host/{kind}/ID#KEY")
+    prefix, _, tail = parts.path.rstrip("/").rpartition(f"/{kind}/")
+    if not tail or "/" in tail:
+        raise MalformedLink(f"that is not a {what} link: no /{kind}/ID in its path")
+    try:
+        id_ok = len(tail) == 22 and len(b64u_decode(tail)) == ID_BYTES
+    except EnvelopeError:
+        id_ok = False
+    if not id_ok:
+        raise MalformedLink(f"that is not a {what} link: the id is malformed")
+    if not parts.fragment:
+        raise MalformedLink(f"the {what} link has no key after '#': was it cut short?")
+    try:
+        key = b64u_decode(parts.fragment)
+    except EnvelopeError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise MalformedLink(f"the key after '#' in the {what} link is damaged")
+    return Link(f"{parts.scheme}://{parts.netloc}{prefix}", tail, key, kind)

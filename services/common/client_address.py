@@ -1,0 +1,54 @@
+"""Who is asking: the client address (through trusted proxies only) reduced by the
+address policy, and a truncated user agent."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from services.common.settings import AddressPolicy, IPNetwork
+
+USER_AGENT_CHARS = 200
+
+
+def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The first address, walking ``X-Forwarded-For`` from the right, that is not a
+    trusted proxy. The header counts only when the peer itself is trusted."""
+    address = _parse(peer or "")
+    if address is None or not forwarded_for:
+        return address
+    hops = forwarded_for.split(",")
+    while address is not None and any(address in net for net in trusted) and hops:
+        address = _parse(hops.pop())
+    return address
+
+
+def apply_policy(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, policy: AddressPolicy
+) -> str | None:
+    """``full`` keeps the address, ``truncated`` keeps its /24 (IPv4) or /48 (IPv6)
+    network, ``off`` keeps nothing."""
+    if address is None or policy == "off":
+        return None
+    if policy == "full":
+        return str(address)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def truncate_user_agent(user_agent: str | None) -> str | None:
+    if not user_agent:
+        return None
+    return "".join(ch for ch in user_agent[:USER_AGENT_CHARS] if ch.isprintable())

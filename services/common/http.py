@@ -1,0 +1,95 @@
+"""What every burnafter HTTP service shares: the database context, health routes,
+the access log by route template, and a server with graceful shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from services.common.db import create_pool
+from services.common.keys import POOL, SETTINGS
+from services.common.migrations import ensure_migrated
+from services.common.store import database_ready
+
+log = structlog.get_logger("burnafter.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def database_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: open the pool, refuse an un-migrated database, close on exit."""
+    pool = await create_pool(app[SETTINGS])
+    try:
+        async with pool.acquire() as conn:
+            await ensure_migrated(conn)
+        app[POOL] = pool
+        yield
+    finally:
+        await pool.close()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is alive; says nothing about the database."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The database answers; a load balancer takes the instance out otherwise."""
+    try:
+        ready = await database_ready(request.config_dict[POOL])
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        ready = False
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable"}, status=200 if ready else 503
+    )
+
+
+def add_health_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/readyz", readyz, name="readyz")
+
+
+def route_template(request: web.Request) -> str:
+    """The matched route's pattern (``/api/v1/secrets/{id}/reveal``), never the raw path."""
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        log.info(
+            "request",
+            method=request.method,
+            route=route_template(request),
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+
+def serve(app: web.Application) -> None:
+    """Run until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish
+    within ``SHUTDOWN_GRACE`` seconds."""
+    settings = app[SETTINGS]
+    web.run_app(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_grace,
+        print=lambda message: log.info("listening", message=message),
+    )

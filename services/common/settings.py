@@ -1,0 +1,170 @@
+"""Settings: the environment, parsed once at start-up into frozen, typed objects.
+
+This module is the only place that reads ``os.environ``. A missing or malformed
+setting stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+KiB = 1024
+MiB = 1024 * KiB
+DAY = 86400
+
+AddressPolicy = Literal["full", "truncated", "off"]
+LogFormat = Literal["json", "console"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a sender may ask for; every create is checked against these."""
+
+    max_ciphertext_bytes: int = 1 * MiB
+    max_views: int = 100
+    min_expires_in: int = 60
+    max_expires_in: int = 30 * DAY
+    default_expires_in: int = 7 * DAY
+    max_attempts: int = 5
+    max_label_bytes: int = 1 * KiB
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server role needs, from the environment."""
+
+    database_url: str
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_statement_cache_size: int = 100
+    http_host: str = "0.0.0.0"  # noqa: S104 - containers listen on every interface
+    http_port: int = 8080
+    log_format: LogFormat = "json"
+    log_level: str = "INFO"
+    limits: Limits = field(default_factory=Limits)
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    client_address_policy: AddressPolicy = "truncated"
+    receipt_retention: int = 7 * DAY
+    reaper_interval: float = 30.0
+    reaper_batch_size: int = 1000
+    shutdown_grace: float = 10.0
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    raw = env.get(name, "")
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a comma-separated list of CIDR networks: {exc}") from None
+
+
+def load_limits(env: Mapping[str, str]) -> Limits:
+    min_expires = _int(env, "MIN_EXPIRES_IN", 60, 1, 365 * DAY)
+    max_expires = _int(env, "MAX_EXPIRES_IN", 30 * DAY, min_expires, 365 * DAY)
+    limits = Limits(
+        max_ciphertext_bytes=_int(env, "MAX_CIPHERTEXT_BYTES", 1 * MiB, 1 * KiB, 256 * MiB),
+        max_views=_int(env, "MAX_VIEWS", 100, 1, 10_000),
+        min_expires_in=min_expires,
+        max_expires_in=max_expires,
+        default_expires_in=_int(env, "DEFAULT_EXPIRES_IN", min(7 * DAY, max_expires), 1, 365 * DAY),
+        max_attempts=_int(env, "MAX_ATTEMPTS", 5, 1, 100),
+    )
+    if not min_expires <= limits.default_expires_in <= max_expires:
+        raise SettingsError("DEFAULT_EXPIRES_IN must lie between MIN_EXPIRES_IN and MAX_EXPIRES_IN")
+    return limits
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    require_database: bool = True,
+) -> Settings:
+    """Parse the environment (``os.environ`` by default) into :class:`Settings`.
+
+    ``defaults`` stand in for variables the environment does not set (``make run``
+    listens on loopback and logs for a console, for one).
+    """
+    env = {**(defaults or {}), **(os.environ if env is None else env)}
+    database_url = env.get("DATABASE_URL", "")
+    if require_database and not database_url:
+        raise SettingsError("DATABASE_URL is required (postgresql://user:password@host:5432/db)")
+    pool_min = _int(env, "DB_POOL_MIN", 1, 0, 1000)
+    return Settings(
+        database_url=database_url,
+        db_pool_min=pool_min,
+        db_pool_max=_int(env, "DB_POOL_MAX", 10, max(pool_min, 1), 1000),
+        db_statement_cache_size=_int(env, "DB_STATEMENT_CACHE_SIZE", 100, 0, 100_000),
+        http_host=env.get("HTTP_HOST") or "0.0.0.0",  # noqa: S104
+        http_port=_int(env, "HTTP_PORT", 8080, 0, 65535),
+        log_format=_choice(env, "LOG_FORMAT", "json", ("json", "console")),  # type: ignore[arg-type]
+        log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        limits=load_limits(env),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        client_address_policy=_choice(  # type: ignore[arg-type]
+            env, "CLIENT_ADDRESS_POLICY", "truncated", ("full", "truncated", "off")
+        ),
+        receipt_retention=_int(env, "RECEIPT_RETENTION", 7 * DAY, 0, 3650 * DAY),
+        reaper_interval=_float(env, "REAPER_INTERVAL", 30.0, 0.1, 86400.0),
+        reaper_batch_size=_int(env, "REAPER_BATCH_SIZE", 1000, 1, 100_000),
+        shutdown_grace=_float(env, "SHUTDOWN_GRACE", 10.0, 0.0, 600.0),
+    )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Defaults for the ``burnafter`` client commands."""
+
+    server: str = "http://127.0.0.1:8080"
+    timeout: float = 30.0
+
+
+def load_client_settings(env: Mapping[str, str] | None = None) -> ClientSettings:
+    env = os.environ if env is None else env
+    return ClientSettings(
+        server=env.get("BURNAFTER_SERVER") or ClientSettings.server,
+        timeout=_float(env, "BURNAFTER_TIMEOUT", 30.0, 0.1, 3600.0),
+    )
+

@@ -1,0 +1,324 @@
+"""The store: every SQL statement of burnafter, and the transactions around them.
+
+Lock order is always ``secrets`` row first, then ``receipts`` row, so a reveal, a
+revoke and the reaper racing for one secret can wait for each other but never
+deadlock. Expiry is checked in each query, not left to the reaper.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.common.envelope import verifier
+from services.common.errors import (
+    PassphraseRequired,
+    ReceiptNotFound,
+    SecretAlreadyEnded,
+    SecretNotFound,
+    WrongPassphrase,
+)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who touched a secret, already reduced to what the address policy keeps."""
+
+    client_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    id: str
+    ciphertext: bytes
+    claim_verifier: bytes
+    unlock_verifier: bytes | None
+    manage_verifier: bytes
+    label: bytes | None
+    max_views: int
+    max_attempts: int
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Peek:
+    passphrase_required: bool
+    views_left: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Revealed:
+    ciphertext: bytes
+    views_left: int
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    at: datetime
+    event: str
+    client_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: str
+    state: str
+    label: bytes | None
+    max_views: int
+    views: int
+    max_attempts: int
+    failed_attempts: int
+    passphrase: bool
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    events: tuple[AccessEvent, ...]
+
+
+def _proof_matches(proof: bytes, stored_verifier: bytes) -> bool:
+    return hmac.compare_digest(verifier(proof), stored_verifier)
+
+
+_INSERT_SECRET = """
+WITH secret AS (
+    INSERT INTO secrets (id, ciphertext, claim_verifier, unlock_verifier,
+                         views_left, attempts_left, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+    RETURNING id, expires_at
+), receipt AS (
+    INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
+                          passphrase, ciphertext_bytes, expires_at)
+    SELECT id, $8, $9, $5, $6, $4::bytea IS NOT NULL, length($2), expires_at FROM secret
+    RETURNING id
+), event AS (
+    INSERT INTO access_events (secret_id, event, client_address, user_agent)
+    SELECT id, 'created', $10, $11 FROM receipt
+)
+SELECT expires_at FROM secret
+"""
+
+
+async def create_secret(pool: asyncpg.Pool, new: NewSecret, access: Access) -> datetime:
+    """Store a secret with its receipt and 'created' event; return when it expires."""
+    expires_at: datetime = await pool.fetchval(
+        _INSERT_SECRET,
+        new.id,
+        new.ciphertext,
+        new.claim_verifier,
+        new.unlock_verifier,
+        new.max_views,
+        new.max_attempts,
+        new.expires_in,
+        new.manage_verifier,
+        new.label,
+        access.client_address,
+        access.user_agent,
+    )
+    return expires_at
+
+
+_PEEK = """
+SELECT claim_verifier, unlock_verifier IS NOT NULL AS passphrase_required,
+       views_left, expires_at
+FROM secrets WHERE id = $1 AND expires_at > now()
+"""
+
+
+async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
+    """What the holder of the link may know before revealing; changes nothing."""
+    row = await pool.fetchrow(_PEEK, secret_id)
+    if row is None or not _proof_matches(claim, row["claim_verifier"]):
+        raise SecretNotFound
+    return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
+
+
+_LOCK_FOR_REVEAL = """
+SELECT claim_verifier, unlock_verifier, views_left, attempts_left
+FROM secrets WHERE id = $1 AND expires_at > now()
+FOR UPDATE
+"""
+_BURN_LAST_VIEW = "DELETE FROM secrets WHERE id = $1 RETURNING ciphertext"
+_SPEND_VIEW = "UPDATE secrets SET views_left = views_left - 1 WHERE id = $1 RETURNING ciphertext"
+_RECORD_VIEW = """
+WITH receipt AS (
+    UPDATE receipts
+    SET views = views + 1,
+        state = CASE WHEN $2 THEN 'viewed' ELSE state END,
+        ended_at = CASE WHEN $2 THEN now() ELSE ended_at END
+    WHERE id = $1
+    RETURNING id
+)
+INSERT INTO access_events (secret_id, event, client_address, user_agent)
+SELECT id, 'viewed', $3, $4 FROM receipt
+"""
+_DESTROY = "DELETE FROM secrets WHERE id = $1"
+_SPEND_ATTEMPT = "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = $1"
+_RECORD_FAILED_UNLOCK = """
+WITH receipt AS (
+    UPDATE receipts
+    SET failed_attempts = failed_attempts + 1,
+        state = CASE WHEN $2 THEN 'locked' ELSE state END,
+        ended_at = CASE WHEN $2 THEN now() ELSE ended_at END
+    WHERE id = $1
+    RETURNING id
+)
+INSERT INTO access_events (secret_id, event, client_address, user_agent)
+SELECT id, event, $3, $4
+FROM receipt, unnest(CASE WHEN $2 THEN ARRAY['unlock_failed', 'locked']
+                          ELSE ARRAY['unlock_failed'] END) AS event
+"""
+
+
+async def reveal(
+    pool: asyncpg.Pool, secret_id: str, claim: bytes, unlock: bytes | None, access: Access
+) -> Revealed:
+    """Spend one view and return the ciphertext, in one transaction holding the row lock.
+
+    A wrong unlock proof spends one attempt instead, and the last attempt destroys
+    the secret. The attempt is committed before :class:`WrongPassphrase` is raised.
+    """
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            row = await conn.fetchrow(_LOCK_FOR_REVEAL, secret_id)
+            if row is None or not _proof_matches(claim, row["claim_verifier"]):
+                raise SecretNotFound
+            unlock_verifier = row["unlock_verifier"]
+            if unlock_verifier is not None and unlock is None:
+                raise PassphraseRequired(row["attempts_left"])
+            if unlock_verifier is None or _proof_matches(unlock or b"", unlock_verifier):
+                last_view = row["views_left"] == 1
+                ciphertext = await conn.fetchval(
+                    _BURN_LAST_VIEW if last_view else _SPEND_VIEW, secret_id
+                )
+                await conn.execute(
+                    _RECORD_VIEW, secret_id, last_view, access.client_address, access.user_agent
+                )
+                return Revealed(ciphertext, row["views_left"] - 1)
+            attempts_left = row["attempts_left"] - 1
+            locked = attempts_left == 0
+            await conn.execute(_DESTROY if locked else _SPEND_ATTEMPT, secret_id)
+            await conn.execute(
+                _RECORD_FAILED_UNLOCK, secret_id, locked, access.client_address, access.user_agent
+            )
+    raise WrongPassphrase(attempts_left)
+
+
+_READ_RECEIPT = """
+SELECT id, manage_verifier, label, max_views, views, max_attempts, failed_attempts,
+       passphrase, created_at, expires_at, ended_at,
+       CASE WHEN state = 'active' AND expires_at <= now() THEN 'expired' ELSE state END AS state
+FROM receipts WHERE id = $1
+"""
+_READ_EVENTS = """
+SELECT at, event, client_address, user_agent
+FROM access_events WHERE secret_id = $1 ORDER BY seq
+"""
+
+
+async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Receipt:
+    """The sender's view of a secret. An expired secret reads as expired before the
+    reaper has deleted it."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_READ_RECEIPT, secret_id)
+        if row is None or not _proof_matches(manage, row["manage_verifier"]):
+            raise ReceiptNotFound
+        events = await conn.fetch(_READ_EVENTS, secret_id)
+    return Receipt(
+        id=row["id"],
+        state=row["state"],
+        label=row["label"],
+        max_views=row["max_views"],
+        views=row["views"],
+        max_attempts=row["max_attempts"],
+        failed_attempts=row["failed_attempts"],
+        passphrase=row["passphrase"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        ended_at=row["ended_at"],
+        events=tuple(AccessEvent(**dict(event)) for event in events),
+    )
+
+
+_READ_MANAGE_VERIFIER = "SELECT manage_verifier FROM receipts WHERE id = $1"
+_DELETE_LIVE_SECRET = "DELETE FROM secrets WHERE id = $1 AND expires_at > now() RETURNING id"
+_RECORD_REVOKE = """
+WITH receipt AS (
+    UPDATE receipts SET state = 'revoked', ended_at = now()
+    WHERE id = $1
+    RETURNING id
+)
+INSERT INTO access_events (secret_id, event, client_address, user_agent)
+SELECT id, 'revoked', $2, $3 FROM receipt
+"""
+_CURRENT_STATE = """
+SELECT CASE WHEN state = 'active' THEN 'expired' ELSE state END FROM receipts WHERE id = $1
+"""
+
+
+async def revoke(pool: asyncpg.Pool, secret_id: str, manage: bytes, access: Access) -> None:
+    """Destroy a live secret for its sender. Waits for a reveal holding the row lock."""
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval(_READ_MANAGE_VERIFIER, secret_id)
+        if stored is None or not _proof_matches(manage, stored):
+            raise ReceiptNotFound
+        async with conn.transaction():
+            if await conn.fetchval(_DELETE_LIVE_SECRET, secret_id) is not None:
+                await conn.execute(
+                    _RECORD_REVOKE, secret_id, access.client_address, access.user_agent
+                )
+                return
+            state = await conn.fetchval(_CURRENT_STATE, secret_id)
+    raise SecretAlreadyEnded(state)
+
+
+_REAP_EXPIRED = """
+WITH doomed AS (
+    SELECT id FROM secrets
+    WHERE expires_at <= now()
+    ORDER BY expires_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), deleted AS (
+    DELETE FROM secrets USING doomed WHERE secrets.id = doomed.id
+    RETURNING secrets.id
+), receipt AS (
+    UPDATE receipts SET state = 'expired', ended_at = now()
+    FROM deleted WHERE receipts.id = deleted.id AND receipts.state = 'active'
+    RETURNING receipts.id
+), event AS (
+    INSERT INTO access_events (secret_id, event) SELECT id, 'expired' FROM receipt
+)
+SELECT count(*) FROM deleted
+"""
+_PURGE_RECEIPTS = """
+WITH doomed AS (
+    SELECT id FROM receipts
+    WHERE ended_at < now() - make_interval(secs => $1)
+    ORDER BY ended_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+DELETE FROM receipts USING doomed WHERE receipts.id = doomed.id
+"""
+
+
+async def reap_expired(pool: asyncpg.Pool, batch_size: int) -> int:
+    """Delete one batch of expired secrets, marking their receipts; return the count."""
+    deleted: int = await pool.fetchval(_REAP_EXPIRED, batch_size)
+    return deleted
+
+
+async def purge_receipts(pool: asyncpg.Pool, retention: int, batch_size: int) -> int:
+    """Delete one batch of receipts (and their events) ended more than ``retention`` s ago."""
+    status: str = await pool.execute(_PURGE_RECEIPTS, retention, batch_size)
+    return int(status.split()[-1])
+
+
+async def database_ready(pool: asyncpg.Pool) -> bool:
+    return bool(await pool.fetchval("SELECT true"))

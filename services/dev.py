@@ -1,0 +1,65 @@
+"""``make run``: web, api and reaper in one process on http://127.0.0.1:8080, with an
+embedded PostgreSQL under ``.data/`` when DATABASE_URL is unset.
+
+Production runs the three as separate processes (``burnafter api|web|reaper``)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from services.api.app import create_v1
+from services.common.embedded_postgres import EmbeddedPostgres
+from services.common.http import serve
+from services.common.logging import configure_logging
+from services.common.migrations import migrate
+from services.common.settings import load_settings
+from services.reaper.reaper import reaper_context
+from services.web.app import create_app as create_web_app
+
+DATA_DIR = Path(".data/postgres")
+DATABASE = "burnafter"
+DEV_DEFAULTS = {"HTTP_HOST": "127.0.0.1", "LOG_FORMAT": "console", "REAPER_INTERVAL": "10"}
+
+log = structlog.get_logger("burnafter.dev")
+
+
+async def _create_database(server_url: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+            await conn.execute(f"CREATE DATABASE {DATABASE}")
+    finally:
+        await conn.close()
+
+
+async def _migrate(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def run() -> None:
+    settings = load_settings(defaults=DEV_DEFAULTS, require_database=False)
+    configure_logging(settings.log_format, settings.log_level)
+    embedded = None
+    if not settings.database_url:
+        embedded = EmbeddedPostgres(DATA_DIR)
+        asyncio.run(_create_database(embedded.start()))
+        settings = dataclasses.replace(settings, database_url=embedded.url_for(DATABASE))
+        log.info("embedded_postgres_started", datadir=str(embedded.datadir))
+    try:
+        asyncio.run(_migrate(settings.database_url))
+        app = create_web_app(settings)
+        app.add_subapp("/api", create_v1(settings))
+        app.cleanup_ctx.append(reaper_context)
+        serve(app)
+    finally:
+        if embedded is not None:
+            embedded.stop()

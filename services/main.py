@@ -1,0 +1,108 @@
+"""``burnafter``: the one command for every role and every client action.
+
+Server roles: ``api``, ``web``, ``reaper [--once]``, ``migrate``, ``dev``.
+Client commands: ``send``, ``open``, ``status``, ``revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from services.client.cli import add_client_commands, run_client_command
+from services.common.errors import DatabaseNotMigrated
+from services.common.logging import configure_logging
+from services.common.settings import (
+    Settings,
+    SettingsError,
+    load_client_settings,
+    load_settings,
+)
+
+
+def _server_settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def run_api() -> None:
+    from services.api.app import create_app
+    from services.common.http import serve
+
+    serve(create_app(_server_settings()))
+
+
+def run_web() -> None:
+    from services.common.http import serve
+    from services.web.app import create_app
+
+    serve(create_app(_server_settings()))
+
+
+def run_reaper(once: bool) -> None:
+    from services.reaper.reaper import run
+
+    asyncio.run(run(_server_settings(), once=once))
+
+
+def run_migrate() -> None:
+    import asyncpg
+
+    from services.common.migrations import migrate
+
+    settings = _server_settings()
+
+    async def apply() -> None:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            applied = await migrate(conn)
+        finally:
+            await conn.close()
+        print(f"migrated: {len(applied)} applied", file=sys.stderr)
+
+    asyncio.run(apply())
+
+
+def run_dev() -> None:
+    from services.dev import run
+
+    run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="burnafter", description="Zero-knowledge, self-destructing secrets."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("api", help="serve the REST API")
+    commands.add_parser("web", help="serve the web frontend")
+    reaper = commands.add_parser("reaper", help="delete expired secrets, in a loop")
+    reaper.add_argument("--once", action="store_true", help="run one pass and exit")
+    commands.add_parser("migrate", help="apply the database migrations")
+    commands.add_parser("dev", help="everything in one process, for development (make run)")
+    add_client_commands(commands, load_client_settings())
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if hasattr(args, "client_command"):
+        sys.exit(run_client_command(args, load_client_settings()))
+    roles = {
+        "api": run_api,
+        "web": run_web,
+        "reaper": lambda: run_reaper(args.once),
+        "migrate": run_migrate,
+        "dev": run_dev,
+    }
+    try:
+        roles[args.command]()
+    except (SettingsError, DatabaseNotMigrated) as exc:
+        sys.exit(f"burnafter {args.command}: {exc}")
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
