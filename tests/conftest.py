@@ -1,0 +1,230 @@
+"""Test harness.
+
+PostgreSQL: ``TEST_DATABASE_URL`` when set, else a private server started for the
+session. Every test that needs a database gets a fresh one, made from a migrated
+template. Databases are kept until the end of the session, when the leak check
+(``tests/functional/test_no_leaks.py``) searches them and every log for the
+secret material that the tests registered in :data:`LEAK_WATCH`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from services.common.embedded_postgres import EmbeddedPostgres
+from services.common.logging import configure_logging
+from services.common.migrations import migrate
+from services.common.settings import Settings, load_settings
+from tests.support import BIN, LEAK_WATCH, with_database
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_all`` run last: they inspect what the others left."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_all: run after every other test")
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    admin_url: str
+    template: str
+    log_file: Path | None
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="burnafter-tests-"))
+    folder.chmod(0o755)  # the private PostgreSQL runs as another user when we are root
+    yield folder
+
+
+@pytest.fixture(scope="session")
+def test_log(session_dir: Path) -> Path:
+    """Logs of the in-process services, as JSON lines, for the leak check."""
+    path = session_dir / "in-process.log"
+    configure_logging("json", "INFO")
+    root = logging.getLogger()
+    handler = logging.FileHandler(path)
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    LEAK_WATCH.log_files.append(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres(session_dir: Path) -> Iterator[PostgresServer]:
+    external = os.environ.get("TEST_DATABASE_URL")
+    server: EmbeddedPostgres | None = None
+    if external:
+        admin_url = external
+    else:
+        server = EmbeddedPostgres(session_dir / "postgres", durable=False)
+        admin_url = server.start()
+        LEAK_WATCH.log_files.append(server.datadir / "server.log")
+    template = f"burnafter_tpl_{os.getpid()}"
+
+    async def make_template() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {template}")
+            await conn.execute(f"CREATE DATABASE {template}")
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(with_database(admin_url, template))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(make_template())
+    yield PostgresServer(admin_url, template, server.datadir / "server.log" if server else None)
+
+    async def drop_all() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            for url in [*LEAK_WATCH.database_urls, with_database(admin_url, template)]:
+                name = urlsplit(url).path.lstrip("/")
+                await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    asyncio.run(drop_all())
+    if server is not None:
+        server.stop("immediate")
+
+
+async def create_database(postgres: PostgresServer) -> str:
+    name = f"burnafter_t_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(postgres.admin_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {postgres.template}")
+    finally:
+        await conn.close()
+    url = with_database(postgres.admin_url, name)
+    LEAK_WATCH.database_urls.append(url)
+    return url
+
+
+@pytest.fixture
+async def database_url(postgres: PostgresServer) -> str:
+    """A fresh, migrated database for this test."""
+    return await create_database(postgres)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection, for the test to inspect or arrange rows."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+def make_settings(database_url: str, **env: str) -> Settings:
+    return load_settings({"DATABASE_URL": database_url, "HTTP_HOST": "127.0.0.1", **env})
+
+
+@pytest.fixture
+def settings(database_url: str, test_log: Path) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def api(aiohttp_client, settings: Settings):  # type: ignore[no-untyped-def]
+    """The api app in this process, over real HTTP on loopback."""
+    from services.api.app import create_app
+
+    return await aiohttp_client(create_app(settings))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} was not ready within {timeout} s")
+
+
+@pytest.fixture
+def start_service(session_dir: Path) -> Iterator[object]:
+    """Start ``burnafter ROLE`` as a real process; every process is stopped afterwards."""
+    started: list[ServiceProcess] = []
+
+    def start(role: str, database_url: str, **env: str) -> ServiceProcess:
+        port = free_port()
+        log = session_dir / f"{role}-{port}.log"
+        LEAK_WATCH.log_files.append(log)
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": database_url,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "LOG_FORMAT": "json",
+            **env,
+        }
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [str(BIN / "burnafter"), role], env=environment, stdout=out, stderr=out
+            )
+        service = ServiceProcess(process, f"http://127.0.0.1:{port}", log)
+        started.append(service)
+        if role in ("api", "web"):
+            wait_ready(service.url, process)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def base_url(api) -> str:  # type: ignore[no-untyped-def]
+    return str(api.make_url("")).rstrip("/")
+

@@ -1,0 +1,150 @@
+"""Helpers shared by the tests: making secrets the way a client does (and noting
+their secret material for the leak check), and running the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from services.client.links import Link, parse_link
+from services.common import envelope
+from services.common.envelope import Payload, SecretKeys, b64u_encode
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class LeakWatch:
+    """Secret material the suite handled: none of it may show up in logs or the DB."""
+
+    needles: dict[str, bytes] = field(default_factory=dict)
+    log_files: list[Path] = field(default_factory=list)
+    database_urls: list[str] = field(default_factory=list)
+
+    def add(self, what: str, value: bytes | str) -> None:
+        raw = value.encode() if isinstance(value, str) else value
+        self.needles[f"{what}#{len(self.needles)}"] = raw
+
+    def add_share_link(self, link: Link, passphrase: str | None = None) -> SecretKeys:
+        keys = envelope.derive_secret_keys(link.key, passphrase)
+        self.add("link key", link.key)
+        self.add("claim", keys.claim)
+        if keys.unlock is not None:
+            self.add("unlock", keys.unlock)
+        return keys
+
+    def add_receipt_link(self, link: Link) -> None:
+        self.add("receipt key", link.key)
+        self.add("manage", envelope.derive_receipt_keys(link.key).manage)
+
+
+LEAK_WATCH = LeakWatch()
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def secret_text() -> str:
+    """A plaintext unique to one test, watched for leaks."""
+    text = f"plaintext-{secrets.token_hex(12)}"
+    LEAK_WATCH.add("plaintext", text)
+    return text
+
+
+@dataclass(frozen=True)
+class MadeSecret:
+    """A secret sealed as a client would, before it is posted."""
+
+    body: dict[str, Any]
+    text: str
+    link_key: bytes
+    keys: SecretKeys
+    manage: bytes
+    passphrase: str | None
+
+    def claim_body(self) -> dict[str, str]:
+        return {"claim": b64u_encode(self.keys.claim)}
+
+    def reveal_body(self, passphrase: str | None = None) -> dict[str, str]:
+        body = self.claim_body()
+        unlock = (
+            self.keys.unlock
+            if passphrase is None
+            else envelope.derive_secret_keys(self.link_key, passphrase).unlock
+        )
+        if unlock is not None:
+            body["unlock"] = b64u_encode(unlock)
+        return body
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {b64u_encode(self.manage)}"}
+
+
+def make_secret(passphrase: str | None = None, label: str | None = None, **fields: Any) -> MadeSecret:
+    text = secret_text()
+    sealed = envelope.seal_secret(Payload(text=text), passphrase)
+    receipt_key = envelope.new_link_key()
+    receipt_keys = envelope.derive_receipt_keys(receipt_key)
+    body: dict[str, Any] = {
+        "ciphertext": b64u_encode(sealed.ciphertext),
+        "claim_verifier": b64u_encode(envelope.verifier(sealed.keys.claim)),
+        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+        **fields,
+    }
+    if sealed.keys.unlock is not None:
+        body["unlock_verifier"] = b64u_encode(envelope.verifier(sealed.keys.unlock))
+    if label is not None:
+        LEAK_WATCH.add("label", label)
+        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
+    for what, value in [
+        ("link key", sealed.link_key),
+        ("claim", sealed.keys.claim),
+        ("unlock", sealed.keys.unlock),
+        ("passphrase", passphrase),
+        ("receipt key", receipt_key),
+        ("manage", receipt_keys.manage),
+    ]:
+        if value:
+            LEAK_WATCH.add(what, value)
+    return MadeSecret(body, text, sealed.link_key, sealed.keys, receipt_keys.manage, passphrase)
+
+
+def run_cli(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the ``burnafter`` command as a user would (blocking)."""
+    environment = {"PATH": os.environ.get("PATH", ""), **(env or {})}
+    return subprocess.run(
+        [str(BIN / "burnafter"), *args],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+async def cli(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The CLI, run without blocking the event loop that serves the in-process api."""
+    return await asyncio.to_thread(run_cli, *args, stdin=stdin, env=env, cwd=cwd)
+
+
+def watch_cli_links(stdout: bytes, stderr: bytes, passphrase: str | None = None) -> tuple[Link, Link]:
+    """Note the keys of the links that ``burnafter send`` printed; return both links."""
+    share = parse_link(stdout.decode().strip(), "s")
+    receipt = parse_link(stderr.decode().strip().rpartition(" ")[2], "r")
+    LEAK_WATCH.add_share_link(share, passphrase)
+    LEAK_WATCH.add_receipt_link(receipt)
+    return share, receipt
