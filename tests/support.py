@@ -30,6 +30,7 @@ class LeakWatch:
 
     def add(self, what: str, value: bytes | str) -> None:
         raw = value.encode() if isinstance(value, str) else value
+        assert len(raw) >= 12, f"a {what} this short cannot be searched for without noise"
         self.needles[f"{what}#{len(self.needles)}"] = raw
 
     def add_share_link(self, link: Link, passphrase: str | None = None) -> SecretKeys:
@@ -50,6 +51,11 @@ LEAK_WATCH = LeakWatch()
 
 def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def secret_passphrase() -> str:
+    """A passphrase unique to one test, watched for leaks."""
+    return f"passphrase-{secrets.token_hex(8)}"
 
 
 def secret_text() -> str:

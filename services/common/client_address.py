@@ -51,4 +51,5 @@ def apply_policy(
 def truncate_user_agent(user_agent: str | None) -> str | None:
     if not user_agent:
         return None
-    return "".join(ch for ch in user_agent[:USER_AGENT_CHARS] if ch.isprintable())
+    printable = "".join(ch for ch in user_agent if ch.isprintable())
+    return printable[:USER_AGENT_CHARS] or None

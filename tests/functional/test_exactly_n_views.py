@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from services.common.envelope import b64u_decode, open_secret
-from tests.support import make_secret
+from tests.support import secret_passphrase, make_secret
 
 RACERS = 200
 
@@ -62,7 +62,7 @@ async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
 async def test_wrong_passphrases_racing_at_the_limit_lock_exactly_once(
     two_apis, db: asyncpg.Connection
 ) -> None:
-    secret = make_secret(passphrase="right")
+    secret = make_secret(passphrase=secret_passphrase())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         created = await session.post(f"{two_apis[0].url}/api/v1/secrets", json=secret.body)
         secret_id = (await created.json())["id"]

@@ -12,7 +12,7 @@ import pytest
 
 from services.common.envelope import b64u_encode
 from services.common.settings import MiB
-from tests.support import make_secret
+from tests.support import secret_passphrase, make_secret
 
 CREATE = "/api/v1/secrets"
 
@@ -108,7 +108,7 @@ async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:  #
 
 
 async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:  # type: ignore[no-untyped-def]
-    secret = make_secret(passphrase="p")
+    secret = make_secret(passphrase=secret_passphrase())
     secret_id = (await (await api.post(CREATE, json=secret.body)).json())["id"]
     before = await db.fetchrow("SELECT views_left, attempts_left FROM secrets")
     cases = [

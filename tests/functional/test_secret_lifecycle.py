@@ -9,7 +9,7 @@ import asyncpg
 
 from services.common.envelope import Payload, b64u_decode, b64u_encode, open_secret
 from services.reaper.reaper import reap_once
-from tests.support import cli, make_secret
+from tests.support import secret_passphrase, cli, make_secret
 
 CREATE = "/api/v1/secrets"
 
@@ -100,7 +100,7 @@ async def test_max_views_counts_down_then_burns(api) -> None:  # type: ignore[no
 
 
 async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
-    secret = make_secret(passphrase="right horse")
+    secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     peek = await api.post(f"{CREATE}/{secret_id}/peek", json=secret.claim_body())
     assert (await peek.json())["passphrase_required"] is True
@@ -128,7 +128,7 @@ async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Co
 
 
 async def test_right_passphrase_after_wrong_ones_reveals(api) -> None:  # type: ignore[no-untyped-def]
-    secret = make_secret(passphrase="right horse")
+    secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body(passphrase="nope"))
     response = await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())
