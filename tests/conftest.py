@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,9 +21,9 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -32,6 +33,7 @@ from services.common.logging import configure_logging
 from services.common.migrations import migrate
 from services.common.settings import Settings, load_settings
 from tests.support import BIN, LEAK_WATCH, with_database
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``after_all`` run last: they inspect what the others left."""
@@ -54,6 +56,7 @@ def session_dir() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="burnafter-tests-"))
     folder.chmod(0o755)  # the private PostgreSQL runs as another user when we are root
     yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +150,7 @@ def settings(database_url: str, test_log: Path) -> Settings:
 
 
 @pytest.fixture
-async def api(aiohttp_client, settings: Settings):  # type: ignore[no-untyped-def]
+async def api(aiohttp_client, settings: Settings):
     """The api app in this process, over real HTTP on loopback."""
     from services.api.app import create_app
 
@@ -225,6 +228,5 @@ def start_service(session_dir: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def base_url(api) -> str:  # type: ignore[no-untyped-def]
+def base_url(api) -> str:
     return str(api.make_url("")).rstrip("/")
-

@@ -95,7 +95,9 @@ class MadeSecret:
         return {"Authorization": f"Bearer {b64u_encode(self.manage)}"}
 
 
-def make_secret(passphrase: str | None = None, label: str | None = None, **fields: Any) -> MadeSecret:
+def make_secret(
+    passphrase: str | None = None, label: str | None = None, **fields: Any
+) -> MadeSecret:
     text = secret_text()
     sealed = envelope.seal_secret(Payload(text=text), passphrase)
     receipt_key = envelope.new_link_key()
@@ -147,7 +149,9 @@ async def cli(
     return await asyncio.to_thread(run_cli, *args, stdin=stdin, env=env, cwd=cwd)
 
 
-def watch_cli_links(stdout: bytes, stderr: bytes, passphrase: str | None = None) -> tuple[Link, Link]:
+def watch_cli_links(
+    stdout: bytes, stderr: bytes, passphrase: str | None = None
+) -> tuple[Link, Link]:
     """Note the keys of the links that ``burnafter send`` printed; return both links."""
     share = parse_link(stdout.decode().strip(), "s")
     receipt = parse_link(stderr.decode().strip().rpartition(" ")[2], "r")

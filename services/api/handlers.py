@@ -87,7 +87,9 @@ async def reveal_secret(request: web.Request) -> web.Response:
     body = await json_object(request, {"claim", "unlock"})
     claim = binary(body, "claim", size=PROOF_BYTES)
     unlock = optional_binary(body, "unlock", size=PROOF_BYTES)
-    revealed = await store.reveal(request.config_dict[POOL], the_id, claim, unlock, _access(request))
+    revealed = await store.reveal(
+        request.config_dict[POOL], the_id, claim, unlock, _access(request)
+    )
     return web.json_response(
         {"ciphertext": b64u_encode(revealed.ciphertext), "views_left": revealed.views_left}
     )

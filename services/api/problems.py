@@ -24,8 +24,7 @@ log = structlog.get_logger("burnafter.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 SECRET_GONE = (
-    "This secret does not exist or is gone: it was already viewed, it expired, "
-    "or it was revoked."
+    "This secret does not exist or is gone: it was already viewed, it expired, or it was revoked."
 )
 
 
@@ -69,7 +68,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except SecretNotFound:
         return problem(404, "secret-not-found", "Secret not found", SECRET_GONE)
     except ReceiptNotFound:
-        return problem(404, "receipt-not-found", "Receipt not found", "No receipt matches this link.")
+        return problem(
+            404, "receipt-not-found", "Receipt not found", "No receipt matches this link."
+        )
     except PassphraseRequired as exc:
         return problem(
             401,

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from services.api.problems import InvalidRequest
-from services.common.errors import SecretNotFound
 from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
+from services.common.errors import SecretNotFound
 from services.common.settings import Limits
 
 PROOF_BYTES = 32
@@ -79,7 +79,9 @@ def manage_token(request: web.Request) -> bytes:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise InvalidRequest("A manage token is required: Authorization: Bearer <token>.", status=401)
+        raise InvalidRequest(
+            "A manage token is required: Authorization: Bearer <token>.", status=401
+        )
     try:
         manage = b64u_decode(token.strip())
     except EnvelopeError:

@@ -168,9 +168,7 @@ async def send(
     if sealed.keys.unlock is not None:
         body["unlock_verifier"] = b64u_encode(envelope.verifier(sealed.keys.unlock))
     if label:
-        body["label"] = b64u_encode(
-            envelope.seal(receipt_keys.label, envelope.encode_label(label))
-        )
+        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
     if max_views is not None:
         body["max_views"] = max_views
     if expires_in is not None:

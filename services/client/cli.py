@@ -10,7 +10,7 @@ import json
 import mimetypes
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -181,12 +181,16 @@ async def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None
     print("revoked: the secret is destroyed", file=sys.stderr)
 
 
+def _add_insecure_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--insecure", action="store_true", help="allow plain http to a non-loopback server"
+    )
+
+
 def add_client_commands(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     settings: ClientSettings,
 ) -> None:
-    insecure = {"action": "store_true", "help": "allow plain http to a non-loopback server"}
-
     send = commands.add_parser("send", help="encrypt standard input (and files) into a link")
     send.add_argument("--views", type=int, help="how many times the link opens (default 1)")
     send.add_argument(
@@ -201,25 +205,25 @@ def add_client_commands(
         "--server", default=settings.server, help=f"server URL (default {settings.server})"
     )
     send.add_argument("--json", action="store_true", help="print link and receipt as JSON")
-    send.add_argument("--insecure", **insecure)  # type: ignore[arg-type]
+    _add_insecure_flag(send)
     send.set_defaults(client_command=cmd_send)
 
     open_ = commands.add_parser("open", help="open a share link (spends one view)")
     open_.add_argument("link")
     open_.add_argument("--passphrase-file", metavar="F", help="the passphrase, in file F")
     open_.add_argument("--output-dir", metavar="DIR", default=".", help="where files are written")
-    open_.add_argument("--insecure", **insecure)  # type: ignore[arg-type]
+    _add_insecure_flag(open_)
     open_.set_defaults(client_command=cmd_open)
 
     status = commands.add_parser("status", help="show a receipt: state and access events")
     status.add_argument("receipt_link")
     status.add_argument("--json", action="store_true", help="print the receipt as JSON")
-    status.add_argument("--insecure", **insecure)  # type: ignore[arg-type]
+    _add_insecure_flag(status)
     status.set_defaults(client_command=cmd_status)
 
     revoke = commands.add_parser("revoke", help="destroy a secret through its receipt link")
     revoke.add_argument("receipt_link")
-    revoke.add_argument("--insecure", **insecure)  # type: ignore[arg-type]
+    _add_insecure_flag(revoke)
     revoke.set_defaults(client_command=cmd_revoke)
 
 
@@ -243,7 +247,9 @@ def _explain(exc: ApiError) -> str:
 
 
 def run_client_command(args: argparse.Namespace, settings: ClientSettings) -> int:
-    command: Callable[[argparse.Namespace, ClientSettings], Awaitable[None]] = args.client_command
+    command: Callable[[argparse.Namespace, ClientSettings], Coroutine[None, None, None]] = (
+        args.client_command
+    )
     try:
         asyncio.run(command(args, settings))
     except ApiError as exc:
@@ -262,5 +268,3 @@ def run_client_command(args: argparse.Namespace, settings: ClientSettings) -> in
         print(f"burnafter: {exc}", file=sys.stderr)
         return getattr(exc, "code", ExitCode.ERROR)
     return ExitCode.OK
-
-

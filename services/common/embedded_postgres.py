@@ -67,14 +67,14 @@ class EmbeddedPostgres:
         self.user = _run_as()
 
     def _pg(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
         return subprocess.run(
             [str(self.bindir / tool), *args],
             capture_output=True,
             text=True,
             check=False,
             cwd="/",
-            **kwargs,  # type: ignore[arg-type]
+            user=self.user.pw_uid if self.user else None,
+            group=self.user.pw_gid if self.user else None,
         )
 
     def _check(self, result: subprocess.CompletedProcess[str], what: str) -> None:

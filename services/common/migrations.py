@@ -69,7 +69,9 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
 
 async def ensure_migrated(conn: asyncpg.Connection) -> None:
     """Refuse to serve on a database whose schema is behind this code."""
-    pending = [m.version for m in load_migrations() if m.version not in await applied_versions(conn)]
+    pending = [
+        m.version for m in load_migrations() if m.version not in await applied_versions(conn)
+    ]
     if pending:
         raise DatabaseNotMigrated(
             f"database is not migrated ({len(pending)} pending: {', '.join(pending)}); "

@@ -97,7 +97,9 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
     try:
         return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
     except ValueError as exc:
-        raise SettingsError(f"{name} must be a comma-separated list of CIDR networks: {exc}") from None
+        raise SettingsError(
+            f"{name} must be a comma-separated list of CIDR networks: {exc}"
+        ) from None
 
 
 def load_limits(env: Mapping[str, str]) -> Limits:
@@ -167,4 +169,3 @@ def load_client_settings(env: Mapping[str, str] | None = None) -> ClientSettings
         server=env.get("BURNAFTER_SERVER") or ClientSettings.server,
         timeout=_float(env, "BURNAFTER_TIMEOUT", 30.0, 0.1, 3600.0),
     )
-

@@ -183,29 +183,28 @@ async def reveal(
     A wrong unlock proof spends one attempt instead, and the last attempt destroys
     the secret. The attempt is committed before :class:`WrongPassphrase` is raised.
     """
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            row = await conn.fetchrow(_LOCK_FOR_REVEAL, secret_id)
-            if row is None or not _proof_matches(claim, row["claim_verifier"]):
-                raise SecretNotFound
-            unlock_verifier = row["unlock_verifier"]
-            if unlock_verifier is not None and unlock is None:
-                raise PassphraseRequired(row["attempts_left"])
-            if unlock_verifier is None or _proof_matches(unlock or b"", unlock_verifier):
-                last_view = row["views_left"] == 1
-                ciphertext = await conn.fetchval(
-                    _BURN_LAST_VIEW if last_view else _SPEND_VIEW, secret_id
-                )
-                await conn.execute(
-                    _RECORD_VIEW, secret_id, last_view, access.client_address, access.user_agent
-                )
-                return Revealed(ciphertext, row["views_left"] - 1)
-            attempts_left = row["attempts_left"] - 1
-            locked = attempts_left == 0
-            await conn.execute(_DESTROY if locked else _SPEND_ATTEMPT, secret_id)
-            await conn.execute(
-                _RECORD_FAILED_UNLOCK, secret_id, locked, access.client_address, access.user_agent
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(_LOCK_FOR_REVEAL, secret_id)
+        if row is None or not _proof_matches(claim, row["claim_verifier"]):
+            raise SecretNotFound
+        unlock_verifier = row["unlock_verifier"]
+        if unlock_verifier is not None and unlock is None:
+            raise PassphraseRequired(row["attempts_left"])
+        if unlock_verifier is None or _proof_matches(unlock or b"", unlock_verifier):
+            last_view = row["views_left"] == 1
+            ciphertext = await conn.fetchval(
+                _BURN_LAST_VIEW if last_view else _SPEND_VIEW, secret_id
             )
+            await conn.execute(
+                _RECORD_VIEW, secret_id, last_view, access.client_address, access.user_agent
+            )
+            return Revealed(ciphertext, row["views_left"] - 1)
+        attempts_left = row["attempts_left"] - 1
+        locked = attempts_left == 0
+        await conn.execute(_DESTROY if locked else _SPEND_ATTEMPT, secret_id)
+        await conn.execute(
+            _RECORD_FAILED_UNLOCK, secret_id, locked, access.client_address, access.user_agent
+        )
     raise WrongPassphrase(attempts_left)
 
 

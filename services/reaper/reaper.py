@@ -7,6 +7,7 @@ other, and one killed mid-batch leaves its whole batch untouched."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -83,10 +84,8 @@ async def reap_until(pool: asyncpg.Pool, settings: Settings, stop: asyncio.Event
             await _logged_pass(pool, settings)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("reap_failed", error=type(exc).__name__)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.reaper_interval)
-        except TimeoutError:
-            pass
 
 
 async def reaper_context(app: web.Application) -> AsyncIterator[None]:

@@ -22,7 +22,7 @@ def passphrase_file(tmp_path: Path) -> Path:
     return path
 
 
-async def test_send_then_open_gives_the_same_text_and_file_bytes(base_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_send_then_open_gives_the_same_text_and_file_bytes(base_url, tmp_path: Path) -> None:
     text = secret_text()
     blob = os.urandom(5000) + bytes(range(256))
     LEAK_WATCH.add("file", blob[:64])
@@ -43,7 +43,7 @@ async def test_send_then_open_gives_the_same_text_and_file_bytes(base_url, tmp_p
     assert again.stdout == b""
 
 
-async def test_json_output_views_expiry_and_label(base_url) -> None:  # type: ignore[no-untyped-def]
+async def test_json_output_views_expiry_and_label(base_url) -> None:
     text = secret_text()
     label = f"label-{os.urandom(4).hex()}"
     LEAK_WATCH.add("label", label)
@@ -64,7 +64,7 @@ async def test_json_output_views_expiry_and_label(base_url) -> None:  # type: ig
     assert [e["event"] for e in receipt["events"]] == ["created", "viewed", "viewed"]
 
 
-async def test_status_and_revoke_through_the_receipt_link(base_url) -> None:  # type: ignore[no-untyped-def]
+async def test_status_and_revoke_through_the_receipt_link(base_url) -> None:
     sent = await cli("send", "--server", base_url, stdin=secret_text().encode())
     share, receipt = watch_cli_links(sent.stdout, sent.stderr)
     status = await cli("status", str(receipt))
@@ -82,7 +82,7 @@ async def test_status_and_revoke_through_the_receipt_link(base_url) -> None:  # 
     assert b"already revoked" in again.stderr
 
 
-async def test_passphrase_wrong_then_right(base_url, passphrase_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_passphrase_wrong_then_right(base_url, passphrase_file: Path, tmp_path: Path) -> None:
     text = secret_text()
     sent = await cli(
         "send", "--server", base_url, "--passphrase-file", str(passphrase_file), stdin=text.encode()
@@ -101,7 +101,9 @@ async def test_passphrase_wrong_then_right(base_url, passphrase_file: Path, tmp_
     assert right.stdout == text.encode()
 
 
-async def test_last_wrong_passphrase_says_the_secret_is_destroyed(base_url, passphrase_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_last_wrong_passphrase_says_the_secret_is_destroyed(
+    base_url, passphrase_file: Path, tmp_path: Path
+) -> None:
     sent = await cli(
         "send", "--server", base_url, "--passphrase-file", str(passphrase_file),
         stdin=secret_text().encode(),
@@ -152,13 +154,15 @@ async def test_plain_http_to_a_remote_host_is_refused_without_insecure() -> None
     assert b"--insecure" in result.stderr
 
 
-async def test_nothing_to_send_is_an_error(base_url) -> None:  # type: ignore[no-untyped-def]
+async def test_nothing_to_send_is_an_error(base_url) -> None:
     result = await cli("send", "--server", base_url, stdin=b"")
     assert result.returncode == ExitCode.ERROR
     assert b"nothing to send" in result.stderr
 
 
-async def test_files_are_written_inside_the_output_dir_and_never_overwrite(base_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
+    base_url, tmp_path: Path
+) -> None:
     from services.client.api_client import Api, send
     from services.common.envelope import Payload, SecretFile
 

@@ -12,7 +12,7 @@ import pytest
 
 from services.common.envelope import b64u_encode
 from services.common.settings import MiB
-from tests.support import secret_passphrase, make_secret
+from tests.support import make_secret, secret_passphrase
 
 CREATE = "/api/v1/secrets"
 
@@ -22,7 +22,7 @@ async def table_counts(db: asyncpg.Connection) -> tuple[int, int, int]:
         "SELECT (SELECT count(*) FROM secrets), (SELECT count(*) FROM receipts),"
         " (SELECT count(*) FROM access_events)"
     )
-    return tuple(row)  # type: ignore[return-value]
+    return tuple(row)
 
 
 def json_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -49,20 +49,37 @@ BAD_CREATES: list[tuple[str, dict[str, Any], int, str | None]] = [
     ("max_attempts over the limit", {"max_attempts": 6}, 400, "max_attempts"),
     ("claim verifier too short", {"claim_verifier": b64u_encode(bytes(31))}, 400, "claim_verifier"),
     ("claim verifier not base64url", {"claim_verifier": "*" * 43}, 400, "claim_verifier"),
-    ("claim verifier padded base64", {"claim_verifier": b64u_encode(bytes(32)) + "="}, 400, "claim_verifier"),
+    (
+        "claim verifier padded base64",
+        {"claim_verifier": b64u_encode(bytes(32)) + "="},
+        400,
+        "claim_verifier",
+    ),
     ("claim verifier missing", {"claim_verifier": None}, 400, "claim_verifier"),
-    ("unlock verifier too long", {"unlock_verifier": b64u_encode(bytes(33))}, 400, "unlock_verifier"),
+    (
+        "unlock verifier too long",
+        {"unlock_verifier": b64u_encode(bytes(33))},
+        400,
+        "unlock_verifier",
+    ),
     ("manage verifier a number", {"manage_verifier": 7}, 400, "manage_verifier"),
     ("unknown field", {"passphrase": "hunter2"}, 400, "passphrase"),
-    ("ciphertext of another version", {"ciphertext": ciphertext(100, version=2)}, 400, "ciphertext"),
+    (
+        "ciphertext of another version",
+        {"ciphertext": ciphertext(100, version=2)},
+        400,
+        "ciphertext",
+    ),
     ("ciphertext too short", {"ciphertext": ciphertext(20)}, 400, "ciphertext"),
     ("ciphertext over 1 MiB", {"ciphertext": ciphertext(MiB + 1)}, 413, "ciphertext"),
     ("label over 1 KiB", {"label": b64u_encode(bytes(1025))}, 400, "label"),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "status", "field"), [c[1:] for c in BAD_CREATES], ids=[c[0] for c in BAD_CREATES])
-async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, status, field) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("overrides", "status", "field"), [c[1:] for c in BAD_CREATES], ids=[c[0] for c in BAD_CREATES]
+)
+async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, status, field) -> None:
     body = {**make_secret().body, **overrides}
     body = {k: v for k, v in body.items() if v is not None}
     response = await api.post(CREATE, **json_body(body))
@@ -75,7 +92,7 @@ async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, stat
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:
     body = {**make_secret().body, "ciphertext": ciphertext(MiB)}
     assert (await api.post(CREATE, **json_body(body))).status == 201
     assert await db.fetchval("SELECT length(ciphertext) FROM secrets") == MiB
@@ -91,14 +108,14 @@ async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:  # 
         (b'{"ciphertext": "AQ"}', "application/x-www-form-urlencoded", 415),
     ],
 )
-async def test_malformed_bodies_get_a_problem(api, db, data, content_type, status) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_bodies_get_a_problem(api, db, data, content_type, status) -> None:
     response = await api.post(CREATE, data=data, headers={"Content-Type": content_type})
     assert response.status == status
     assert response.content_type == "application/problem+json"
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:
     response = await api.post(
         CREATE, data=io.BytesIO(b"x" * (3 * MiB)), headers={"Content-Type": "application/json"}
     )
@@ -107,7 +124,7 @@ async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:  #
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = (await (await api.post(CREATE, json=secret.body)).json())["id"]
     before = await db.fetchrow("SELECT views_left, attempts_left FROM secrets")
@@ -127,7 +144,7 @@ async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:
 
 
 @pytest.mark.parametrize("bad_id", ["short", "A" * 23, "!" * 22, "A" * 21 + "B"])
-async def test_malformed_ids_are_404_like_unknown_ones(api, bad_id: str) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_ids_are_404_like_unknown_ones(api, bad_id: str) -> None:
     response = await api.post(f"{CREATE}/{bad_id}/peek", json={"claim": b64u_encode(bytes(32))})
     assert response.status == 404
     assert (await response.json())["type"] == "urn:burnafter:problem:secret-not-found"
@@ -137,7 +154,7 @@ async def test_malformed_ids_are_404_like_unknown_ones(api, bad_id: str) -> None
     "authorization",
     [None, "Basic abc", "Bearer", "Bearer !!!", f"Bearer {b64u_encode(bytes(16))}"],
 )
-async def test_receipt_needs_a_well_formed_bearer_token(api, db, authorization) -> None:  # type: ignore[no-untyped-def]
+async def test_receipt_needs_a_well_formed_bearer_token(api, db, authorization) -> None:
     secret = make_secret()
     secret_id = (await (await api.post(CREATE, json=secret.body)).json())["id"]
     headers = {} if authorization is None else {"Authorization": authorization}
@@ -149,7 +166,7 @@ async def test_receipt_needs_a_well_formed_bearer_token(api, db, authorization) 
     assert await table_counts(db) == (1, 1, 1)
 
 
-async def test_limits_are_published_and_configurable(aiohttp_client, database_url) -> None:  # type: ignore[no-untyped-def]
+async def test_limits_are_published_and_configurable(aiohttp_client, database_url) -> None:
     from services.api.app import create_app
     from tests.conftest import make_settings
 

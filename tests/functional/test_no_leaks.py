@@ -52,7 +52,7 @@ async def database_text(url: str) -> bytes:
 
 
 @pytest.mark.after_all
-async def test_logs_and_databases_hold_no_secret_material(api, start_service, database_url) -> None:  # type: ignore[no-untyped-def]
+async def test_logs_and_databases_hold_no_secret_material(api, start_service, database_url) -> None:
     # A full lifecycle of its own, so the check has material even when run alone.
     secret = make_secret(passphrase=secret_passphrase(), label="leak-check label", max_views=2)
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]

@@ -24,15 +24,13 @@ def test_document_is_valid_openapi_3_1_shape() -> None:
         Draft202012Validator.check_schema(schema)
 
 
-def test_every_live_route_is_documented_and_every_documented_route_is_live(settings) -> None:  # type: ignore[no-untyped-def]
+def test_every_live_route_is_documented_and_every_documented_route_is_live(settings) -> None:
     live = set()
     for route in create_v1(settings).router.routes():
         if route.method == "HEAD":
             continue
-        live.add((route.resource.canonical, route.method.lower()))  # type: ignore[union-attr]
-    documented = {
-        (path, method) for path, item in DOCUMENT["paths"].items() for method in item
-    }
+        live.add((route.resource.canonical, route.method.lower()))
+    documented = {(path, method) for path, item in DOCUMENT["paths"].items() for method in item}
     assert live == documented
 
 
@@ -45,7 +43,7 @@ def validate(body: Any, path: str, method: str, status: int, content_type: str) 
 
 
 @pytest.mark.parametrize("with_passphrase", [False, True])
-async def test_live_answers_match_the_document(api, with_passphrase: bool) -> None:  # type: ignore[no-untyped-def]
+async def test_live_answers_match_the_document(api, with_passphrase: bool) -> None:
     passphrase = secret_passphrase() if with_passphrase else None
     secret = make_secret(passphrase=passphrase, label="openapi doc label", max_views=2)
     calls = []
@@ -60,13 +58,27 @@ async def test_live_answers_match_the_document(api, with_passphrase: bool) -> No
     created = await call("post", "/v1/secrets", "/api/v1/secrets", json=secret.body)
     sid = created["id"]
     await call("post", "/v1/secrets", "/api/v1/secrets", json={"nope": 1})
-    await call("post", "/v1/secrets/{id}/peek", f"/api/v1/secrets/{sid}/peek", json=secret.claim_body())
-    await call("post", "/v1/secrets/{id}/peek", f"/api/v1/secrets/{sid}/peek", json={"claim": "A" * 43})
+    await call(
+        "post", "/v1/secrets/{id}/peek", f"/api/v1/secrets/{sid}/peek", json=secret.claim_body()
+    )
+    await call(
+        "post", "/v1/secrets/{id}/peek", f"/api/v1/secrets/{sid}/peek", json={"claim": "A" * 43}
+    )
     if passphrase:
         wrong = secret.reveal_body(passphrase="wrong")
         await call("post", "/v1/secrets/{id}/reveal", f"/api/v1/secrets/{sid}/reveal", json=wrong)
-        await call("post", "/v1/secrets/{id}/reveal", f"/api/v1/secrets/{sid}/reveal", json=secret.claim_body())
-    await call("post", "/v1/secrets/{id}/reveal", f"/api/v1/secrets/{sid}/reveal", json=secret.reveal_body())
+        await call(
+            "post",
+            "/v1/secrets/{id}/reveal",
+            f"/api/v1/secrets/{sid}/reveal",
+            json=secret.claim_body(),
+        )
+    await call(
+        "post",
+        "/v1/secrets/{id}/reveal",
+        f"/api/v1/secrets/{sid}/reveal",
+        json=secret.reveal_body(),
+    )
     await call("get", "/v1/receipts/{id}", f"/api/v1/receipts/{sid}", headers=secret.bearer)
     await call("get", "/v1/receipts/{id}", f"/api/v1/receipts/{sid}")
     await call("delete", "/v1/secrets/{id}", f"/api/v1/secrets/{sid}", headers=secret.bearer)

@@ -9,18 +9,18 @@ import asyncpg
 
 from services.common.envelope import Payload, b64u_decode, b64u_encode, open_secret
 from services.reaper.reaper import reap_once
-from tests.support import secret_passphrase, cli, make_secret
+from tests.support import cli, make_secret, secret_passphrase
 
 CREATE = "/api/v1/secrets"
 
 
-async def create(api, secret) -> str:  # type: ignore[no-untyped-def]
+async def create(api, secret) -> str:
     response = await api.post(CREATE, json=secret.body)
     assert response.status == 201, await response.text()
     return str((await response.json())["id"])
 
 
-async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api) -> None:  # type: ignore[no-untyped-def]
+async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     peek = await api.post(f"{CREATE}/{secret_id}/peek", json=secret.claim_body())
@@ -34,7 +34,7 @@ async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api) -> N
     assert open_secret(b64u_decode(body["ciphertext"]), secret.keys) == Payload(secret.text)
 
 
-async def test_second_reveal_is_404_and_the_row_is_gone(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_second_reveal_is_404_and_the_row_is_gone(api, db: asyncpg.Connection) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 200
@@ -44,7 +44,7 @@ async def test_second_reveal_is_404_and_the_row_is_gone(api, db: asyncpg.Connect
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id) == 0
 
 
-async def test_peek_never_spends_a_view(api) -> None:  # type: ignore[no-untyped-def]
+async def test_peek_never_spends_a_view(api) -> None:
     secret = make_secret(max_views=2)
     secret_id = await create(api, secret)
     for _ in range(5):
@@ -52,7 +52,7 @@ async def test_peek_never_spends_a_view(api) -> None:  # type: ignore[no-untyped
         assert (await peek.json())["views_left"] == 2
 
 
-async def test_get_of_anything_never_spends_a_view(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_get_of_anything_never_spends_a_view(api, db: asyncpg.Connection) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     for path in [
@@ -70,7 +70,7 @@ async def test_get_of_anything_never_spends_a_view(api, db: asyncpg.Connection) 
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 200
 
 
-async def test_wrong_claim_answers_exactly_like_an_unknown_id(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_claim_answers_exactly_like_an_unknown_id(api, db: asyncpg.Connection) -> None:
     secret = make_secret(max_views=3)
     secret_id = await create(api, secret)
     unknown_id = b64u_encode(os.urandom(16))
@@ -81,14 +81,20 @@ async def test_wrong_claim_answers_exactly_like_an_unknown_id(api, db: asyncpg.C
         assert a.status == b.status == 404
         assert await a.json() == await b.json()
         assert sorted(a.headers) == sorted(b.headers)
-    row = await db.fetchrow("SELECT views_left, attempts_left FROM secrets WHERE id = $1", secret_id)
+    row = await db.fetchrow(
+        "SELECT views_left, attempts_left FROM secrets WHERE id = $1", secret_id
+    )
     assert tuple(row) == (3, 5)
-    assert await db.fetchval(
-        "SELECT count(*) FROM access_events WHERE secret_id = $1 AND event <> 'created'", secret_id
-    ) == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM access_events WHERE secret_id = $1 AND event <> 'created'",
+            secret_id,
+        )
+        == 0
+    )
 
 
-async def test_max_views_counts_down_then_burns(api) -> None:  # type: ignore[no-untyped-def]
+async def test_max_views_counts_down_then_burns(api) -> None:
     secret = make_secret(max_views=3)
     secret_id = await create(api, secret)
     left = []
@@ -99,7 +105,7 @@ async def test_max_views_counts_down_then_burns(api) -> None:  # type: ignore[no
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 404
 
 
-async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Connection) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     peek = await api.post(f"{CREATE}/{secret_id}/peek", json=secret.claim_body())
@@ -127,13 +133,16 @@ async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Co
     assert [e["event"] for e in body["events"]] == ["created"] + ["unlock_failed"] * 5 + ["locked"]
 
 
-async def test_right_passphrase_after_wrong_ones_reveals(api) -> None:  # type: ignore[no-untyped-def]
+async def test_right_passphrase_after_wrong_ones_reveals(api) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body(passphrase="nope"))
     response = await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())
     assert response.status == 200
-    assert open_secret(b64u_decode((await response.json())["ciphertext"]), secret.keys).text == secret.text
+    assert (
+        open_secret(b64u_decode((await response.json())["ciphertext"]), secret.keys).text
+        == secret.text
+    )
 
 
 async def expire_now(db: asyncpg.Connection, secret_id: str) -> None:
@@ -146,7 +155,9 @@ async def expire_now(db: asyncpg.Connection, secret_id: str) -> None:
     )
 
 
-async def test_expired_secret_is_never_served_even_before_the_reaper(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_secret_is_never_served_even_before_the_reaper(
+    api, db: asyncpg.Connection
+) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     await expire_now(db, secret_id)
@@ -161,7 +172,9 @@ async def test_expired_secret_is_never_served_even_before_the_reaper(api, db: as
     assert (await revoke.json())["state"] == "expired"
 
 
-async def test_reaper_deletes_expired_secrets_and_marks_receipts(api, db: asyncpg.Connection, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_reaper_deletes_expired_secrets_and_marks_receipts(
+    api, db: asyncpg.Connection, settings
+) -> None:
     expired, alive = make_secret(), make_secret()
     expired_id, alive_id = await create(api, expired), await create(api, alive)
     await expire_now(db, expired_id)
@@ -178,7 +191,9 @@ async def test_reaper_deletes_expired_secrets_and_marks_receipts(api, db: asyncp
     assert [e["event"] for e in receipt["events"]] == ["created", "expired"]
 
 
-async def test_reaper_once_command_and_receipt_purge(api, db: asyncpg.Connection, database_url) -> None:  # type: ignore[no-untyped-def]
+async def test_reaper_once_command_and_receipt_purge(
+    api, db: asyncpg.Connection, database_url
+) -> None:
     secret, viewed = make_secret(), make_secret()
     secret_id, viewed_id = await create(api, secret), await create(api, viewed)
     await expire_now(db, secret_id)
@@ -191,10 +206,14 @@ async def test_reaper_once_command_and_receipt_purge(api, db: asyncpg.Connection
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id) == 0
     assert await db.fetchval("SELECT state FROM receipts WHERE id = $1", secret_id) == "expired"
     assert await db.fetchval("SELECT count(*) FROM receipts WHERE id = $1", viewed_id) == 0
-    assert await db.fetchval("SELECT count(*) FROM access_events WHERE secret_id = $1", viewed_id) == 0
+    assert (
+        await db.fetchval("SELECT count(*) FROM access_events WHERE secret_id = $1", viewed_id) == 0
+    )
 
 
-async def test_reaper_loop_reaps_then_stops_cleanly_on_sigterm(api, db: asyncpg.Connection, database_url, start_service) -> None:  # type: ignore[no-untyped-def]
+async def test_reaper_loop_reaps_then_stops_cleanly_on_sigterm(
+    api, db: asyncpg.Connection, database_url, start_service
+) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     await expire_now(db, secret_id)
@@ -207,7 +226,9 @@ async def test_reaper_loop_reaps_then_stops_cleanly_on_sigterm(api, db: asyncpg.
     assert await asyncio.to_thread(reaper.stop) == 0
 
 
-async def test_revoke_through_the_receipt_and_status_shows_each_event(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_revoke_through_the_receipt_and_status_shows_each_event(
+    api, db: asyncpg.Connection
+) -> None:
     secret = make_secret(max_views=2, label="for the staging db")
     secret_id = await create(api, secret)
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 200
@@ -228,13 +249,17 @@ async def test_revoke_through_the_receipt_and_status_shows_each_event(api, db: a
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id) == 0
 
 
-async def test_revoke_racing_reveals_ends_in_one_consistent_state(api, db: asyncpg.Connection) -> None:  # type: ignore[no-untyped-def]
+async def test_revoke_racing_reveals_ends_in_one_consistent_state(
+    api, db: asyncpg.Connection
+) -> None:
     secret = make_secret(max_views=10)
     secret_id = await create(api, secret)
     reveals = [
         api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body()) for _ in range(10)
     ]
-    results = await asyncio.gather(api.delete(f"{CREATE}/{secret_id}", headers=secret.bearer), *reveals)
+    results = await asyncio.gather(
+        api.delete(f"{CREATE}/{secret_id}", headers=secret.bearer), *reveals
+    )
     revoke, *views = results
     assert revoke.status == 204
     served = sum(r.status == 200 for r in views)

@@ -44,7 +44,7 @@ def test_ipv4_mapped_peers_are_plain_ipv4() -> None:
         ("off", "198.51.100.77", None),
     ],
 )
-def test_address_policy(policy, address, expected) -> None:  # type: ignore[no-untyped-def]
+def test_address_policy(policy, address, expected) -> None:
     assert apply_policy(ipaddress.ip_address(address), policy) == expected
 
 

@@ -37,16 +37,16 @@ def rfc5869_hkdf(ikm: bytes, info: bytes, length: int = 32) -> bytes:
 
 
 def payload_of(vector: dict[str, Any]) -> Payload:
-    files = tuple(
-        SecretFile(f["name"], f["type"], b64u_decode(f["data"])) for f in vector["files"]
-    )
+    files = tuple(SecretFile(f["name"], f["type"], b64u_decode(f["data"])) for f in vector["files"])
     return Payload(vector["text"], files)
 
 
 @pytest.mark.parametrize("vector", VECTORS["secrets"], ids=lambda v: v["name"])
 def test_secret_vectors_match_the_python_envelope(vector: dict[str, Any]) -> None:
     key, nonce = b64u_decode(vector["link_key"]), b64u_decode(vector["nonce"])
-    sealed = envelope.seal_secret(payload_of(vector), vector["passphrase"], link_key=key, nonce=nonce)
+    sealed = envelope.seal_secret(
+        payload_of(vector), vector["passphrase"], link_key=key, nonce=nonce
+    )
     assert b64u_encode(sealed.keys.claim) == vector["claim"]
     assert b64u_encode(envelope.verifier(sealed.keys.claim)) == vector["claim_verifier"]
     assert b64u_encode(sealed.keys.encrypt) == vector["encrypt_key"]
@@ -78,8 +78,12 @@ def test_receipt_vector() -> None:
     keys = envelope.derive_receipt_keys(b64u_decode(vector["receipt_key"]))
     assert b64u_encode(keys.manage) == vector["manage"]
     assert b64u_encode(keys.label) == vector["label_key"]
-    assert b64u_encode(rfc5869_hkdf(b64u_decode(vector["receipt_key"]), b"manage")) == vector["manage"]
-    sealed = envelope.seal(keys.label, envelope.encode_label(vector["label"]), b64u_decode(vector["nonce"]))
+    assert (
+        b64u_encode(rfc5869_hkdf(b64u_decode(vector["receipt_key"]), b"manage")) == vector["manage"]
+    )
+    sealed = envelope.seal(
+        keys.label, envelope.encode_label(vector["label"]), b64u_decode(vector["nonce"])
+    )
     assert b64u_encode(sealed) == vector["sealed_label"]
     assert envelope.decode_label(envelope.unseal(keys.label, sealed)) == vector["label"]
 

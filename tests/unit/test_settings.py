@@ -21,7 +21,7 @@ def test_defaults_are_safe() -> None:
 def test_settings_are_frozen() -> None:
     settings = load_settings(BASE)
     with pytest.raises(AttributeError):
-        settings.http_port = 1  # type: ignore[misc]
+        settings.http_port = 1
 
 
 @pytest.mark.parametrize(
@@ -37,12 +37,14 @@ def test_settings_are_frozen() -> None:
         ({**BASE, "CLIENT_ADDRESS_POLICY": "all"}, "CLIENT_ADDRESS_POLICY"),
     ],
 )
-def test_bad_settings_stop_start_up_naming_the_variable(env, named) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_stop_start_up_naming_the_variable(env, named) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(env)
 
 
 def test_defaults_argument_yields_to_the_environment() -> None:
-    settings = load_settings({**BASE, "HTTP_PORT": "9000"}, defaults={"HTTP_PORT": "1", "HTTP_HOST": "127.0.0.1"})
+    settings = load_settings(
+        {**BASE, "HTTP_PORT": "9000"}, defaults={"HTTP_PORT": "1", "HTTP_HOST": "127.0.0.1"}
+    )
     assert settings.http_port == 9000
     assert settings.http_host == "127.0.0.1"
