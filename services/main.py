@@ -10,6 +10,7 @@ import asyncio
 import sys
 
 from services.client.cli import add_client_commands, run_client_command
+from services.common.embedded_postgres import PostgresNotFound
 from services.common.errors import DatabaseNotMigrated
 from services.common.logging import configure_logging
 from services.common.settings import (
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     try:
         roles[args.command]()
-    except (SettingsError, DatabaseNotMigrated) as exc:
+    except (SettingsError, DatabaseNotMigrated, PostgresNotFound) as exc:
         sys.exit(f"burnafter {args.command}: {exc}")
     except KeyboardInterrupt:
         pass

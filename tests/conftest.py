@@ -114,11 +114,13 @@ def postgres(session_dir: Path) -> Iterator[PostgresServer]:
         server.stop("immediate")
 
 
-async def create_database(postgres: PostgresServer) -> str:
+async def create_database(postgres: PostgresServer, *, migrated: bool = True) -> str:
+    """A new database, migrated (from the template) or empty; dropped after the session."""
     name = f"burnafter_t_{secrets.token_hex(6)}"
+    template = f" TEMPLATE {postgres.template}" if migrated else ""
     conn = await asyncpg.connect(postgres.admin_url)
     try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {postgres.template}")
+        await conn.execute(f"CREATE DATABASE {name}{template}")
     finally:
         await conn.close()
     url = with_database(postgres.admin_url, name)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from services.client.api_client import prepare_secret
 from services.client.links import Link, parse_link
 from services.common import envelope
 from services.common.envelope import Payload, SecretKeys, b64u_encode
@@ -98,32 +99,28 @@ class MadeSecret:
 def make_secret(
     passphrase: str | None = None, label: str | None = None, **fields: Any
 ) -> MadeSecret:
+    """Seal a fresh text as the client does; ``fields`` go into the body as they are."""
     text = secret_text()
-    sealed = envelope.seal_secret(Payload(text=text), passphrase)
-    receipt_key = envelope.new_link_key()
-    receipt_keys = envelope.derive_receipt_keys(receipt_key)
-    body: dict[str, Any] = {
-        "ciphertext": b64u_encode(sealed.ciphertext),
-        "claim_verifier": b64u_encode(envelope.verifier(sealed.keys.claim)),
-        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
-        **fields,
-    }
-    if sealed.keys.unlock is not None:
-        body["unlock_verifier"] = b64u_encode(envelope.verifier(sealed.keys.unlock))
-    if label is not None:
-        LEAK_WATCH.add("label", label)
-        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
+    prepared = prepare_secret(Payload(text=text), passphrase=passphrase, label=label)
     for what, value in [
-        ("link key", sealed.link_key),
-        ("claim", sealed.keys.claim),
-        ("unlock", sealed.keys.unlock),
+        ("link key", prepared.link_key),
+        ("claim", prepared.keys.claim),
+        ("unlock", prepared.keys.unlock),
         ("passphrase", passphrase),
-        ("receipt key", receipt_key),
-        ("manage", receipt_keys.manage),
+        ("label", label),
+        ("receipt key", prepared.receipt_key),
+        ("manage", prepared.receipt_keys.manage),
     ]:
         if value:
             LEAK_WATCH.add(what, value)
-    return MadeSecret(body, text, sealed.link_key, sealed.keys, receipt_keys.manage, passphrase)
+    return MadeSecret(
+        {**prepared.body, **fields},
+        text,
+        prepared.link_key,
+        prepared.keys,
+        prepared.receipt_keys.manage,
+        passphrase,
+    )
 
 
 def run_cli(

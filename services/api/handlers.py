@@ -55,15 +55,12 @@ async def limits(request: web.Request) -> web.Response:
 
 async def create_secret(request: web.Request) -> web.Response:
     body = await json_object(request, CREATE_FIELDS)
-    create = create_request(body, request.config_dict[SETTINGS].limits)
-    new_id = b64u_encode(os.urandom(ID_BYTES))
-    expires_at = await store.create_secret(
-        request.config_dict[POOL],
-        store.NewSecret(id=new_id, **vars(create)),
-        _access(request),
+    new = create_request(
+        body, request.config_dict[SETTINGS].limits, b64u_encode(os.urandom(ID_BYTES))
     )
+    expires_at = await store.create_secret(request.config_dict[POOL], new, _access(request))
     return web.json_response(
-        {"id": new_id, "expires_at": _timestamp(expires_at), "max_views": create.max_views},
+        {"id": new.id, "expires_at": _timestamp(expires_at), "max_views": new.max_views},
         status=201,
     )
 

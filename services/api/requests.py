@@ -6,7 +6,6 @@ in a client is a 400, not a silently ignored option."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +14,7 @@ from services.api.problems import InvalidRequest
 from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
 from services.common.errors import SecretNotFound
 from services.common.settings import Limits
+from services.common.store import NewSecret
 
 PROOF_BYTES = 32
 VERIFIER_BYTES = 32
@@ -91,18 +91,6 @@ def manage_token(request: web.Request) -> bytes:
     return manage
 
 
-@dataclass(frozen=True)
-class CreateRequest:
-    ciphertext: bytes
-    claim_verifier: bytes
-    unlock_verifier: bytes | None
-    manage_verifier: bytes
-    label: bytes | None
-    max_views: int
-    max_attempts: int
-    expires_in: int
-
-
 CREATE_FIELDS = {
     "ciphertext",
     "claim_verifier",
@@ -115,7 +103,8 @@ CREATE_FIELDS = {
 }
 
 
-def create_request(body: dict[str, Any], limits: Limits) -> CreateRequest:
+def create_request(body: dict[str, Any], limits: Limits, new_id: str) -> NewSecret:
+    """The secret to store, once every field has passed its check."""
     ciphertext = binary(body, "ciphertext")
     if len(ciphertext) > limits.max_ciphertext_bytes:
         raise InvalidRequest(
@@ -128,7 +117,8 @@ def create_request(body: dict[str, Any], limits: Limits) -> CreateRequest:
     label = optional_binary(body, "label")
     if label is not None and len(label) > limits.max_label_bytes:
         raise InvalidRequest(f"The label is over {limits.max_label_bytes} bytes.", field="label")
-    return CreateRequest(
+    return NewSecret(
+        id=new_id,
         ciphertext=ciphertext,
         claim_verifier=binary(body, "claim_verifier", size=VERIFIER_BYTES),
         unlock_verifier=optional_binary(body, "unlock_verifier", size=VERIFIER_BYTES),

@@ -16,7 +16,13 @@ import aiohttp
 
 from services.client.links import Link, make_link
 from services.common import envelope
-from services.common.envelope import Payload, b64u_decode, b64u_encode
+from services.common.envelope import (
+    Payload,
+    ReceiptKeys,
+    SecretKeys,
+    b64u_decode,
+    b64u_encode,
+)
 
 USER_AGENT = "burnafter-cli/1"
 
@@ -147,16 +153,28 @@ class Sent:
     max_views: int
 
 
-async def send(
-    api: Api,
+@dataclass(frozen=True)
+class PreparedSecret:
+    """A secret sealed on the client: the create request body, and the keys that
+    only the sender keeps (they go into the links' fragments)."""
+
+    body: dict[str, Any]
+    link_key: bytes
+    keys: SecretKeys
+    receipt_key: bytes
+    receipt_keys: ReceiptKeys
+
+
+def prepare_secret(
     payload: Payload,
     *,
     passphrase: str | None = None,
     max_views: int | None = None,
     expires_in: int | None = None,
     label: str | None = None,
-) -> Sent:
-    """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
+) -> PreparedSecret:
+    """Encrypt ``payload`` and derive every proof; the body holds only ciphertext,
+    verifiers and the sealed label."""
     sealed = envelope.seal_secret(payload, passphrase)
     receipt_key = envelope.new_link_key()
     receipt_keys = envelope.derive_receipt_keys(receipt_key)
@@ -173,10 +191,26 @@ async def send(
         body["max_views"] = max_views
     if expires_in is not None:
         body["expires_in"] = expires_in
-    created = await api.create(body)
+    return PreparedSecret(body, sealed.link_key, sealed.keys, receipt_key, receipt_keys)
+
+
+async def send(
+    api: Api,
+    payload: Payload,
+    *,
+    passphrase: str | None = None,
+    max_views: int | None = None,
+    expires_in: int | None = None,
+    label: str | None = None,
+) -> Sent:
+    """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
+    prepared = prepare_secret(
+        payload, passphrase=passphrase, max_views=max_views, expires_in=expires_in, label=label
+    )
+    created = await api.create(prepared.body)
     return Sent(
-        link=make_link(api.server, "s", created["id"], sealed.link_key),
-        receipt_link=make_link(api.server, "r", created["id"], receipt_key),
+        link=make_link(api.server, "s", created["id"], prepared.link_key),
+        receipt_link=make_link(api.server, "r", created["id"], prepared.receipt_key),
         expires_at=created["expires_at"],
         max_views=created["max_views"],
     )

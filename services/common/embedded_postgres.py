@@ -67,8 +67,11 @@ class EmbeddedPostgres:
         self.user = _run_as()
 
     def _pg(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return self._run_as_user([str(self.bindir / tool), *args])
+
+    def _run_as_user(self, command: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.bindir / tool), *args],
+            command,
             capture_output=True,
             text=True,
             check=False,
@@ -88,12 +91,22 @@ class EmbeddedPostgres:
     def url_for(self, database: str) -> str:
         return f"postgresql://{SUPERUSER}@/{database}?host={self.datadir}"
 
+    def _check_reachable(self) -> None:
+        """As root, the server runs as another user, who must be able to reach the folder."""
+        if self.user and self._run_as_user(["test", "-w", str(self.datadir)]).returncode != 0:
+            raise PostgresNotFound(
+                f"PostgreSQL refuses to run as root, and user {self.user.pw_name!r} cannot "
+                f"reach {self.datadir}: move the checkout somewhere that user can reach, "
+                "or set DATABASE_URL"
+            )
+
     def start(self) -> str:
         """Create the cluster if needed, start it, and return the URL of ``postgres``."""
         if not (self.datadir / "PG_VERSION").exists():
             self.datadir.mkdir(parents=True, exist_ok=True)
             if self.user:
                 os.chown(self.datadir, self.user.pw_uid, self.user.pw_gid)
+            self._check_reachable()
             self._check(
                 self._pg(
                     "initdb",

@@ -7,23 +7,12 @@ import asyncio
 import asyncpg
 
 from services.common.migrations import load_migrations, migrate
-from tests.conftest import PostgresServer
-from tests.support import LEAK_WATCH, cli, with_database
-
-
-async def empty_database(postgres: PostgresServer, name: str) -> str:
-    conn = await asyncpg.connect(postgres.admin_url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    url = with_database(postgres.admin_url, name)
-    LEAK_WATCH.database_urls.append(url)
-    return url
+from tests.conftest import PostgresServer, create_database
+from tests.support import cli
 
 
 async def test_concurrent_migrations_apply_each_file_once(postgres: PostgresServer) -> None:
-    url = await empty_database(postgres, "burnafter_mig_race")
+    url = await create_database(postgres, migrated=False)
     conns = [await asyncpg.connect(url) for _ in range(3)]
     try:
         results = await asyncio.gather(*(migrate(conn) for conn in conns))
@@ -38,7 +27,7 @@ async def test_concurrent_migrations_apply_each_file_once(postgres: PostgresServ
 
 
 async def test_services_refuse_an_unmigrated_database_and_say_so(postgres: PostgresServer) -> None:
-    url = await empty_database(postgres, "burnafter_mig_none")
+    url = await create_database(postgres, migrated=False)
     for role in (["api"], ["reaper", "--once"]):
         result = await cli(*role, env={"DATABASE_URL": url, "HTTP_PORT": "0"})
         assert result.returncode != 0
