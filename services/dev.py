@@ -11,13 +11,14 @@ from pathlib import Path
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from services.api.app import create_v1
 from services.common.embedded_postgres import EmbeddedPostgres
 from services.common.http import serve
 from services.common.logging import configure_logging
 from services.common.migrations import migrate
-from services.common.settings import load_settings
+from services.common.settings import Settings, load_settings
 from services.reaper.reaper import reaper_context
 from services.web.app import create_app as create_web_app
 
@@ -45,6 +46,14 @@ async def _migrate(database_url: str) -> None:
         await conn.close()
 
 
+def build_app(settings: Settings) -> web.Application:
+    """The web app with the api mounted at ``/api`` and the reaper as a task."""
+    app = create_web_app(settings)
+    app.add_subapp("/api", create_v1(settings))
+    app.cleanup_ctx.append(reaper_context)
+    return app
+
+
 def run() -> None:
     settings = load_settings(defaults=DEV_DEFAULTS, require_database=False)
     configure_logging(settings.log_format, settings.log_level)
@@ -56,10 +65,7 @@ def run() -> None:
         log.info("embedded_postgres_started", datadir=str(embedded.datadir))
     try:
         asyncio.run(_migrate(settings.database_url))
-        app = create_web_app(settings)
-        app.add_subapp("/api", create_v1(settings))
-        app.cleanup_ctx.append(reaper_context)
-        serve(app)
+        serve(build_app(settings))
     finally:
         if embedded is not None:
             embedded.stop()

@@ -8,7 +8,12 @@ from aiohttp import web
 
 from services.api import handlers
 from services.api.problems import problem_middleware
-from services.common.http import access_log, add_health_routes, database_context
+from services.common.http import (
+    access_log,
+    add_health_routes,
+    database_context,
+    security_headers,
+)
 from services.common.keys import SETTINGS
 from services.common.settings import Settings
 
@@ -37,7 +42,9 @@ def create_v1(settings: Settings) -> web.Application:
 
 def create_app(settings: Settings) -> web.Application:
     """The standalone api process: health routes, and the v1 API under ``/api``."""
-    app = web.Application(client_max_size=body_limit(settings), middlewares=[access_log])
+    app = web.Application(
+        client_max_size=body_limit(settings), middlewares=[access_log, security_headers]
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database_context)
     add_health_routes(app)

@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from services.common.client_address import client_address
 from services.common.db import create_pool
 from services.common.keys import POOL, SETTINGS
 from services.common.migrations import ensure_migrated
@@ -79,6 +80,64 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
             status=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+        "interest-cohort=(), clipboard-write=(self)"
+    ),
+}
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
+def served_over_tls(request: web.Request) -> bool:
+    """TLS here, or at a trusted proxy that says so in ``X-Forwarded-Proto``."""
+    if request.secure:
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    peer = client_address(request.remote, None, ())
+    trusted = request.config_dict[SETTINGS].trusted_proxies
+    return proto == "https" and peer is not None and any(peer in net for net in trusted)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Strict headers on every response. Nothing but static files may be cached:
+    the pages and the API deal in secrets."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    response.headers.update(_SECURITY_HEADERS)
+    if served_over_tls(request):
+        response.headers["Strict-Transport-Security"] = _HSTS
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 def serve(app: web.Application) -> None:

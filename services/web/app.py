@@ -1,31 +1,53 @@
-"""The web service: the pages and the browser code. ``create_app`` does no I/O."""
+"""The web service: the pages and the browser code. ``create_app`` does no I/O.
+
+The pages carry no secret and make no database lookup: the browser reads the key
+from the link's fragment, talks to the api under the same origin, and encrypts
+and decrypts on its own."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
-from services.common.http import access_log, add_health_routes, database_context
+from services.common.http import access_log, add_health_routes, database_context, security_headers
 from services.common.keys import SETTINGS
 from services.common.settings import Settings
 
-_NOT_BUILT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<title>burnafter</title></head>
-<body><h1>burnafter</h1>
-<p>The web frontend is not built yet. Use the command line:
-<code>burnafter send --server URL</code>, or the API at <code>/api/v1</code>.</p>
-</body></html>
-"""
+STATIC_DIR = Path(__file__).parent / "static"
 
 
-async def index(request: web.Request) -> web.Response:
-    return web.Response(text=_NOT_BUILT, content_type="text/html")
+@aiohttp_jinja2.template("create.html")
+async def create_page(request: web.Request) -> dict[str, str]:
+    return {"script": "create"}
+
+
+@aiohttp_jinja2.template("open.html")
+async def open_page(request: web.Request) -> dict[str, str]:
+    """The landing page of a share link: no lookup, no side effect; only the
+    Reveal button, in the browser, spends a view."""
+    return {"script": "open"}
+
+
+@aiohttp_jinja2.template("receipt.html")
+async def receipt_page(request: web.Request) -> dict[str, str]:
+    return {"script": "receipt"}
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[access_log])
+    app = web.Application(middlewares=[access_log, security_headers])
     app[SETTINGS] = settings
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("services.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
     app.cleanup_ctx.append(database_context)
     add_health_routes(app)
-    app.router.add_get("/", index, name="index")
+    app.router.add_get("/", create_page, name="create")
+    app.router.add_get("/s/{id}", open_page, name="open")
+    app.router.add_get("/r/{id}", receipt_page, name="receipt")
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app
