@@ -24,13 +24,26 @@ $(STAMP): pyproject.toml requirements.lock
 .PHONY: install
 install: $(STAMP) ## Create .venv/ with the locked dependencies
 
+# Browser tests drive Debian's Chromium; the JavaScript tests run on Node.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CHROMIUM := /usr/bin/chromium
+.PHONY: test-tools
+test-tools: ## Install Chromium and Node.js from Debian's packages when missing
+	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs >/dev/null; }
+
 .PHONY: run
 run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/burnafter dev
 
 .PHONY: test
-test: $(STAMP) ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
+test: $(STAMP) test-tools ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: screenshots
+screenshots: $(STAMP) test-tools ## Write docs/screenshots/ (each page, phone and desktop)
+	$(PY) -m tests.browser.screenshots
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check) and mypy
@@ -46,6 +59,15 @@ fmt: $(STAMP) ## Format and auto-fix with ruff
 .PHONY: migrate
 migrate: $(STAMP) ## Apply the SQL migrations to DATABASE_URL
 	$(BIN)/burnafter migrate
+
+UQR_VERSION := 0.1.3
+AXE_VERSION := 4.14.1
+.PHONY: vendor
+vendor: ## Re-fetch the vendored JavaScript from the npm registry
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent uqr@$(UQR_VERSION) axe-core@$(AXE_VERSION) >/dev/null && \
+	tar xzf uqr-$(UQR_VERSION).tgz && cp package/dist/index.mjs package/LICENSE $(CURDIR)/services/web/static/vendor/uqr/ && \
+	rm -rf package && tar xzf axe-core-$(AXE_VERSION).tgz && \
+	cp package/axe.min.js package/LICENSE $(CURDIR)/tests/browser/vendor/axe-core/ && rm -rf $$tmp
 
 .PHONY: lock
 lock: ## Re-pin requirements.lock from pyproject.toml

@@ -1,0 +1,66 @@
+"""The browser and the CLI speak the same protocol, both ways, with and without a
+passphrase."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.pages import FileToShare, create_secret, download_all, open_landing, reveal
+from tests.support import LEAK_WATCH, cli, secret_passphrase, secret_text, watch_cli_links
+
+
+@pytest.mark.parametrize("with_passphrase", [False, True], ids=["plain", "passphrase"])
+async def test_made_in_the_browser_opens_with_the_cli(
+    site, new_context, tmp_path: Path, with_passphrase: bool
+) -> None:
+    text = secret_text()
+    passphrase = secret_passphrase() if with_passphrase else None
+    blob = os.urandom(2048)
+    LEAK_WATCH.add("file", blob[:64])
+    sender, _ = await new_context()
+    share, receipt = await create_secret(
+        sender, site, text, files=(FileToShare("notes.bin", blob),), passphrase=passphrase
+    )
+    args = ["open", str(share), "--output-dir", str(tmp_path)]
+    if passphrase:
+        (tmp_path / "pass").write_text(passphrase)
+        args += ["--passphrase-file", str(tmp_path / "pass")]
+    opened = await cli(*args)
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == text.encode()
+    assert (tmp_path / "notes.bin").read_bytes() == blob
+    status = await cli("status", str(receipt))
+    assert b"state:     viewed" in status.stdout
+
+
+@pytest.mark.parametrize("with_passphrase", [False, True], ids=["plain", "passphrase"])
+async def test_made_with_the_cli_opens_in_the_browser(
+    site, new_context, tmp_path: Path, with_passphrase: bool
+) -> None:
+    text = secret_text()
+    passphrase = secret_passphrase() if with_passphrase else None
+    blob = bytes(range(256)) * 4
+    attachment = tmp_path / "id_rsa"
+    attachment.write_bytes(blob)
+    args = ["send", "--server", site, "--file", str(attachment)]
+    if passphrase:
+        (tmp_path / "pass").write_text(passphrase + "\n")
+        args += ["--passphrase-file", str(tmp_path / "pass")]
+    sent = await cli(*args, stdin=text.encode())
+    assert sent.returncode == 0, sent.stderr
+    share, receipt = watch_cli_links(sent.stdout, sent.stderr, passphrase)
+
+    recipient, _ = await new_context(accept_downloads=True)
+    page = await open_landing(recipient, str(share))
+    assert await page.is_visible("#passphrase") == with_passphrase
+    await reveal(page, passphrase)
+    assert await page.input_value("#secret-text") == text
+    assert await download_all(page, tmp_path / "downloads") == {"id_rsa": blob}
+
+    receipt_page = await recipient.new_page()
+    await receipt_page.goto(str(receipt))
+    await receipt_page.wait_for_selector("#receipt:not([hidden])")
+    assert "Opened" in await receipt_page.inner_text("#state")
