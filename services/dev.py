@@ -17,6 +17,7 @@ from services.api.app import create_v1
 from services.common.embedded_postgres import EmbeddedPostgres
 from services.common.http import serve
 from services.common.logging import configure_logging
+from services.common.metrics import REGISTRY
 from services.common.migrations import migrate
 from services.common.settings import Settings, load_settings
 from services.reaper.reaper import reaper_context
@@ -48,8 +49,8 @@ async def _migrate(database_url: str) -> None:
 
 def build_app(settings: Settings) -> web.Application:
     """The web app with the api mounted at ``/api`` and the reaper as a task."""
-    app = create_web_app(settings)
-    app.add_subapp("/api", create_v1(settings))
+    app = create_web_app(settings, service="dev")
+    app.add_subapp("/api", create_v1(settings, app[REGISTRY]))
     app.cleanup_ctx.append(reaper_context)
     return app
 

@@ -143,7 +143,9 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 def make_settings(database_url: str, **env: str) -> Settings:
-    return load_settings({"DATABASE_URL": database_url, "HTTP_HOST": "127.0.0.1", **env})
+    """Settings for an in-process app; no metrics port unless a test asks for one."""
+    base = {"DATABASE_URL": database_url, "HTTP_HOST": "127.0.0.1", "METRICS_PORT": "0"}
+    return load_settings({**base, **env})
 
 
 @pytest.fixture
@@ -170,6 +172,11 @@ class ServiceProcess:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    metrics_port: int
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -212,13 +219,16 @@ def start_service(session_dir: Path) -> Iterator[object]:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
             "LOG_FORMAT": "json",
+            "METRICS_PORT": str(free_port()),
             **env,
         }
         with log.open("ab") as out:
             process = subprocess.Popen(
                 [str(BIN / "burnafter"), role], env=environment, stdout=out, stderr=out
             )
-        service = ServiceProcess(process, f"http://127.0.0.1:{port}", log)
+        service = ServiceProcess(
+            process, f"http://127.0.0.1:{port}", log, int(environment["METRICS_PORT"])
+        )
         started.append(service)
         if role in ("api", "web"):
             wait_ready(service.url, process)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from importlib import resources
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from services.api import handlers
+from services.api.events import SECRET_EVENTS, SecretEvents
 from services.api.problems import problem_middleware
-from services.common.http import (
-    access_log,
-    add_health_routes,
-    database_context,
-    security_headers,
-)
-from services.common.keys import SETTINGS
+from services.common.audit import Auditor
+from services.common.http import request_telemetry, security_headers, setup_service
+from services.common.metrics import SecretMetrics
 from services.common.settings import Settings
 
 # JSON framing and base64url around the largest allowed ciphertext.
@@ -26,9 +24,10 @@ def body_limit(settings: Settings) -> int:
     return (limits.max_ciphertext_bytes * 4 + 2) // 3 + limits.max_label_bytes * 2 + _BODY_OVERHEAD
 
 
-def create_v1(settings: Settings) -> web.Application:
+def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Application:
     """The v1 API, to be mounted at ``/api``; its routes start with ``/v1``."""
     app = web.Application(client_max_size=body_limit(settings), middlewares=[problem_middleware])
+    app[SECRET_EVENTS] = SecretEvents(Auditor(settings.audit_key, "api"), SecretMetrics(registry))
     app[handlers.OPENAPI] = (resources.files("services.api") / "openapi.json").read_bytes()
     app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
     app.router.add_get("/v1/limits", handlers.limits, name="limits")
@@ -43,10 +42,8 @@ def create_v1(settings: Settings) -> web.Application:
 def create_app(settings: Settings) -> web.Application:
     """The standalone api process: health routes, and the v1 API under ``/api``."""
     app = web.Application(
-        client_max_size=body_limit(settings), middlewares=[access_log, security_headers]
+        client_max_size=body_limit(settings), middlewares=[request_telemetry, security_headers]
     )
-    app[SETTINGS] = settings
-    app.cleanup_ctx.append(database_context)
-    add_health_routes(app)
-    app.add_subapp("/api", create_v1(settings))
+    registry = setup_service(app, settings, "api")
+    app.add_subapp("/api", create_v1(settings, registry))
     return app

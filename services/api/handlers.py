@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from services.api.events import SECRET_EVENTS
 from services.api.requests import (
     CREATE_FIELDS,
     PROOF_BYTES,
@@ -58,7 +59,9 @@ async def create_secret(request: web.Request) -> web.Response:
     new = create_request(
         body, request.config_dict[SETTINGS].limits, b64u_encode(os.urandom(ID_BYTES))
     )
-    expires_at = await store.create_secret(request.config_dict[POOL], new, _access(request))
+    access = _access(request)
+    expires_at = await store.create_secret(request.config_dict[POOL], new, access)
+    request.app[SECRET_EVENTS].created(new.id, len(new.ciphertext), new.max_views, access)
     return web.json_response(
         {"id": new.id, "expires_at": _timestamp(expires_at), "max_views": new.max_views},
         status=201,
@@ -123,7 +126,9 @@ async def read_receipt(request: web.Request) -> web.Response:
 
 async def revoke_secret(request: web.Request) -> web.Response:
     the_id = secret_id(request)
-    await store.revoke(request.config_dict[POOL], the_id, manage_token(request), _access(request))
+    access = _access(request)
+    await store.revoke(request.config_dict[POOL], the_id, manage_token(request), access)
+    request.app[SECRET_EVENTS].revoked(the_id, access)
     return web.Response(status=204)
 
 

@@ -3,17 +3,28 @@ the access log by route template, and a server with graceful shutdown."""
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from services.common.client_address import client_address
 from services.common.db import create_pool
 from services.common.keys import POOL, SETTINGS
+from services.common.metrics import (
+    HTTP_METRICS,
+    REGISTRY,
+    HttpMetrics,
+    metrics_context,
+    new_registry,
+)
 from services.common.migrations import ensure_migrated
+from services.common.settings import Settings
 from services.common.store import database_ready
 
 log = structlog.get_logger("burnafter.http")
@@ -61,25 +72,62 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(request: web.Request) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a new one."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
 @web.middleware
-async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id (accepted or made, returned, and on every log line of the request),
+    one log line by route template, and the HTTP metrics."""
+    request_id = request_id_of(request)
+    metrics = request.config_dict[HTTP_METRICS]
     started = time.perf_counter()
     status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        log.info(
-            "request",
-            method=request.method,
-            route=route_template(request),
-            status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+    metrics.in_flight.inc()
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            response = await handler(request)
+            status = response.status
+            response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            exc.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(request)
+            metrics.in_flight.dec()
+            metrics.requests.labels(route, request.method, f"{status // 100}xx").inc()
+            metrics.latency.labels(route, request.method).observe(elapsed)
+            if status == 503:
+                metrics.database_errors.inc()
+            log.info(
+                "request",
+                method=request.method,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
+
+def setup_service(app: web.Application, settings: Settings, service: str) -> CollectorRegistry:
+    """What every service's root app holds: settings, the pool, health routes, and
+    a metrics registry served on the metrics port."""
+    registry = new_registry(service)
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry
+    app[HTTP_METRICS] = HttpMetrics(registry)
+    app.cleanup_ctx.extend([database_context, metrics_context])
+    add_health_routes(app)
+    return registry
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -57,6 +58,12 @@ class Settings:
     reaper_interval: float = 30.0
     reaper_batch_size: int = 1000
     shutdown_grace: float = 10.0
+    metrics_port: int = 9090
+    audit_key: bytes = b""
+    audit_key_ephemeral: bool = True
+    admin_token: str = ""
+    admin_users: frozenset[str] = frozenset()
+    identity_header: str = "X-Forwarded-Email"
 
 
 N = TypeVar("N", int, float)
@@ -98,6 +105,22 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
         raise SettingsError(
             f"{name} must be a comma-separated list of CIDR networks: {exc}"
         ) from None
+
+
+def _audit_key(env: Mapping[str, str]) -> bytes:
+    """The key that turns secret ids into audit references. Without one, each process
+    makes its own, and references join only within that process's lines."""
+    raw = env.get("AUDIT_KEY", "")
+    if raw and len(raw) < 32:
+        raise SettingsError("AUDIT_KEY must be at least 32 characters (openssl rand -hex 32)")
+    return raw.encode() if raw else secrets.token_bytes(32)
+
+
+def _admin_token(env: Mapping[str, str]) -> str:
+    token = env.get("ADMIN_TOKEN", "")
+    if token and len(token) < 24:
+        raise SettingsError("ADMIN_TOKEN must be at least 24 characters (openssl rand -hex 24)")
+    return token
 
 
 def load_limits(env: Mapping[str, str]) -> Limits:
@@ -150,6 +173,14 @@ def load_settings(
         reaper_interval=_float(env, "REAPER_INTERVAL", 30.0, 0.1, 86400.0),
         reaper_batch_size=_int(env, "REAPER_BATCH_SIZE", 1000, 1, 100_000),
         shutdown_grace=_float(env, "SHUTDOWN_GRACE", 10.0, 0.0, 600.0),
+        metrics_port=_int(env, "METRICS_PORT", 9090, 0, 65535),
+        audit_key=_audit_key(env),
+        audit_key_ephemeral=not env.get("AUDIT_KEY"),
+        admin_token=_admin_token(env),
+        admin_users=frozenset(
+            user.strip().lower() for user in env.get("ADMIN_USERS", "").split(",") if user.strip()
+        ),
+        identity_header=env.get("IDENTITY_HEADER") or "X-Forwarded-Email",
     )
 
 

@@ -293,7 +293,7 @@ WITH doomed AS (
 ), event AS (
     INSERT INTO access_events (secret_id, event) SELECT id, 'expired' FROM receipt
 )
-SELECT count(*) FROM deleted
+SELECT id FROM deleted
 """
 _PURGE_RECEIPTS = """
 WITH doomed AS (
@@ -304,19 +304,36 @@ WITH doomed AS (
     FOR UPDATE SKIP LOCKED
 )
 DELETE FROM receipts USING doomed WHERE receipts.id = doomed.id
+RETURNING receipts.id
+"""
+_REAPER_BACKLOG = """
+SELECT count(*) AS secrets,
+       coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 AS oldest_age
+FROM secrets WHERE expires_at <= now()
 """
 
 
-async def reap_expired(pool: asyncpg.Pool, batch_size: int) -> int:
-    """Delete one batch of expired secrets, marking their receipts; return the count."""
-    deleted: int = await pool.fetchval(_REAP_EXPIRED, batch_size)
-    return deleted
+async def reap_expired(pool: asyncpg.Pool, batch_size: int) -> list[str]:
+    """Delete one batch of expired secrets, marking their receipts; return their ids."""
+    return [row["id"] for row in await pool.fetch(_REAP_EXPIRED, batch_size)]
 
 
-async def purge_receipts(pool: asyncpg.Pool, retention: int, batch_size: int) -> int:
-    """Delete one batch of receipts (and their events) ended more than ``retention`` s ago."""
-    status: str = await pool.execute(_PURGE_RECEIPTS, retention, batch_size)
-    return int(status.split()[-1])
+async def purge_receipts(pool: asyncpg.Pool, retention: int, batch_size: int) -> list[str]:
+    """Delete one batch of receipts (and their events) ended more than ``retention`` s
+    ago; return their ids."""
+    return [row["id"] for row in await pool.fetch(_PURGE_RECEIPTS, retention, batch_size)]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    secrets: int
+    oldest_age: float
+
+
+async def reaper_backlog(pool: asyncpg.Pool) -> Backlog:
+    """Expired secrets not deleted yet, and how long ago the oldest one expired."""
+    row = await pool.fetchrow(_REAPER_BACKLOG)
+    return Backlog(row["secrets"], row["oldest_age"])
 
 
 async def database_ready(pool: asyncpg.Pool) -> bool:

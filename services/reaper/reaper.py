@@ -18,8 +18,16 @@ import structlog
 from aiohttp import web
 
 from services.common import store
+from services.common.audit import Auditor
 from services.common.db import create_pool
 from services.common.keys import POOL, SETTINGS
+from services.common.metrics import (
+    REGISTRY,
+    ReaperMetrics,
+    new_registry,
+    start_metrics_server,
+    watch_pool,
+)
 from services.common.migrations import ensure_migrated
 from services.common.settings import Settings
 
@@ -28,23 +36,74 @@ log = structlog.get_logger("burnafter.reaper")
 
 @dataclass(frozen=True)
 class ReapPass:
-    expired: int
-    purged: int
+    expired: list[str]
+    purged: list[str]
 
 
 async def reap_once(pool: asyncpg.Pool, settings: Settings) -> ReapPass:
     """Run batches until no expired secret and no receipt past retention is left."""
     batch = settings.reaper_batch_size
-    expired = purged = 0
-    while (count := await store.reap_expired(pool, batch)) > 0:
-        expired += count
-        if count < batch:
+    expired: list[str] = []
+    purged: list[str] = []
+    while ids := await store.reap_expired(pool, batch):
+        expired += ids
+        if len(ids) < batch:
             break
-    while (count := await store.purge_receipts(pool, settings.receipt_retention, batch)) > 0:
-        purged += count
-        if count < batch:
+    while ids := await store.purge_receipts(pool, settings.receipt_retention, batch):
+        purged += ids
+        if len(ids) < batch:
             break
     return ReapPass(expired, purged)
+
+
+class Reaper:
+    """Passes with their telemetry: metrics, and one audit line per secret or receipt."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, metrics: ReaperMetrics) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.metrics = metrics
+        self.auditor = Auditor(settings.audit_key, "reaper")
+
+    async def run_pass(self) -> ReapPass:
+        started = time.perf_counter()
+        try:
+            result = await reap_once(self.pool, self.settings)
+            backlog = await store.reaper_backlog(self.pool)
+        except BaseException:
+            self.metrics.passes.labels(outcome="error").inc()
+            raise
+        for secret_id in result.expired:
+            self.auditor.record("secret.expired", outcome="ok", secret_id=secret_id)
+        for secret_id in result.purged:
+            self.auditor.record("receipt.purged", outcome="ok", secret_id=secret_id)
+        elapsed = time.perf_counter() - started
+        self.metrics.expired.inc(len(result.expired))
+        self.metrics.purged.inc(len(result.purged))
+        self.metrics.passes.labels(outcome="ok").inc()
+        self.metrics.pass_duration.observe(elapsed)
+        self.metrics.backlog.set(backlog.secrets)
+        self.metrics.backlog_age.set(backlog.oldest_age)
+        self.metrics.last_success.set(time.time())
+        log.info(
+            "reaped",
+            expired=len(result.expired),
+            purged=len(result.purged),
+            backlog=backlog.secrets,
+            duration_ms=round(elapsed * 1000, 1),
+        )
+        return result
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Pass after pass until ``stop`` is set. A failed pass is logged and tried again
+        next interval."""
+        while not stop.is_set():
+            try:
+                await self.run_pass()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("reap_failed", error=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.reaper_interval)
 
 
 async def run(settings: Settings, *, once: bool = False) -> None:
@@ -53,45 +112,33 @@ async def run(settings: Settings, *, once: bool = False) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    registry = new_registry("reaper")
     pool = await create_pool(settings)
+    metrics_server = None
     try:
         async with pool.acquire() as conn:
             await ensure_migrated(conn)
+        reaper = Reaper(pool, settings, ReaperMetrics(registry))
         if once:
-            await _logged_pass(pool, settings)
-        else:
-            await reap_until(pool, settings, stop)
+            await reaper.run_pass()
+            return
+        watch_pool(registry, pool)
+        if settings.metrics_port:
+            metrics_server = await start_metrics_server(
+                registry, settings.http_host, settings.metrics_port
+            )
+        await reaper.run_until(stop)
     finally:
+        if metrics_server is not None:
+            await metrics_server.cleanup()
         await pool.close()
-
-
-async def _logged_pass(pool: asyncpg.Pool, settings: Settings) -> None:
-    started = time.perf_counter()
-    result = await reap_once(pool, settings)
-    log.info(
-        "reaped",
-        expired=result.expired,
-        purged=result.purged,
-        duration_ms=round((time.perf_counter() - started) * 1000, 1),
-    )
-
-
-async def reap_until(pool: asyncpg.Pool, settings: Settings, stop: asyncio.Event) -> None:
-    """Pass after pass until ``stop`` is set. A failed pass is logged and tried again
-    next interval."""
-    while not stop.is_set():
-        try:
-            await _logged_pass(pool, settings)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("reap_failed", error=type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.reaper_interval)
 
 
 async def reaper_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx for ``make run``: the reaper as a task beside the web server."""
     stop = asyncio.Event()
-    task = asyncio.create_task(reap_until(app[POOL], app[SETTINGS], stop))
+    reaper = Reaper(app[POOL], app[SETTINGS], ReaperMetrics(app[REGISTRY]))
+    task = asyncio.create_task(reaper.run_until(stop))
     yield
     stop.set()
     await task

@@ -12,8 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from services.common.http import access_log, add_health_routes, database_context, security_headers
-from services.common.keys import SETTINGS
+from services.common.http import request_telemetry, security_headers, setup_service
 from services.common.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,16 +35,14 @@ async def receipt_page(request: web.Request) -> dict[str, str]:
     return {"script": "receipt"}
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[access_log, security_headers])
-    app[SETTINGS] = settings
+def create_app(settings: Settings, service: str = "web") -> web.Application:
+    app = web.Application(middlewares=[request_telemetry, security_headers])
+    setup_service(app, settings, service)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("services.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    app.cleanup_ctx.append(database_context)
-    add_health_routes(app)
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")

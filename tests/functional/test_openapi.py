@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 from jsonschema.validators import Draft202012Validator
+from prometheus_client import CollectorRegistry
 
 from services.api.app import create_v1
 from tests.support import make_secret, secret_passphrase
@@ -26,7 +27,7 @@ def test_document_is_valid_openapi_3_1_shape() -> None:
 
 def test_every_live_route_is_documented_and_every_documented_route_is_live(settings) -> None:
     live = set()
-    for route in create_v1(settings).router.routes():
+    for route in create_v1(settings, CollectorRegistry()).router.routes():
         if route.method == "HEAD":
             continue
         live.add((route.resource.canonical, route.method.lower()))

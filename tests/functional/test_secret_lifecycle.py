@@ -183,7 +183,7 @@ async def test_reaper_deletes_expired_secrets_and_marks_receipts(
         result = await reap_once(pool, settings)
     finally:
         await pool.close()
-    assert result.expired == 1
+    assert result.expired == [expired_id]
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", expired_id) == 0
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", alive_id) == 1
     receipt = await (await api.get(f"/api/v1/receipts/{expired_id}", headers=expired.bearer)).json()

@@ -1,0 +1,198 @@
+"""Prometheus metrics, ``burnafter_*``, served on each process's own port.
+
+Each process builds one registry holding only the groups it uses, so a web
+process never exports reaper gauges at zero. Labels are bounded (route template,
+method, status class, outcome): never an id, a client address or a user agent."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services.common.keys import POOL, SETTINGS
+
+log = structlog.get_logger("burnafter.metrics")
+
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+SIZE_BUCKETS = (1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216)
+REVEAL_OUTCOMES = ("revealed", "not_found", "wrong_passphrase", "passphrase_required")
+
+
+def new_registry(service: str) -> CollectorRegistry:
+    """A registry with ``burnafter_build_info`` for one service process."""
+    registry = CollectorRegistry(auto_describe=True)
+    info = Gauge(
+        "burnafter_build_info",
+        "Always 1; the labels say which build and service this is.",
+        ["version", "service"],
+        registry=registry,
+    )
+    info.labels(version=importlib.metadata.version("burnafter"), service=service).set(1)
+    return registry
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "burnafter_http_requests",
+            "HTTP requests answered, by route template, method and status class.",
+            ["route", "method", "status_class"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "burnafter_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "burnafter_http_requests_in_flight",
+            "HTTP requests being answered now.",
+            registry=registry,
+        )
+        self.database_errors = Counter(
+            "burnafter_database_errors",
+            "Requests or passes that failed because the database could not be reached.",
+            registry=registry,
+        )
+
+
+HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
+
+
+class SecretMetrics:
+    """The api's share of the lifecycle."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.created = Counter("burnafter_secrets_created", "Secrets stored.", registry=registry)
+        self.ciphertext_bytes = Histogram(
+            "burnafter_secret_ciphertext_bytes",
+            "Size of each stored ciphertext (padded, so only coarse).",
+            buckets=SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.reveals = Counter(
+            "burnafter_secret_reveals",
+            "Reveal requests, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in REVEAL_OUTCOMES:
+            self.reveals.labels(outcome=outcome)
+        self.unlock_failures = Counter(
+            "burnafter_unlock_failures", "Wrong passphrases (each spends one attempt).",
+            registry=registry,
+        )  # fmt: skip
+        self.locked = Counter(
+            "burnafter_secrets_locked", "Secrets destroyed after too many wrong passphrases.",
+            registry=registry,
+        )  # fmt: skip
+        self.revoked = Counter(
+            "burnafter_secrets_revoked", "Secrets revoked by their sender.", registry=registry
+        )
+
+
+class ReaperMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.expired = Counter(
+            "burnafter_secrets_expired", "Expired secrets deleted by the reaper.",
+            registry=registry,
+        )  # fmt: skip
+        self.purged = Counter(
+            "burnafter_receipts_purged", "Receipts deleted after their retention period.",
+            registry=registry,
+        )  # fmt: skip
+        self.passes = Counter(
+            "burnafter_reaper_passes", "Reaper passes, by outcome.", ["outcome"],
+            registry=registry,
+        )  # fmt: skip
+        for outcome in ("ok", "error"):
+            self.passes.labels(outcome=outcome)
+        self.pass_duration = Histogram(
+            "burnafter_reaper_pass_duration_seconds",
+            "Time a reaper pass took.",
+            buckets=(*LATENCY_BUCKETS, 10.0, 30.0, 60.0),
+            registry=registry,
+        )
+        self.backlog = Gauge(
+            "burnafter_reaper_backlog_secrets",
+            "Expired secrets not yet deleted, after the last pass.",
+            registry=registry,
+        )
+        self.backlog_age = Gauge(
+            "burnafter_reaper_backlog_oldest_age_seconds",
+            "How long ago the oldest expired, not yet deleted secret expired (0 when none).",
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "burnafter_reaper_last_success_timestamp_seconds",
+            "Unix time of the last pass that completed.",
+            registry=registry,
+        )
+
+
+class PoolCollector(Collector):
+    """Pool size and connections in use, read when scraped."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        size = self.pool.get_size()
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_size", "Connections the pool holds now.", value=size
+        )
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_max_size",
+            "Connections the pool may hold at most.",
+            value=self.pool.get_max_size(),
+        )
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_in_use",
+            "Connections checked out of the pool now.",
+            value=size - self.pool.get_idle_size(),
+        )
+
+
+def watch_pool(registry: CollectorRegistry, pool: asyncpg.Pool) -> None:
+    registry.register(PoolCollector(pool))
+
+
+async def start_metrics_server(registry: CollectorRegistry, host: str, port: int) -> web.AppRunner:
+    """Serve ``GET /metrics`` on its own port, apart from the public routes."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("metrics_listening", port=port)
+    return runner
+
+
+async def metrics_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the metrics port for this process (``METRICS_PORT=0`` turns it off),
+    and the pool gauges once the pool exists."""
+    settings = app[SETTINGS]
+    watch_pool(app[REGISTRY], app[POOL])
+    runner = None
+    if settings.metrics_port:
+        runner = await start_metrics_server(
+            app[REGISTRY], settings.http_host, settings.metrics_port
+        )
+    yield
+    if runner is not None:
+        await runner.cleanup()
