@@ -24,14 +24,15 @@ $(STAMP): pyproject.toml requirements.lock
 .PHONY: install
 install: $(STAMP) ## Create .venv/ with the locked dependencies
 
-# Browser tests drive Debian's Chromium; the JavaScript tests run on Node.
+# Browser tests drive Debian's Chromium; the JavaScript tests run on Node; the
+# alert rules are checked with promtool (Debian's prometheus package).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CHROMIUM := /usr/bin/chromium
 .PHONY: test-tools
-test-tools: ## Install Chromium and Node.js from Debian's packages when missing
-	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null || { \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium nodejs >/dev/null; }
+test-tools: ## Install Chromium, Node.js and promtool from Debian's packages when missing
+	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null && command -v promtool >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends chromium nodejs prometheus >/dev/null; }
 
 .PHONY: run
 run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL unless DATABASE_URL is set)
@@ -40,6 +41,10 @@ run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL 
 .PHONY: test
 test: $(STAMP) test-tools ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: bench-admin
+bench-admin: $(STAMP) ## Benchmark the admin dashboard with 100,000 receipts
+	$(PY) -m bench.admin_dashboard
 
 .PHONY: screenshots
 screenshots: $(STAMP) test-tools ## Write docs/screenshots/ (each page, phone and desktop)

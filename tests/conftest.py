@@ -190,12 +190,14 @@ class ServiceProcess:
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Wait until ``url``/readyz (or ``url`` itself, when it is a metrics URL) answers 200."""
+    probe = url if url.endswith("/metrics") else f"{url}/readyz"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"service exited with {process.returncode} before it was ready")
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(probe, timeout=1) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except OSError:
@@ -232,6 +234,8 @@ def start_service(session_dir: Path) -> Iterator[object]:
         started.append(service)
         if role in ("api", "web"):
             wait_ready(service.url, process)
+        elif role == "reaper":
+            wait_ready(service.metrics_url, process)
         return service
 
     yield start

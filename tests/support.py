@@ -28,6 +28,9 @@ class LeakWatch:
     needles: dict[str, bytes] = field(default_factory=dict)
     log_files: list[Path] = field(default_factory=list)
     database_urls: list[str] = field(default_factory=list)
+    metrics_texts: list[str] = field(default_factory=list)
+    # Raw secret ids belong in the database, never in logs or metrics.
+    secret_ids: list[str] = field(default_factory=list)
 
     def add(self, what: str, value: bytes | str) -> None:
         raw = value.encode() if isinstance(value, str) else value

@@ -19,24 +19,14 @@ from services.api.requests import (
     secret_id,
 )
 from services.common import store
-from services.common.client_address import apply_policy, client_address, truncate_user_agent
+from services.common.client_address import access_of
 from services.common.envelope import ID_BYTES, b64u_encode
+from services.common.errors import PassphraseRequired, SecretNotFound, WrongPassphrase
 from services.common.keys import POOL, SETTINGS
 
 
 def _timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def _access(request: web.Request) -> store.Access:
-    settings = request.config_dict[SETTINGS]
-    address = client_address(
-        request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
-    )
-    return store.Access(
-        client_address=apply_policy(address, settings.client_address_policy),
-        user_agent=truncate_user_agent(request.headers.get("User-Agent")),
-    )
 
 
 async def limits(request: web.Request) -> web.Response:
@@ -59,7 +49,7 @@ async def create_secret(request: web.Request) -> web.Response:
     new = create_request(
         body, request.config_dict[SETTINGS].limits, b64u_encode(os.urandom(ID_BYTES))
     )
-    access = _access(request)
+    access = access_of(request)
     expires_at = await store.create_secret(request.config_dict[POOL], new, access)
     request.app[SECRET_EVENTS].created(new.id, len(new.ciphertext), new.max_views, access)
     return web.json_response(
@@ -87,9 +77,19 @@ async def reveal_secret(request: web.Request) -> web.Response:
     body = await json_object(request, {"claim", "unlock"})
     claim = binary(body, "claim", size=PROOF_BYTES)
     unlock = optional_binary(body, "unlock", size=PROOF_BYTES)
-    revealed = await store.reveal(
-        request.config_dict[POOL], the_id, claim, unlock, _access(request)
-    )
+    access, events = access_of(request), request.app[SECRET_EVENTS]
+    try:
+        revealed = await store.reveal(request.config_dict[POOL], the_id, claim, unlock, access)
+    except SecretNotFound:
+        events.not_found()
+        raise
+    except PassphraseRequired:
+        events.passphrase_required()
+        raise
+    except WrongPassphrase as exc:
+        events.unlock_failed(the_id, exc.attempts_left, access)
+        raise
+    events.viewed(the_id, revealed.views_left, access)
     return web.json_response(
         {"ciphertext": b64u_encode(revealed.ciphertext), "views_left": revealed.views_left}
     )
@@ -126,7 +126,7 @@ async def read_receipt(request: web.Request) -> web.Response:
 
 async def revoke_secret(request: web.Request) -> web.Response:
     the_id = secret_id(request)
-    access = _access(request)
+    access = access_of(request)
     await store.revoke(request.config_dict[POOL], the_id, manage_token(request), access)
     request.app[SECRET_EVENTS].revoked(the_id, access)
     return web.Response(status=204)

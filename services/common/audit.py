@@ -48,6 +48,7 @@ class Auditor:
             client_address=None if access is None else access.client_address,
             user_agent=None if access is None else access.user_agent,
             outcome=outcome,
+            request_id=structlog.contextvars.get_contextvars().get("request_id"),
             **details,
         )
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from aiohttp import web
+
+from services.common.keys import SETTINGS
 from services.common.settings import AddressPolicy, IPNetwork
+from services.common.store import Access
 
 USER_AGENT_CHARS = 200
 
@@ -53,3 +57,22 @@ def truncate_user_agent(user_agent: str | None) -> str | None:
         return None
     printable = "".join(ch for ch in user_agent if ch.isprintable())
     return printable[:USER_AGENT_CHARS] or None
+
+
+def access_of(request: web.Request) -> Access:
+    """Who is asking, as the access events and audit lines record it."""
+    settings = request.config_dict[SETTINGS]
+    address = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+    )
+    return Access(
+        client_address=apply_policy(address, settings.client_address_policy),
+        user_agent=truncate_user_agent(request.headers.get("User-Agent")),
+    )
+
+
+def peer_is_trusted_proxy(request: web.Request) -> bool:
+    """The direct peer (not any forwarded address) is in ``TRUSTED_PROXIES``."""
+    peer = _parse(request.remote or "")
+    trusted = request.config_dict[SETTINGS].trusted_proxies
+    return peer is not None and any(peer in net for net in trusted)

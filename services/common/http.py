@@ -13,7 +13,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.common.client_address import client_address
+from services.common.client_address import peer_is_trusted_proxy
 from services.common.db import create_pool
 from services.common.keys import POOL, SETTINGS
 from services.common.metrics import (
@@ -163,9 +163,7 @@ def served_over_tls(request: web.Request) -> bool:
     if request.secure:
         return True
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    peer = client_address(request.remote, None, ())
-    trusted = request.config_dict[SETTINGS].trusted_proxies
-    return proto == "https" and peer is not None and any(peer in net for net in trusted)
+    return proto == "https" and peer_is_trusted_proxy(request)
 
 
 @web.middleware

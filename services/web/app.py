@@ -12,8 +12,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from services.common.audit import AUDITOR, Auditor
 from services.common.http import request_telemetry, security_headers, setup_service
 from services.common.settings import Settings
+from services.web.admin import add_admin_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -38,6 +40,7 @@ async def receipt_page(request: web.Request) -> dict[str, str]:
 def create_app(settings: Settings, service: str = "web") -> web.Application:
     app = web.Application(middlewares=[request_telemetry, security_headers])
     setup_service(app, settings, service)
+    app[AUDITOR] = Auditor(settings.audit_key, "web")
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("services.web", "templates"),
@@ -46,5 +49,6 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")
+    add_admin_routes(app)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app

@@ -1,10 +1,12 @@
-"""After the whole suite: no log line and no database row holds plaintext, keys,
-claims, unlock proofs, manage tokens, passphrases or labels, in raw, hex or base64."""
+"""After the whole suite: no log line, metrics scrape or database row holds
+plaintext, keys, claims, unlock proofs, manage tokens, passphrases or labels, in raw,
+hex or base64; and no log line or metric holds a raw secret id."""
 
 from __future__ import annotations
 
 import base64
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -61,17 +63,26 @@ async def test_logs_and_databases_hold_no_secret_material(api, start_service, da
         await api.post(f"/api/v1/secrets/{sid}/reveal", json=body)
     await api.get(f"/api/v1/receipts/{sid}", headers=secret.bearer)
     await api.delete(f"/api/v1/secrets/{sid}", headers=secret.bearer)
+    async with aiohttp.ClientSession() as session, session.get(other.metrics_url) as scraped:
+        LEAK_WATCH.metrics_texts.append(await scraped.text())
     other.stop()
 
+    LEAK_WATCH.secret_ids.append(sid)
     assert LEAK_WATCH.needles and LEAK_WATCH.database_urls and LEAK_WATCH.log_files
+    telemetry_needles = {
+        **LEAK_WATCH.needles,
+        **{f"secret id#{n}": i.encode() for n, i in enumerate(LEAK_WATCH.secret_ids)},
+    }
     leaks = {}
     log_bytes = 0
     for path in LEAK_WATCH.log_files:
         if path.exists():
             data = path.read_bytes()
             log_bytes += len(data)
-            leaks[str(path)] = find_leaks(data, LEAK_WATCH.needles)
+            leaks[str(path)] = find_leaks(data, telemetry_needles)
     assert log_bytes > 0
+    for n, text in enumerate(LEAK_WATCH.metrics_texts):
+        leaks[f"metrics scrape {n}"] = find_leaks(text.encode(), telemetry_needles)
     for url in LEAK_WATCH.database_urls:
         leaks[url] = find_leaks(await database_text(url), LEAK_WATCH.needles)
     assert {where: found for where, found in leaks.items() if found} == {}

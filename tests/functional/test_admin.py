@@ -1,0 +1,180 @@
+"""The admin dashboard: who gets in, and that it shows seeded data exactly."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.dev import build_app
+from tests.conftest import make_settings
+
+TOKEN = "t" * 32
+
+
+@pytest.fixture
+def admin_site(aiohttp_client, database_url, test_log):
+    async def make(**env: str):
+        return await aiohttp_client(build_app(make_settings(database_url, **env)))
+
+    return make
+
+
+def basic(password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+
+
+class AuditTail:
+    """The audit lines the in-process services write from now on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.start = path.stat().st_size if path.exists() else 0
+
+    def lines(self) -> list[dict]:
+        with self.path.open("rb") as log:
+            log.seek(self.start)
+            records = [json.loads(line) for line in log.read().splitlines() if line.strip()]
+        return [r for r in records if r.get("audit")]
+
+
+async def test_admin_is_off_unless_a_credential_is_configured(admin_site) -> None:
+    site = await admin_site()
+    assert (await site.get("/admin", headers=basic(TOKEN))).status == 404
+
+
+async def test_admin_answers_401_without_or_with_a_wrong_credential_and_audits(
+    admin_site, test_log: Path
+) -> None:
+    site = await admin_site(ADMIN_TOKEN=TOKEN)
+    tail = AuditTail(test_log)
+    missing = await site.get("/admin")
+    assert missing.status == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Basic")
+    assert (await site.get("/admin", headers=basic("w" * 32))).status == 401
+    assert (await site.get("/admin", headers={"Authorization": "Bearer nope"})).status == 401
+    assert (await site.get("/admin", headers=basic(TOKEN))).status == 200
+    assert (
+        await site.get("/admin/audit", headers={"Authorization": f"Bearer {TOKEN}"})
+    ).status == 200
+    decisions = [(r["event"], r["outcome"], r["actor"]) for r in tail.lines()]
+    assert decisions == [
+        ("admin.access", "denied", None),
+        ("admin.access", "denied", None),
+        ("admin.access", "ok", "admin-token"),
+        ("admin.access", "ok", "admin-token"),
+    ]
+    assert TOKEN not in test_log.read_text()
+
+
+async def test_trusted_identity_header_grants_only_allowed_users(admin_site) -> None:
+    header = {"X-Forwarded-Email": "Ops@Example.com"}
+    trusted = await admin_site(ADMIN_USERS="ops@example.com", TRUSTED_PROXIES="127.0.0.1/32")
+    assert (await trusted.get("/admin", headers=header)).status == 200
+    other = {"X-Forwarded-Email": "intern@example.com"}
+    assert (await trusted.get("/admin", headers=other)).status == 403
+    untrusted = await admin_site(ADMIN_USERS="ops@example.com", TRUSTED_PROXIES="10.0.0.0/8")
+    assert (await untrusted.get("/admin", headers=header)).status == 401
+
+
+async def seed(db: asyncpg.Connection) -> None:
+    """Known receipts and events at known times; three live secrets."""
+    now = datetime.now(UTC)
+    rows = [
+        # id, state, ciphertext bytes, expires in, events [(event, days ago, address)]
+        ("A" * 22, "active", 1053, timedelta(minutes=30), [("created", 0, "10.0.0.0/24")]),
+        ("B" * 22, "active", 70000, timedelta(days=2), [("created", 1, "10.0.0.0/24")]),
+        ("C" * 22, "active", 5000, timedelta(days=10),
+         [("created", 2, None), ("unlock_failed", 0, "203.0.113.0/24"),
+          ("unlock_failed", 0, "203.0.113.0/24")]),
+        ("D" * 22, "viewed", 1053, timedelta(days=1),
+         [("created", 3, "10.0.0.0/24"), ("viewed", 3, "10.0.0.0/24")]),
+        ("E" * 22, "locked", 1053, timedelta(days=1),
+         [("created", 1, None), *[("unlock_failed", 1, "198.51.100.0/24")] * 5,
+          ("locked", 1, None)]),
+        ("F" * 22, "expired", 1053, timedelta(days=-1),
+         [("created", 40, None), ("expired", 0, None)]),
+    ]  # fmt: skip
+    for secret_id, state, size, expires_in, events in rows:
+        ended = None if state == "active" else now
+        await db.execute(
+            "INSERT INTO receipts (id, manage_verifier, state, max_views, max_attempts, passphrase,"
+            " ciphertext_bytes, expires_at, ended_at) VALUES ($1, $2, $3, 1, 5, false, $4, $5, $6)",
+            secret_id, bytes(32), state, size, now + expires_in, ended,
+        )  # fmt: skip
+        for event, days_ago, address in events:
+            await db.execute(
+                "INSERT INTO access_events (secret_id, event, at, client_address, user_agent)"
+                " VALUES ($1, $2, $3, $4, 'seed-agent')",
+                secret_id, event, now - timedelta(days=days_ago), address,
+            )  # fmt: skip
+
+
+def chart_total(html: str, event: str) -> int:
+    match = re.search(rf'id="chart-{event}".*?class="chart-total">(\d+)<', html, re.S)
+    assert match, event
+    return int(match.group(1))
+
+
+async def test_dashboard_shows_the_seeded_counts(admin_site, db: asyncpg.Connection) -> None:
+    await seed(db)
+    site = await admin_site(ADMIN_TOKEN=TOKEN)
+    html = await (await site.get("/admin", headers=basic(TOKEN))).text()
+    # 30 days: the secret created 40 days ago is outside the window.
+    charted = ("created", "viewed", "expired", "revoked", "locked")
+    assert {event: chart_total(html, event) for event in charted} == {
+        "created": 5, "viewed": 1, "expired": 1, "revoked": 0, "locked": 1,
+    }  # fmt: skip
+    today = datetime.now(UTC).date()
+    assert (
+        f"<title>{today.isoformat()}: 1</title>"
+        in html.split('id="chart-created"')[1].split("</figure>")[0]
+    )
+    assert re.search(r'id="active-count">3<', html)
+    assert re.search(r'id="active-bytes">76053 bytes<', html)
+    by_size = re.findall(
+        r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>",
+        html.split('id="by-size"')[1].split("</table>")[0],
+    )
+    assert dict(by_size) == {
+        "under 1 KB": "0", "1 to 4 KB": "1", "4 to 64 KB": "1", "64 to 256 KB": "1",
+        "256 KB to 1 MB": "0", "over 1 MB": "0",
+    }  # fmt: skip
+    by_expiry = dict(
+        re.findall(
+            r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>",
+            html.split('id="by-expiry"')[1].split("</table>")[0],
+        )
+    )
+    assert by_expiry == {
+        "within 1 hour": "1", "1 hour to 1 day": "0", "1 to 7 days": "1", "7 to 30 days": "1",
+        "over 30 days": "0",
+    }  # fmt: skip
+    hotspots = re.findall(r"address=[^\"]+\">([^<]+)</a></td><td>(\d+)</td>", html)
+    assert hotspots == [("198.51.100.0/24", "5"), ("203.0.113.0/24", "2")]
+
+
+async def test_audit_history_filters_and_pages(admin_site, db: asyncpg.Connection) -> None:
+    await seed(db)
+    site = await admin_site(ADMIN_TOKEN=TOKEN)
+
+    async def rows(query: str) -> list[str]:
+        response = await site.get(f"/admin/audit?{query}", headers=basic(TOKEN))
+        assert response.status == 200
+        html = await response.text()
+        body = html.split("<tbody>")[1].split("</tbody>")[0]
+        return re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td>", body)
+
+    assert len(await rows("")) == 16
+    assert await rows("event=unlock_failed&address=203.0.113.0/24") == ["Wrong passphrase"] * 2
+    assert await rows("event=locked") == ["Locked"]
+    assert await rows("page=2") == []
+    html = await (await site.get("/admin/audit", headers=basic(TOKEN))).text()
+    assert "A" * 22 not in html  # secrets appear as audit references, never ids
+    for bad in ("event=nope", "page=0", "page=x", "address=" + "9" * 65):
+        assert (await site.get(f"/admin/audit?{bad}", headers=basic(TOKEN))).status == 400
