@@ -1,6 +1,6 @@
 """After the whole suite: no log line, metrics scrape or database row holds
 plaintext, keys, claims, unlock proofs, manage tokens, passphrases or labels, in raw,
-hex or base64; and no log line or metric holds a raw secret id."""
+hex or base64; and no log line or metric holds a raw secret id or ciphertext."""
 
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ async def test_logs_and_databases_hold_no_secret_material(api, start_service, da
     telemetry_needles = {
         **LEAK_WATCH.needles,
         **{f"secret id#{n}": i.encode() for n, i in enumerate(LEAK_WATCH.secret_ids)},
+        **{f"ciphertext#{n}": c for n, c in enumerate(LEAK_WATCH.ciphertexts)},
     }
     leaks = {}
     log_bytes = 0
