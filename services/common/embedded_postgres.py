@@ -1,8 +1,9 @@
 """A private PostgreSQL server for ``make run`` and the tests.
 
 It uses the machine's PostgreSQL binaries when there are any, else the build that
-the ``pgserver`` wheel ships. It listens on a Unix socket inside its data folder
-only, so it never clashes with another server's port. PostgreSQL refuses to run
+the ``pgserver`` wheel ships. It listens on a Unix socket inside its data folder,
+so it never clashes with another server's port, and on loopback TCP only when
+asked (containers on the host network cannot reach the socket). PostgreSQL refuses to run
 as root; as root, the server runs as the ``postgres`` user (or ``nobody``).
 """
 
@@ -60,9 +61,10 @@ def _run_as() -> pwd.struct_passwd | None:
 class EmbeddedPostgres:
     """A server whose data and socket live in ``datadir``."""
 
-    def __init__(self, datadir: Path, *, durable: bool = True) -> None:
+    def __init__(self, datadir: Path, *, durable: bool = True, tcp_port: int | None = None) -> None:
         self.datadir = datadir.resolve()
         self.durable = durable
+        self.tcp_port = tcp_port
         self.bindir = find_bindir()
         self.user = _run_as()
 
@@ -86,9 +88,11 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://{SUPERUSER}@/postgres?host={self.datadir}"
+        return self.url_for("postgres")
 
     def url_for(self, database: str) -> str:
+        if self.tcp_port:
+            return f"postgresql://{SUPERUSER}@127.0.0.1:{self.tcp_port}/{database}"
         return f"postgresql://{SUPERUSER}@/{database}?host={self.datadir}"
 
     def _check_reachable(self) -> None:
@@ -122,7 +126,8 @@ class EmbeddedPostgres:
             )
         if self.running():
             return self.url
-        options = f"-c listen_addresses='' -k {self.datadir} -c max_connections=200"
+        listen = f"127.0.0.1 -p {self.tcp_port}" if self.tcp_port else "''"
+        options = f"-c listen_addresses={listen} -k {self.datadir} -c max_connections=200"
         if not self.durable:  # throwaway test clusters: speed over crash safety
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._check(

@@ -1,0 +1,156 @@
+{{/* Names, truncated to 63 characters as Kubernetes requires. */}}
+{{- define "burnafter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "burnafter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "burnafter.component" -}}
+{{- printf "%s-%s" (include "burnafter.fullname" .root) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "burnafter.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "burnafter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "burnafter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "burnafter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels of one component: call with (dict "root" $ "component" "api"). */}}
+{{- define "burnafter.componentLabels" -}}
+{{ include "burnafter.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "burnafter.componentSelector" -}}
+{{ include "burnafter.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "burnafter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "burnafter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "burnafter.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The Secret and key that hold DATABASE_URL. */}}
+{{- define "burnafter.databaseSecret" -}}
+{{- if .Values.database.cloudnativepg.enabled -}}
+{{ include "burnafter.fullname" . }}-db-app
+{{- else -}}
+{{ .Values.database.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "burnafter.databaseKey" -}}
+{{- if .Values.database.cloudnativepg.enabled -}}uri{{- else -}}{{ .Values.database.urlKey }}{{- end }}
+{{- end }}
+
+{{/* Environment shared by every container. */}}
+{{- define "burnafter.env" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "burnafter.databaseSecret" . }}
+      key: {{ include "burnafter.databaseKey" . }}
+{{- if .Values.secrets.existingSecret }}
+- name: AUDIT_KEY
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: AUDIT_KEY, optional: true}
+- name: ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: ADMIN_TOKEN, optional: true}
+{{- end }}
+{{- end }}
+
+{{/* The pod template of a long-running component: (dict "root" $ "component" "api" "values" .Values.api "args" (list "api") "httpPort" true). */}}
+{{- define "burnafter.podTemplate" -}}
+{{- $root := .root -}}
+{{- $values := .values -}}
+metadata:
+  labels:
+    {{- include "burnafter.componentSelector" . | nindent 4 }}
+  annotations:
+    checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+    {{- with $values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "burnafter.serviceAccountName" $root }}
+  automountServiceAccountToken: false
+  {{- with $root.Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $root.Values.podSecurityContext | nindent 4 }}
+  terminationGracePeriodSeconds: {{ add $root.Values.config.shutdownGrace 5 }}
+  containers:
+    - name: {{ .component }}
+      image: {{ include "burnafter.image" $root }}
+      imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      args: {{ toJson .args }}
+      securityContext:
+        {{- toYaml $root.Values.securityContext | nindent 8 }}
+      envFrom:
+        - configMapRef:
+            name: {{ include "burnafter.fullname" $root }}
+      env:
+        {{- include "burnafter.env" $root | nindent 8 }}
+        {{- with $values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      ports:
+        {{- if .httpPort }}
+        - name: http
+          containerPort: 8080
+          protocol: TCP
+        {{- end }}
+        - name: metrics
+          containerPort: {{ $root.Values.metrics.port }}
+          protocol: TCP
+      livenessProbe:
+        httpGet: {path: {{ $values.livenessProbe.path }}, port: {{ ternary "http" "metrics" .httpPort }}}
+        periodSeconds: {{ $values.livenessProbe.periodSeconds }}
+        failureThreshold: {{ $values.livenessProbe.failureThreshold }}
+      readinessProbe:
+        httpGet: {path: {{ $values.readinessProbe.path }}, port: {{ ternary "http" "metrics" .httpPort }}}
+        periodSeconds: {{ $values.readinessProbe.periodSeconds }}
+        failureThreshold: {{ $values.readinessProbe.failureThreshold }}
+      resources:
+        {{- toYaml $values.resources | nindent 8 }}
+  {{- with $values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}

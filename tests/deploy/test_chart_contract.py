@@ -1,0 +1,151 @@
+"""The Helm chart's contract with the image: each Deployment's and the migration
+Job's command, run as a local process with exactly the environment the chart
+renders, against a real (initially empty) PostgreSQL, becomes ready on the probe
+paths and ports the chart declares.
+
+Run by ``make check-deploy``, which provides helm (``HELM``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PostgresServer, create_database
+from tests.support import BIN
+
+CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "burnafter"
+
+
+def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    helm = os.environ.get("HELM", "helm")
+    args = [helm, "template", "burnafter", str(CHART)]
+    for key, value in (values or {}).items():
+        args += ["--set", f"{key}={value}"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def container_env(
+    container: dict[str, Any], objects: list[dict[str, Any]], secrets: dict[str, str]
+) -> dict[str, str]:
+    """The environment Kubernetes would give the container."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        name = source["configMapRef"]["name"]
+        config = next(
+            o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name
+        )
+        env.update(config["data"])
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            value = secrets.get(f"{ref['name']}/{ref['key']}")
+            assert value is not None or ref.get("optional"), f"no secret {ref}"
+            if value is not None:
+                env[item["name"]] = value
+    return env
+
+
+def probe_port(container: dict[str, Any], probe: dict[str, Any]) -> int:
+    port = probe["httpGet"]["port"]
+    if isinstance(port, int):
+        return port
+    return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited with {process.returncode} before {url} answered"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer 200 in {seconds} s")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+async def empty_database(postgres: PostgresServer) -> str:
+    return await create_database(postgres, migrated=False)
+
+
+def test_every_workload_runs_and_becomes_ready_as_rendered(empty_database: str) -> None:
+    objects = render({"secrets.existingSecret": "burnafter-secrets"})
+    secrets = {
+        "burnafter-database/DATABASE_URL": empty_database,
+        "burnafter-secrets/AUDIT_KEY": "a" * 40,
+    }
+    job = next(o for o in objects if o["kind"] == "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    done = subprocess.run(
+        [str(BIN / "burnafter"), *migrate["args"]],
+        env={"PATH": os.environ["PATH"], **container_env(migrate, objects, secrets)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    assert sorted(d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments) == [
+        "api", "reaper", "web",
+    ]  # fmt: skip
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        env = container_env(container, objects, secrets)
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert int(env["METRICS_PORT"]) == ports["metrics"]
+        if "http" in ports:
+            assert int(env["HTTP_PORT"]) == ports["http"]
+        probes = [container["readinessProbe"], container["livenessProbe"]]
+        for port in {probe_port(container, p) for p in probes}:
+            assert port_is_free(port), f"port {port} is taken on this machine"
+        process = subprocess.Popen(
+            [str(BIN / "burnafter"), *container["args"]],
+            env={"PATH": os.environ["PATH"], **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for probe in probes:
+                port = probe_port(container, probe)
+                wait_for(f"http://127.0.0.1:{port}{probe['httpGet']['path']}", process)
+        finally:
+            process.terminate()
+            assert process.wait(timeout=30) == 0
+
+
+def test_hook_can_be_switched_off_for_gitops_tools() -> None:
+    job = next(o for o in render({"migrations.helmHook": "false"}) if o["kind"] == "Job")
+    assert "annotations" not in job["metadata"]
+    assert job["metadata"]["name"].endswith("0-1-0")
+
+
+def test_config_changes_roll_the_pods() -> None:
+    def checksum(values: dict[str, Any]) -> str:
+        api = next(o for o in render(values) if o["kind"] == "Deployment")
+        return str(api["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum({}) != checksum({"config.maxViews": "5"})
