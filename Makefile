@@ -91,18 +91,25 @@ check-deploy: deploy-tools ## hadolint, docker-compose config, helm lint and tem
 	HELM=$(HELM) $(BIN)/pytest -p no:cacheprovider tests/deploy/test_chart_contract.py
 
 # Rootful podman on this kind of machine: runc (crun refuses its hybrid cgroups),
-# cgroupfs, file event log, raised default ulimits; pods need catatonit.
+# cgroupfs, file event log, raised default ulimits; pods need catatonit; the CNI
+# dnsname plugin lets compose services find each other by name.
 .PHONY: container-tools
 container-tools: ## Install podman, debootstrap and friends from Debian's packages, and configure podman
-	@command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v runc >/dev/null || { \
+	@command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v runc >/dev/null \
+	  && test -x /usr/lib/cni/dnsname || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends podman debootstrap catatonit runc uidmap slirp4netns fuse-overlayfs >/dev/null; }
+	    --no-install-recommends podman debootstrap catatonit runc uidmap slirp4netns fuse-overlayfs \
+	    golang-github-containernetworking-plugin-dnsname >/dev/null; }
 	@grep -q 'runtime = "runc"' /etc/containers/containers.conf 2>/dev/null || \
 	  $(SUDO) install -D -m 0644 deploy/podman/containers.conf /etc/containers/containers.conf
 
 .PHONY: image-smoke
 image-smoke: $(STAMP) container-tools ## Build the image with podman (local debootstrap base) and run every role from it
 	$(PY) -m tests.deploy.image_smoke
+
+.PHONY: compose-smoke
+compose-smoke: $(STAMP) container-tools ## Bring the whole docker-compose.yml stack up on podman and use it through the edge
+	$(PY) -m tests.deploy.compose_smoke
 
 UQR_VERSION := 0.1.3
 AXE_VERSION := 4.14.1

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from services.common.embedded_postgres import EmbeddedPostgres
 from tests.conftest import free_port, make_settings, wait_ready
-from tests.support import BIN, LEAK_WATCH, make_secret, run_cli, secret_text, watch_cli_links
+from tests.support import (
+    BIN,
+    LEAK_WATCH,
+    cli,
+    make_secret,
+    run_cli,
+    secret_text,
+    watch_cli_links,
+)
 
 
 def test_dev_mode_serves_api_and_page_with_an_embedded_postgres(session_dir: Path) -> None:
@@ -71,3 +79,13 @@ async def test_forwarded_for_counts_only_from_a_trusted_proxy(
 async def test_api_process_exits_cleanly_on_sigterm(database_url, start_service) -> None:
     api = start_service("api", database_url)
     assert await asyncio.to_thread(api.stop) == 0
+
+
+async def test_probe_command_answers_for_container_healthchecks(
+    database_url, start_service
+) -> None:
+    api = start_service("api", database_url)
+    assert (await cli("probe", f"{api.url}/readyz")).returncode == 0
+    assert (await cli("probe", f"{api.url}/nowhere")).returncode == 1
+    api.stop()
+    assert (await cli("probe", f"{api.url}/readyz")).returncode == 1
