@@ -15,11 +15,8 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +29,7 @@ from services.common.embedded_postgres import EmbeddedPostgres
 from services.common.logging import configure_logging
 from services.common.migrations import migrate
 from services.common.settings import Settings, load_settings
-from tests.support import BIN, LEAK_WATCH, with_database
+from tests.support import BIN, LEAK_WATCH, free_port, wait_for_http, with_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -161,12 +158,6 @@ async def api(aiohttp_client, settings: Settings):
     return await aiohttp_client(create_app(settings))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class ServiceProcess:
     process: subprocess.Popen[bytes]
@@ -192,18 +183,7 @@ class ServiceProcess:
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     """Wait until ``url``/readyz (or ``url`` itself, when it is a metrics URL) answers 200."""
     probe = url if url.endswith("/metrics") else f"{url}/readyz"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"service exited with {process.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(probe, timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} was not ready within {timeout} s")
+    wait_for_http(probe, process, timeout)
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.deploy.image_smoke import ROOT, build_image, ensure_base_image, free_port, run
+from tests.deploy.image_smoke import ROOT, build_image, ensure_base_image, run
+from tests.support import free_port
 
 BIN = Path(sys.executable).parent
 CI_DIR = ROOT / "deploy" / "compose" / "ci"

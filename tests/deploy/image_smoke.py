@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from services.common.embedded_postgres import EmbeddedPostgres
+from tests.support import free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "docker.io/library/debian:bookworm-slim"
@@ -53,24 +52,6 @@ def build_image(workdir: Path) -> None:
         "-v", f"{pip_conf}:/etc/pip.conf:ro", "-t", IMAGE, str(ROOT))  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"not ready in {seconds} s: {url}")
-
-
 def container(name: str, role: str, env: dict[str, str]) -> None:
     flags = [f"--env={k}={v}" for k, v in env.items()]
     run("podman", "run", "--detach", "--name", name, "--network", "host", "--read-only",
@@ -101,9 +82,9 @@ def main() -> None:
         ports = {role: (free_port(), free_port()) for role in ("api", "web", "reaper")}
         for name, (role, (http, metrics)) in zip(names, ports.items(), strict=True):
             container(name, role, {**env, "HTTP_PORT": str(http), "METRICS_PORT": str(metrics)})
-        wait_for(f"http://127.0.0.1:{ports['api'][0]}/readyz")
-        wait_for(f"http://127.0.0.1:{ports['web'][0]}/readyz")
-        wait_for(f"http://127.0.0.1:{ports['reaper'][1]}/metrics")
+        wait_for_http(f"http://127.0.0.1:{ports['api'][0]}/readyz", seconds=60)
+        wait_for_http(f"http://127.0.0.1:{ports['web'][0]}/readyz", seconds=60)
+        wait_for_http(f"http://127.0.0.1:{ports['reaper'][1]}/metrics", seconds=60)
         server_url = f"http://127.0.0.1:{ports['api'][0]}"
         text = "smoke-test secret through the containers"
         sent = run(str(BURNAFTER), "send", "--server", server_url, input=text,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import PostgresServer, create_database
-from tests.support import BIN
+from tests.support import BIN, wait_for_http
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "burnafter"
 
@@ -61,19 +59,6 @@ def probe_port(container: dict[str, Any], probe: dict[str, Any]) -> int:
     if isinstance(port, int):
         return port
     return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"exited with {process.returncode} before {url} answered"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer 200 in {seconds} s")
 
 
 def port_is_free(port: int) -> bool:
@@ -131,7 +116,7 @@ def test_every_workload_runs_and_becomes_ready_as_rendered(empty_database: str) 
         try:
             for probe in probes:
                 port = probe_port(container, probe)
-                wait_for(f"http://127.0.0.1:{port}{probe['httpGet']['path']}", process)
+                wait_for_http(f"http://127.0.0.1:{port}{probe['httpGet']['path']}", process)
         finally:
             process.terminate()
             assert process.wait(timeout=30) == 0

@@ -11,11 +11,12 @@ import urllib.request
 from pathlib import Path
 
 from services.common.embedded_postgres import EmbeddedPostgres
-from tests.conftest import free_port, make_settings, wait_ready
+from tests.conftest import make_settings, wait_ready
 from tests.support import (
     BIN,
     LEAK_WATCH,
     cli,
+    free_port,
     make_secret,
     run_cli,
     secret_text,
