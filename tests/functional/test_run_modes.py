@@ -30,7 +30,12 @@ def test_dev_mode_serves_api_and_page_with_an_embedded_postgres(session_dir: Pat
     port = free_port()
     log = checkout / "dev.log"
     LEAK_WATCH.log_files.append(log)
-    env = {"PATH": os.environ["PATH"], "HTTP_PORT": str(port), "REAPER_INTERVAL": "1"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HTTP_PORT": str(port),
+        "METRICS_PORT": str(free_port()),
+        "REAPER_INTERVAL": "1",
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(BIN / "burnafter"), "dev"], cwd=checkout, env=env, stdout=out, stderr=out
