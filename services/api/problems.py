@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import structlog
 from aiohttp import web
 
+from services.common.db import DATABASE_UNAVAILABLE
 from services.common.errors import (
     PassphraseRequired,
     ReceiptNotFound,
@@ -101,7 +101,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return problem(exc.status, "invalid-request", "Invalid request", exc.detail, **extra)
     except web.HTTPException as exc:
         return _from_http_exception(exc)
-    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.warning("database_unavailable", error=type(exc).__name__)
         return problem(
             503, "database-unavailable", "Service unavailable", "The database cannot be reached."

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.exceptions import InsufficientResourcesError, OperatorInterventionError
 
 from services.common.settings import Settings
+
+# Everything that means "PostgreSQL cannot be reached right now": refused or
+# timed-out connections and statements, a server restarting or shutting down, or
+# out of connection slots. These answer 503; nothing else does.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    OperatorInterventionError,
+    InsufficientResourcesError,
+)
 
 
 async def create_pool(settings: Settings) -> asyncpg.Pool:
@@ -15,6 +28,8 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         statement_cache_size=settings.db_statement_cache_size,
+        timeout=settings.db_timeout,
+        command_timeout=settings.db_timeout,
         server_settings={"application_name": "burnafter"},
     )
     return pool

@@ -8,13 +8,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import asyncpg
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from services.common.client_address import peer_is_trusted_proxy
-from services.common.db import create_pool
+from services.common.db import DATABASE_UNAVAILABLE, create_pool
 from services.common.keys import POOL, SETTINGS
 from services.common.metrics import (
     HTTP_METRICS,
@@ -53,7 +52,7 @@ async def readyz(request: web.Request) -> web.Response:
     """The database answers; a load balancer takes the instance out otherwise."""
     try:
         ready = await database_ready(request.config_dict[POOL])
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DATABASE_UNAVAILABLE:
         ready = False
     return web.json_response(
         {"status": "ready" if ready else "unavailable"}, status=200 if ready else 503

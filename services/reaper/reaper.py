@@ -19,7 +19,7 @@ from aiohttp import web
 
 from services.common import store
 from services.common.audit import Auditor
-from services.common.db import create_pool
+from services.common.db import DATABASE_UNAVAILABLE, create_pool
 from services.common.keys import POOL, SETTINGS
 from services.common.metrics import (
     REGISTRY,
@@ -100,7 +100,7 @@ class Reaper:
         while not stop.is_set():
             try:
                 await self.run_pass()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError) as exc:
                 log.warning("reap_failed", error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.reaper_interval)
