@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from services.api import handlers
+from services.api.abuse import RATE_LIMITER, STORAGE_CAP, RateLimiter, StorageCap
 from services.api.events import SECRET_EVENTS, SecretEvents
 from services.api.problems import problem_middleware
 from services.common.audit import Auditor
@@ -27,7 +28,16 @@ def body_limit(settings: Settings) -> int:
 def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Application:
     """The v1 API, to be mounted at ``/api``; its routes start with ``/v1``."""
     app = web.Application(client_max_size=body_limit(settings), middlewares=[problem_middleware])
+    limits = settings.limits
     app[SECRET_EVENTS] = SecretEvents(Auditor(settings.audit_key, "api"), SecretMetrics(registry))
+    app[RATE_LIMITER] = RateLimiter(
+        {
+            "create": limits.rate_limit_create,
+            "peek": limits.rate_limit_peek,
+            "reveal": limits.rate_limit_reveal,
+        }
+    )
+    app[STORAGE_CAP] = StorageCap(limits.max_stored_ciphertext_bytes)
     app[handlers.OPENAPI] = (resources.files("services.api") / "openapi.json").read_bytes()
     app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
     app.router.add_get("/v1/limits", handlers.limits, name="limits")

@@ -51,6 +51,15 @@ class SecretEvents:
             self.metrics.locked.inc()
             self.auditor.record("secret.locked", outcome="ok", secret_id=secret_id, access=access)
 
+    def rate_limited(self, action: str) -> None:
+        self.metrics.rate_limited.labels(action=action).inc()
+
+    def storage_full(self) -> None:
+        self.metrics.storage_full.inc()
+
+    def stored(self, total_bytes: int) -> None:
+        self.metrics.stored_bytes.set(total_bytes)
+
     def revoked(self, secret_id: str, access: Access) -> None:
         self.metrics.revoked.inc()
         self.auditor.record("secret.revoked", outcome="ok", secret_id=secret_id, access=access)

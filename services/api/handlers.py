@@ -7,6 +7,13 @@ from datetime import datetime
 
 from aiohttp import web
 
+from services.api.abuse import (
+    RATE_LIMITER,
+    STORAGE_CAP,
+    RateLimited,
+    StorageFull,
+    client_key,
+)
 from services.api.events import SECRET_EVENTS
 from services.api.requests import (
     CREATE_FIELDS,
@@ -44,11 +51,31 @@ async def limits(request: web.Request) -> web.Response:
     )
 
 
+def _rate_limit(request: web.Request, action: str) -> None:
+    try:
+        request.app[RATE_LIMITER].take(action, client_key(request))
+    except RateLimited:
+        request.app[SECRET_EVENTS].rate_limited(action)
+        raise
+
+
+async def _reserve_storage(request: web.Request, size: int) -> None:
+    cap, events = request.app[STORAGE_CAP], request.app[SECRET_EVENTS]
+    try:
+        await cap.reserve(request.config_dict[POOL], size)
+    except StorageFull:
+        events.storage_full()
+        raise
+    events.stored(cap.used)
+
+
 async def create_secret(request: web.Request) -> web.Response:
+    _rate_limit(request, "create")
     body = await json_object(request, CREATE_FIELDS)
     new = create_request(
         body, request.config_dict[SETTINGS].limits, b64u_encode(os.urandom(ID_BYTES))
     )
+    await _reserve_storage(request, len(new.ciphertext))
     access = access_of(request)
     expires_at = await store.create_secret(request.config_dict[POOL], new, access)
     request.app[SECRET_EVENTS].created(new.id, len(new.ciphertext), new.max_views, access)
@@ -59,6 +86,7 @@ async def create_secret(request: web.Request) -> web.Response:
 
 
 async def peek_secret(request: web.Request) -> web.Response:
+    _rate_limit(request, "peek")
     the_id = secret_id(request)
     body = await json_object(request, {"claim"})
     claim = binary(body, "claim", size=PROOF_BYTES)
@@ -73,6 +101,7 @@ async def peek_secret(request: web.Request) -> web.Response:
 
 
 async def reveal_secret(request: web.Request) -> web.Response:
+    _rate_limit(request, "reveal")
     the_id = secret_id(request)
     body = await json_object(request, {"claim", "unlock"})
     claim = binary(body, "claim", size=PROOF_BYTES)

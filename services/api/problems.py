@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from services.api.abuse import RateLimited, StorageFull
 from services.common.db import DATABASE_UNAVAILABLE
 from services.common.errors import (
     PassphraseRequired,
@@ -95,6 +96,22 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             "Secret already ended",
             f"The secret is already {exc.state}.",
             state=exc.state,
+        )
+    except RateLimited as exc:
+        response = problem(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"Too many requests from your address. Try again in {exc.retry_after} s.",
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except StorageFull:
+        return problem(
+            507,
+            "storage-full",
+            "Storage full",
+            "The service holds as many secrets as it may. Try again later.",
         )
     except InvalidRequest as exc:
         extra = {"field": exc.field} if exc.field else {}

@@ -100,6 +100,24 @@ class SecretMetrics:
         self.revoked = Counter(
             "burnafter_secrets_revoked", "Secrets revoked by their sender.", registry=registry
         )
+        self.rate_limited = Counter(
+            "burnafter_rate_limited",
+            "Requests refused with 429, by action (create, peek, reveal).",
+            ["action"],
+            registry=registry,
+        )
+        for action in ("create", "peek", "reveal"):
+            self.rate_limited.labels(action=action)
+        self.storage_full = Counter(
+            "burnafter_storage_full",
+            "Creates refused with 507 because the stored ciphertext cap was reached.",
+            registry=registry,
+        )
+        self.stored_bytes = Gauge(
+            "burnafter_stored_ciphertext_bytes",
+            "Ciphertext bytes of live secrets, as this process last counted them.",
+            registry=registry,
+        )
 
 
 class ReaperMetrics:

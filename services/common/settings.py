@@ -28,7 +28,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What a sender may ask for; every create is checked against these."""
+    """What a sender may ask for, and how much any one client may do."""
 
     max_ciphertext_bytes: int = 1 * MiB
     max_views: int = 100
@@ -37,6 +37,10 @@ class Limits:
     default_expires_in: int = 7 * DAY
     max_attempts: int = 5
     max_label_bytes: int = 1 * KiB
+    max_stored_ciphertext_bytes: int = 10 * 1024 * MiB
+    rate_limit_create: int = 60
+    rate_limit_peek: int = 300
+    rate_limit_reveal: int = 120
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,12 @@ def load_limits(env: Mapping[str, str]) -> Limits:
         max_expires_in=max_expires,
         default_expires_in=_int(env, "DEFAULT_EXPIRES_IN", min(7 * DAY, max_expires), 1, 365 * DAY),
         max_attempts=_int(env, "MAX_ATTEMPTS", 5, 1, 100),
+        max_stored_ciphertext_bytes=_int(
+            env, "MAX_STORED_CIPHERTEXT_BYTES", 10 * 1024 * MiB, 0, 2**50
+        ),
+        rate_limit_create=_int(env, "RATE_LIMIT_CREATE", 60, 0, 1_000_000),
+        rate_limit_peek=_int(env, "RATE_LIMIT_PEEK", 300, 0, 1_000_000),
+        rate_limit_reveal=_int(env, "RATE_LIMIT_REVEAL", 120, 0, 1_000_000),
     )
     if not min_expires <= limits.default_expires_in <= max_expires:
         raise SettingsError("DEFAULT_EXPIRES_IN must lie between MIN_EXPIRES_IN and MAX_EXPIRES_IN")

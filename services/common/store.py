@@ -336,5 +336,17 @@ async def reaper_backlog(pool: asyncpg.Pool) -> Backlog:
     return Backlog(row["secrets"], row["oldest_age"])
 
 
+_STORED_CIPHERTEXT_BYTES = """
+SELECT coalesce(sum(ciphertext_bytes), 0)::bigint FROM receipts WHERE state = 'active'
+"""
+
+
+async def stored_ciphertext_bytes(pool: asyncpg.Pool) -> int:
+    """Ciphertext bytes held by secrets not yet deleted (expired ones included until
+    the reaper runs: they still take disk)."""
+    total: int = await pool.fetchval(_STORED_CIPHERTEXT_BYTES)
+    return total
+
+
 async def database_ready(pool: asyncpg.Pool) -> bool:
     return bool(await pool.fetchval("SELECT true"))
