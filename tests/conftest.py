@@ -140,8 +140,16 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 def make_settings(database_url: str, **env: str) -> Settings:
-    """Settings for an in-process app; no metrics port unless a test asks for one."""
-    base = {"DATABASE_URL": database_url, "HTTP_HOST": "127.0.0.1", "METRICS_PORT": "0"}
+    """Settings for an in-process app: no metrics port and no rate limits unless a
+    test asks for them."""
+    base = {
+        "DATABASE_URL": database_url,
+        "HTTP_HOST": "127.0.0.1",
+        "METRICS_PORT": "0",
+        "RATE_LIMIT_CREATE": "0",
+        "RATE_LIMIT_PEEK": "0",
+        "RATE_LIMIT_REVEAL": "0",
+    }
     return load_settings({**base, **env})
 
 
