@@ -1,0 +1,160 @@
+"""Processes die: kill -9 an api under load, kill a reaper mid-batch, run two
+reapers at once. Afterwards every secret is consistent: views, receipt and events
+agree, and nothing is half-burned."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+
+import aiohttp
+import asyncpg
+
+from tests.support import cli, make_secret
+
+CONSISTENCY = """
+WITH events AS (
+    SELECT secret_id,
+           count(*) FILTER (WHERE event = 'viewed') AS viewed_events,
+           count(*) FILTER (WHERE event = 'expired') AS expired_events
+    FROM access_events GROUP BY secret_id
+)
+SELECT r.id, r.state, r.views, r.max_views, s.views_left, s.id IS NOT NULL AS live,
+       coalesce(e.viewed_events, 0) AS viewed_events,
+       coalesce(e.expired_events, 0) AS expired_events
+FROM receipts r
+LEFT JOIN secrets s ON s.id = r.id
+LEFT JOIN events e ON e.secret_id = r.id
+"""
+
+
+async def assert_consistent(db: asyncpg.Connection) -> int:
+    """Check every secret; return how many there are."""
+    rows = await db.fetch(CONSISTENCY)
+    for row in rows:
+        where = dict(row)
+        assert row["live"] == (row["state"] == "active"), where
+        assert row["viewed_events"] == row["views"], where
+        if row["live"]:
+            assert row["views_left"] == row["max_views"] - row["views"], where
+        if row["state"] == "viewed":
+            assert row["views"] == row["max_views"], where
+        assert row["expired_events"] == (1 if row["state"] == "expired" else 0), where
+    return len(rows)
+
+
+async def test_kill_9_of_one_api_under_load_leaves_the_other_serving_and_nothing_half_burned(
+    database_url, start_service, db: asyncpg.Connection
+) -> None:
+    limits_off = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_REVEAL": "0"}
+    apis = [start_service("api", database_url, **limits_off) for _ in range(2)]
+    outcomes = {0: [], 1: []}  # type: ignore[var-annotated]
+
+    async def pair(http: aiohttp.ClientSession, n: int) -> None:
+        target = n % 2
+        secret = make_secret(max_views=2)
+        try:
+            created = await http.post(f"{apis[target].url}/api/v1/secrets", json=secret.body)
+            sid = (await created.json())["id"]
+            revealed = await http.post(
+                f"{apis[target].url}/api/v1/secrets/{sid}/reveal", json=secret.reveal_body()
+            )
+            outcomes[target].append(revealed.status)
+        except aiohttp.ClientError:
+            outcomes[target].append("connection")
+
+    async with aiohttp.ClientSession() as http:
+        first = [asyncio.create_task(pair(http, n)) for n in range(40)]
+        await asyncio.sleep(0.05)
+        apis[0].process.send_signal(signal.SIGKILL)
+        rest = [asyncio.create_task(pair(http, n)) for n in range(40, 120)]
+        await asyncio.gather(*first, *rest)
+    assert set(outcomes[1]) == {200}  # the survivor served everything
+    assert "connection" in outcomes[0]  # the killed one really died mid-load
+    assert await assert_consistent(db) >= len(outcomes[1])
+
+
+async def test_a_reaper_killed_mid_batch_leaves_everything_consistent(
+    database_url, db: asyncpg.Connection
+) -> None:
+    await seed_expired(db, 30_000)
+    reaper = await asyncio.create_subprocess_exec(
+        "burnafter", "reaper", "--once",
+        env={"DATABASE_URL": database_url, "REAPER_BATCH_SIZE": "30000", "PATH": path()},
+    )  # fmt: skip
+    for _ in range(200):  # wait until its batch statement is running, then kill it
+        if await reaper_backends(db):
+            break
+        await asyncio.sleep(0.01)
+    assert await reaper_backends(db), "the reaper's batch was never seen running"
+    reaper.kill()
+    await reaper.wait()
+    for _ in range(300):  # the server finishes or rolls back the orphaned statement
+        if not await reaper_backends(db):
+            break
+        await asyncio.sleep(0.1)
+    assert await assert_consistent(db) == 30_000
+    finish = await cli("reaper", "--once", env={"DATABASE_URL": database_url})
+    assert finish.returncode == 0
+    assert await db.fetchval("SELECT count(*) FROM secrets") == 0
+    assert await assert_consistent(db) == 30_000
+
+
+async def test_two_reapers_at_once_delete_each_row_exactly_once(
+    database_url, db: asyncpg.Connection
+) -> None:
+    await seed_expired(db, 5000)
+    env = {"DATABASE_URL": database_url, "REAPER_BATCH_SIZE": "200", "LOG_FORMAT": "json"}
+    first, second = await asyncio.gather(
+        cli("reaper", "--once", env=env), cli("reaper", "--once", env=env)
+    )
+    assert first.returncode == second.returncode == 0
+    refs = [
+        {
+            json.loads(line)["secret_ref"]
+            for line in run.stderr.decode().splitlines()
+            if '"secret.expired"' in line
+        }
+        for run in (first, second)
+    ]
+    assert not refs[0] & refs[1]  # no row deleted twice
+    assert len(refs[0] | refs[1]) == 5000
+    assert await db.fetchval("SELECT count(*) FROM secrets") == 0
+    assert await assert_consistent(db) == 5000
+
+
+async def reaper_backends(db: asyncpg.Connection) -> int:
+    """Server backends running a reaper batch (other than this connection)."""
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FOR UPDATE SKIP LOCKED%'"
+        " AND state = 'active' AND pid <> pg_backend_pid()"
+    )
+    return count
+
+
+async def seed_expired(db: asyncpg.Connection, count: int) -> None:
+    """``count`` live secrets that expired a minute ago, with their receipts."""
+    await db.execute(
+        """
+        WITH s AS (
+            INSERT INTO secrets (id, ciphertext, claim_verifier, views_left, attempts_left,
+                                 expires_at)
+            SELECT lpad(g::text, 22, '0'), '\\x01'::bytea, '\\x00'::bytea, 1, 5,
+                   now() - interval '1 minute'
+            FROM generate_series(1, $1) AS g
+            RETURNING id, expires_at
+        )
+        INSERT INTO receipts (id, manage_verifier, max_views, max_attempts, passphrase,
+                              ciphertext_bytes, expires_at)
+        SELECT id, '\\x00'::bytea, 1, 5, false, 1, expires_at FROM s
+        """,
+        count,
+    )
+
+
+def path() -> str:
+    import os
+    import sys
+
+    return f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"
