@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections import Counter
 
 import aiohttp
 import asyncpg
 
+from services.reaper.reaper import reap_once
 from tests.support import cli, make_secret
 
 CONSISTENCY = """
@@ -158,3 +160,76 @@ def path() -> str:
     import sys
 
     return f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"
+
+
+async def test_reveals_racing_the_reaper_at_the_expiry_instant_end_one_way_each(
+    database_url, start_service, settings, db: asyncpg.Connection
+) -> None:
+    api = start_service("api", database_url, RATE_LIMIT_CREATE="0", RATE_LIMIT_REVEAL="0")
+    secrets = [make_secret() for _ in range(40)]
+    async with aiohttp.ClientSession() as http:
+        ids = []
+        for secret in secrets:
+            created = await http.post(f"{api.url}/api/v1/secrets", json=secret.body)
+            ids.append((await created.json())["id"])
+        # Every secret expires at the same instant, 400 ms from now.
+        expiry = await db.fetchval("SELECT now() + interval '400 milliseconds'")
+        await db.execute("UPDATE secrets SET expires_at = $1", expiry)
+        await db.execute("UPDATE receipts SET expires_at = $1", expiry)
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+
+        async def reveal(n: int) -> int:
+            await asyncio.sleep(0.2 + n * 0.01)  # from 200 ms before the instant to 200 after
+            url = f"{api.url}/api/v1/secrets/{ids[n]}/reveal"
+            async with http.post(url, json=secrets[n].reveal_body()) as response:
+                return response.status
+
+        async def reap_through_the_instant() -> None:
+            await asyncio.sleep(0.35)
+            for _ in range(40):  # one pass every 10 ms across the expiry instant
+                await reap_once(pool, settings)
+                await asyncio.sleep(0.01)
+
+        *statuses, _ = await asyncio.gather(
+            *(reveal(n) for n in range(40)), reap_through_the_instant()
+        )
+        await pool.close()
+    await cli("reaper", "--once", env={"DATABASE_URL": database_url})
+    assert set(statuses) <= {200, 404}
+    assert await assert_consistent(db) == 40
+    states = Counter(r["state"] for r in await db.fetch("SELECT state FROM receipts"))
+    assert states["viewed"] == statuses.count(200)
+    assert states["viewed"] + states["expired"] == 40
+    assert states["viewed"] and states["expired"]  # the race window was really crossed
+
+
+async def test_sigterm_finishes_the_request_in_flight_then_exits(
+    database_url, start_service, db: asyncpg.Connection
+) -> None:
+    api = start_service("api", database_url, SHUTDOWN_GRACE="10")
+    secret = make_secret()
+    async with aiohttp.ClientSession() as http:
+        created = await http.post(f"{api.url}/api/v1/secrets", json=secret.body)
+        secret_id = (await created.json())["id"]
+        holder = await asyncpg.connect(database_url)
+        lock = holder.transaction()
+        await lock.start()
+        await holder.execute("SELECT 1 FROM secrets WHERE id = $1 FOR UPDATE", secret_id)
+        in_flight = asyncio.create_task(
+            http.post(f"{api.url}/api/v1/secrets/{secret_id}/reveal", json=secret.reveal_body())
+        )
+        await asyncio.sleep(0.5)  # the reveal now waits on the row lock inside the api
+        api.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        assert api.process.poll() is None  # still finishing its request
+        refused = False
+        try:
+            await http.get(f"{api.url}/healthz")
+        except aiohttp.ClientConnectionError:
+            refused = True
+        assert refused  # no longer accepting
+        await lock.commit()
+        await holder.close()
+        response = await in_flight
+        assert response.status == 200
+    assert await asyncio.to_thread(api.process.wait, 10) == 0
