@@ -5,6 +5,7 @@ in a client is a 400, not a silently ignored option."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from services.api.problems import InvalidRequest
 from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
 from services.common.errors import SecretNotFound
+from services.common.keys import SETTINGS
 from services.common.settings import Limits
 from services.common.store import NewSecret
 
@@ -25,7 +27,11 @@ _MIN_CIPHERTEXT = 1 + NONCE_BYTES + 16
 async def json_object(request: web.Request, allowed: set[str]) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise InvalidRequest("The body must be application/json.", status=415)
-    raw = await request.read()
+    try:
+        async with asyncio.timeout(request.config_dict[SETTINGS].body_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise InvalidRequest("The body did not arrive in time.", status=408) from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

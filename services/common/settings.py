@@ -52,6 +52,7 @@ class Settings:
     db_pool_max: int = 10
     db_statement_cache_size: int = 100
     db_timeout: float = 5.0
+    body_timeout: float = 10.0
     http_host: str = "0.0.0.0"  # noqa: S104 - containers listen on every interface
     http_port: int = 8080
     log_format: LogFormat = "json"
@@ -172,6 +173,7 @@ def load_settings(
         db_pool_max=_int(env, "DB_POOL_MAX", 10, max(pool_min, 1), 1000),
         db_statement_cache_size=_int(env, "DB_STATEMENT_CACHE_SIZE", 100, 0, 100_000),
         db_timeout=_float(env, "DB_TIMEOUT", 5.0, 0.1, 300.0),
+        body_timeout=_float(env, "BODY_TIMEOUT", 10.0, 0.1, 600.0),
         http_host=env.get("HTTP_HOST") or "0.0.0.0",  # noqa: S104
         http_port=_int(env, "HTTP_PORT", 8080, 0, 65535),
         log_format=_choice(env, "LOG_FORMAT", "json", ("json", "console")),  # type: ignore[arg-type]
