@@ -129,5 +129,5 @@ lock: ## Re-pin requirements.lock (dev) and requirements-runtime.lock (image) fr
 .PHONY: clean
 clean: ## Remove .venv/, .data/ (the embedded database) and caches
 	-test -f .data/postgres/postmaster.pid && $(PY) -m services.common.embedded_postgres --stop .data/postgres
-	rm -rf $(VENV) .data .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -63,6 +63,9 @@ def optional_binary(body: dict[str, Any], field: str, *, size: int | None = None
 
 def integer(body: dict[str, Any], field: str, default: int, lo: int, hi: int) -> int:
     value = body.get(field, default)
+    # JSON has numbers, not integers: 5.0 is the whole number 5, as JSON Schema says.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidRequest("Expected a whole number.", field=field)
     if not lo <= value <= hi:

@@ -43,6 +43,7 @@ BAD_CREATES: list[tuple[str, dict[str, Any], int, str | None]] = [
     ("max_views as text", {"max_views": "3"}, 400, "max_views"),
     ("max_views as bool", {"max_views": True}, 400, "max_views"),
     ("max_views as float", {"max_views": 1.5}, 400, "max_views"),
+    ("max_views as huge float", {"max_views": 1e300}, 400, "max_views"),
     ("expires_in under 60 s", {"expires_in": 59}, 400, "expires_in"),
     ("expires_in over 30 days", {"expires_in": 30 * 86400 + 1}, 400, "expires_in"),
     ("max_attempts 0", {"max_attempts": 0}, 400, "max_attempts"),
@@ -90,6 +91,12 @@ async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, stat
     assert problem.get("field") == field
     assert problem["detail"]
     assert await table_counts(db) == (0, 0, 0)
+
+
+async def test_whole_numbers_written_as_floats_are_accepted(api, db) -> None:
+    response = await api.post("/api/v1/secrets", json={**make_secret().body, "max_views": 3.0})
+    assert response.status == 201
+    assert (await response.json())["max_views"] == 3
 
 
 async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:
