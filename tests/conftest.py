@@ -199,8 +199,8 @@ def start_service(session_dir: Path) -> Iterator[object]:
     """Start ``burnafter ROLE`` as a real process; every process is stopped afterwards."""
     started: list[ServiceProcess] = []
 
-    def start(role: str, database_url: str, **env: str) -> ServiceProcess:
-        port = free_port()
+    def start(role: str, database_url: str, port: int | None = None, **env: str) -> ServiceProcess:
+        port = port or free_port()
         log = session_dir / f"{role}-{port}.log"
         LEAK_WATCH.log_files.append(log)
         environment = {

@@ -233,3 +233,57 @@ async def test_sigterm_finishes_the_request_in_flight_then_exits(
         response = await in_flight
         assert response.status == 200
     assert await asyncio.to_thread(api.process.wait, 10) == 0
+
+
+async def test_a_rolling_restart_under_load_drops_no_request(database_url, start_service) -> None:
+    """Two api processes are replaced one after the other while clients keep creating
+    and revealing. A client that cannot connect (the process stopped listening) tries
+    the other one, as a load balancer does; every request still succeeds."""
+    env = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_REVEAL": "0", "SHUTDOWN_GRACE": "10"}
+    apis = [start_service("api", database_url, **env) for _ in range(2)]
+    ports = [int(api.url.rsplit(":", 1)[1]) for api in apis]
+    failures: list[object] = []
+    done = Counter[str]()
+    stop = asyncio.Event()
+
+    async def call(http: aiohttp.ClientSession, n: int, path: str, body: dict) -> dict:  # type: ignore[type-arg]
+        for attempt in range(4):
+            url = f"http://127.0.0.1:{ports[(n + attempt) % 2]}{path}"
+            try:
+                async with http.post(url, json=body) as response:
+                    if response.status >= 500:
+                        failures.append((path, response.status))
+                    return {"status": response.status, **(await response.json())}
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                await asyncio.sleep(0.05)  # refused or reset before any answer: try the other
+        failures.append((path, "no process accepted it"))
+        return {"status": 0}
+
+    async def client(n: int, http: aiohttp.ClientSession) -> None:
+        while not stop.is_set():
+            secret = make_secret()
+            created = await call(http, n, "/api/v1/secrets", secret.body)
+            if created["status"] != 201:
+                failures.append(("create", created["status"]))
+                continue
+            revealed = await call(
+                http, n + 1, f"/api/v1/secrets/{created['id']}/reveal", secret.reveal_body()
+            )
+            if revealed["status"] != 200:
+                failures.append(("reveal", revealed["status"]))
+            done["pairs"] += 1
+
+    # One connection per request, as load balancers do towards pods being replaced,
+    # so no request is sent on a keep-alive connection the stopping server closes.
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        clients = [asyncio.create_task(client(n, http)) for n in range(4)]
+        await asyncio.sleep(0.5)
+        for index in (0, 1):
+            assert await asyncio.to_thread(apis[index].stop) == 0  # drained, clean exit
+            apis[index] = start_service("api", database_url, port=ports[index], **env)
+            await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.gather(*clients)
+    assert failures == []
+    assert done["pairs"] > 20
