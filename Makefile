@@ -42,6 +42,12 @@ run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL 
 test: $(STAMP) test-tools ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: $(STAMP) ## Benchmark the api against the raw limit of its database (needs wrk)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(PY) -m bench.api_throughput
+
 .PHONY: bench-admin
 bench-admin: $(STAMP) ## Benchmark the admin dashboard with 100,000 receipts
 	$(PY) -m bench.admin_dashboard

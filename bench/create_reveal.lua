@@ -1,0 +1,49 @@
+-- wrk script: create then reveal, over and over, on each connection.
+-- The claim is the same for every secret: the server only compares SHA-256(claim)
+-- with the stored verifier, so this costs the server exactly what real pairs do.
+local create_body = os.getenv("BURNAFTER_CREATE_BODY")
+local reveal_body = os.getenv("BURNAFTER_REVEAL_BODY")
+local only_create = os.getenv("BURNAFTER_ONLY_CREATE") == "1"
+local json = {["Content-Type"] = "application/json"}
+local pending = {}
+local created, revealed, failed = 0, 0, 0
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function request()
+  local id = table.remove(pending)
+  if id then
+    return wrk.format("POST", "/api/v1/secrets/" .. id .. "/reveal", json, reveal_body)
+  end
+  return wrk.format("POST", "/api/v1/secrets", json, create_body)
+end
+
+function response(status, headers, body)
+  if status == 201 then
+    created = created + 1
+    if not only_create then
+      table.insert(pending, body:match('"id": "([^"]+)"'))
+    end
+  elseif status == 200 then
+    revealed = revealed + 1
+  else
+    failed = failed + 1
+  end
+  wrk.thread:set("created", created)
+  wrk.thread:set("revealed", revealed)
+  wrk.thread:set("failed", failed)
+end
+
+function done(summary, latency, requests)
+  local c, r, f = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    c = c + (thread:get("created") or 0)
+    r = r + (thread:get("revealed") or 0)
+    f = f + (thread:get("failed") or 0)
+  end
+  io.write(string.format("BURNAFTER created=%d revealed=%d failed=%d seconds=%.3f p50_ms=%.3f p99_ms=%.3f\n",
+    c, r, f, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
