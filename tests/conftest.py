@@ -201,7 +201,8 @@ def start_service(session_dir: Path) -> Iterator[object]:
 
     def start(role: str, database_url: str, port: int | None = None, **env: str) -> ServiceProcess:
         port = port or free_port()
-        log = session_dir / f"{role}-{port}.log"
+        # One file per process: ports are reused within a session, processes are not.
+        log = session_dir / f"{role}-{port}-{secrets.token_hex(4)}.log"
         LEAK_WATCH.log_files.append(log)
         environment = {
             "PATH": os.environ.get("PATH", ""),
@@ -212,7 +213,7 @@ def start_service(session_dir: Path) -> Iterator[object]:
             "METRICS_PORT": str(free_port()),
             **env,
         }
-        with log.open("ab") as out:
+        with log.open("xb") as out:
             process = subprocess.Popen(
                 [str(BIN / "burnafter"), role], env=environment, stdout=out, stderr=out
             )
