@@ -180,3 +180,19 @@ async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
     assert (out / "a.txt").read_bytes() == b"already here"
     assert (out / "a (1).txt").read_bytes() == b"two"
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+async def test_the_client_library_peeks_without_spending_and_reads_the_limits(base_url) -> None:
+    from services.client.api_client import Api, open_link, send
+    from services.common.envelope import Payload, derive_secret_keys
+
+    async with Api(base_url) as api:
+        assert (await api.limits())["max_views"] == 100
+        sent = await send(api, Payload(secret_text()), max_views=2)
+        LEAK_WATCH.add_share_link(sent.link)
+        LEAK_WATCH.add_receipt_link(sent.receipt_link)
+        claim = derive_secret_keys(sent.link.key).claim
+        for _ in range(3):
+            peeked = await api.peek(sent.link.id, claim)
+            assert peeked["views_left"] == 2 and peeked["passphrase_required"] is False
+        assert (await open_link(api, sent.link)).views_left == 1
