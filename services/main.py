@@ -42,9 +42,11 @@ def run_web() -> None:
 
 
 def run_reaper(once: bool) -> None:
+    import uvloop
+
     from services.reaper.reaper import run
 
-    asyncio.run(run(_server_settings(), once=once))
+    uvloop.run(run(_server_settings(), once=once))
 
 
 def run_migrate() -> None:

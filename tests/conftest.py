@@ -10,7 +10,6 @@ secret material that the tests registered in :data:`LEAK_WATCH`.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import shutil
@@ -60,11 +59,7 @@ def session_dir() -> Iterator[Path]:
 def test_log(session_dir: Path) -> Path:
     """Logs of the in-process services, as JSON lines, for the leak check."""
     path = session_dir / "in-process.log"
-    configure_logging("json", "INFO")
-    root = logging.getLogger()
-    handler = logging.FileHandler(path)
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
+    configure_logging("json", "INFO", stream=path.open("a", buffering=1, encoding="utf-8"))
     LEAK_WATCH.log_files.append(path)
     return path
 

@@ -20,6 +20,14 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without a reset round trip. asyncpg's default runs ``RESET ALL``,
+    ``CLOSE ALL``, ``UNLISTEN *`` and ``pg_advisory_unlock_all()`` on every release:
+    one more round trip per query. burnafter never changes session state on a pool
+    connection (no SET, LISTEN, cursors or advisory locks; migrations run on their
+    own connection), and asyncpg still rolls back an open transaction before this."""
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     """Open the pool; ``DB_STATEMENT_CACHE_SIZE=0`` makes it safe behind PgBouncer
     in transaction mode."""
@@ -31,5 +39,6 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         timeout=settings.db_timeout,
         command_timeout=settings.db_timeout,
         server_settings={"application_name": "burnafter"},
+        reset=_keep_session,
     )
     return pool

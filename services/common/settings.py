@@ -49,7 +49,7 @@ class Settings:
 
     database_url: str
     db_pool_min: int = 1
-    db_pool_max: int = 10
+    db_pool_max: int = 20
     db_statement_cache_size: int = 100
     db_timeout: float = 5.0
     body_timeout: float = 10.0
@@ -170,7 +170,7 @@ def load_settings(
     return Settings(
         database_url=database_url,
         db_pool_min=pool_min,
-        db_pool_max=_int(env, "DB_POOL_MAX", 10, max(pool_min, 1), 1000),
+        db_pool_max=_int(env, "DB_POOL_MAX", 20, max(pool_min, 1), 1000),
         db_statement_cache_size=_int(env, "DB_STATEMENT_CACHE_SIZE", 100, 0, 100_000),
         db_timeout=_float(env, "DB_TIMEOUT", 5.0, 0.1, 300.0),
         body_timeout=_float(env, "BODY_TIMEOUT", 10.0, 0.1, 600.0),

@@ -138,74 +138,35 @@ async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
 
 
-_LOCK_FOR_REVEAL = """
-SELECT claim_verifier, unlock_verifier, views_left, attempts_left
-FROM secrets WHERE id = $1 AND expires_at > now()
-FOR UPDATE
-"""
-_BURN_LAST_VIEW = "DELETE FROM secrets WHERE id = $1 RETURNING ciphertext"
-_SPEND_VIEW = "UPDATE secrets SET views_left = views_left - 1 WHERE id = $1 RETURNING ciphertext"
-_RECORD_VIEW = """
-WITH receipt AS (
-    UPDATE receipts
-    SET views = views + 1,
-        state = CASE WHEN $2 THEN 'viewed' ELSE state END,
-        ended_at = CASE WHEN $2 THEN now() ELSE ended_at END
-    WHERE id = $1
-    RETURNING id
-)
-INSERT INTO access_events (secret_id, event, client_address, user_agent)
-SELECT id, 'viewed', $3, $4 FROM receipt
-"""
-_DESTROY = "DELETE FROM secrets WHERE id = $1"
-_SPEND_ATTEMPT = "UPDATE secrets SET attempts_left = attempts_left - 1 WHERE id = $1"
-_RECORD_FAILED_UNLOCK = """
-WITH receipt AS (
-    UPDATE receipts
-    SET failed_attempts = failed_attempts + 1,
-        state = CASE WHEN $2 THEN 'locked' ELSE state END,
-        ended_at = CASE WHEN $2 THEN now() ELSE ended_at END
-    WHERE id = $1
-    RETURNING id
-)
-INSERT INTO access_events (secret_id, event, client_address, user_agent)
-SELECT id, event, $3, $4
-FROM receipt, unnest(CASE WHEN $2 THEN ARRAY['unlock_failed', 'locked']
-                          ELSE ARRAY['unlock_failed'] END) AS event
-"""
+_REVEAL = "SELECT * FROM burnafter_reveal($1, $2, $3, $4, $5)"
 
 
 async def reveal(
     pool: asyncpg.Pool, secret_id: str, claim: bytes, unlock: bytes | None, access: Access
 ) -> Revealed:
-    """Spend one view and return the ciphertext, in one transaction holding the row lock.
+    """Spend one view and return the ciphertext, in one round trip.
 
-    A wrong unlock proof spends one attempt instead, and the last attempt destroys
-    the secret. The attempt is committed before :class:`WrongPassphrase` is raised.
+    The decision runs in ``burnafter_reveal`` (migration 0003), one statement that
+    holds the secret's row lock from its first read to its commit. A wrong unlock
+    proof spends one attempt instead, and the last attempt destroys the secret; the
+    attempt is committed before :class:`WrongPassphrase` is raised.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(_LOCK_FOR_REVEAL, secret_id)
-        if row is None or not _proof_matches(claim, row["claim_verifier"]):
-            raise SecretNotFound
-        unlock_verifier = row["unlock_verifier"]
-        if unlock_verifier is not None and unlock is None:
-            raise PassphraseRequired(row["attempts_left"])
-        if unlock_verifier is None or _proof_matches(unlock or b"", unlock_verifier):
-            last_view = row["views_left"] == 1
-            ciphertext = await conn.fetchval(
-                _BURN_LAST_VIEW if last_view else _SPEND_VIEW, secret_id
-            )
-            await conn.execute(
-                _RECORD_VIEW, secret_id, last_view, access.client_address, access.user_agent
-            )
-            return Revealed(ciphertext, row["views_left"] - 1)
-        attempts_left = row["attempts_left"] - 1
-        locked = attempts_left == 0
-        await conn.execute(_DESTROY if locked else _SPEND_ATTEMPT, secret_id)
-        await conn.execute(
-            _RECORD_FAILED_UNLOCK, secret_id, locked, access.client_address, access.user_agent
-        )
-    raise WrongPassphrase(attempts_left)
+    row = await pool.fetchrow(
+        _REVEAL,
+        secret_id,
+        verifier(claim),
+        None if unlock is None else verifier(unlock),
+        access.client_address,
+        access.user_agent,
+    )
+    outcome = row["outcome"]
+    if outcome == "revealed":
+        return Revealed(row["ciphertext"], row["views_left"])
+    if outcome == "passphrase_required":
+        raise PassphraseRequired(row["attempts_left"])
+    if outcome == "wrong_passphrase":
+        raise WrongPassphrase(row["attempts_left"])
+    raise SecretNotFound
 
 
 _READ_RECEIPT = """

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -34,26 +34,42 @@ from services.common.settings import Settings
 log = structlog.get_logger("burnafter.reaper")
 
 
+Batch = Callable[[str, list[str]], None]
+
+
+def _ignore_batch(kind: str, ids: list[str]) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class ReapPass:
-    expired: list[str]
-    purged: list[str]
+    expired: int
+    purged: int
 
 
-async def reap_once(pool: asyncpg.Pool, settings: Settings) -> ReapPass:
-    """Run batches until no expired secret and no receipt past retention is left."""
+async def reap_once(
+    pool: asyncpg.Pool, settings: Settings, on_batch: Batch = _ignore_batch
+) -> ReapPass:
+    """Run batches until no expired secret and no receipt past retention is left.
+
+    ``on_batch("expired" | "purged", ids)`` sees each batch as it is committed, so a
+    pass over a million-row backlog holds one batch of ids at a time, not all."""
     batch = settings.reaper_batch_size
-    expired: list[str] = []
-    purged: list[str] = []
+    expired = purged = 0
     while ids := await store.reap_expired(pool, batch):
-        expired += ids
+        expired += len(ids)
+        on_batch("expired", ids)
         if len(ids) < batch:
             break
     while ids := await store.purge_receipts(pool, settings.receipt_retention, batch):
-        purged += ids
+        purged += len(ids)
+        on_batch("purged", ids)
         if len(ids) < batch:
             break
     return ReapPass(expired, purged)
+
+
+_AUDIT_EVENT = {"expired": "secret.expired", "purged": "receipt.purged"}
 
 
 class Reaper:
@@ -65,21 +81,20 @@ class Reaper:
         self.metrics = metrics
         self.auditor = Auditor(settings.audit_key, "reaper")
 
+    def _record_batch(self, kind: str, ids: list[str]) -> None:
+        for secret_id in ids:
+            self.auditor.record(_AUDIT_EVENT[kind], outcome="ok", secret_id=secret_id)
+        (self.metrics.expired if kind == "expired" else self.metrics.purged).inc(len(ids))
+
     async def run_pass(self) -> ReapPass:
         started = time.perf_counter()
         try:
-            result = await reap_once(self.pool, self.settings)
+            result = await reap_once(self.pool, self.settings, self._record_batch)
             backlog = await store.reaper_backlog(self.pool)
         except BaseException:
             self.metrics.passes.labels(outcome="error").inc()
             raise
-        for secret_id in result.expired:
-            self.auditor.record("secret.expired", outcome="ok", secret_id=secret_id)
-        for secret_id in result.purged:
-            self.auditor.record("receipt.purged", outcome="ok", secret_id=secret_id)
         elapsed = time.perf_counter() - started
-        self.metrics.expired.inc(len(result.expired))
-        self.metrics.purged.inc(len(result.purged))
         self.metrics.passes.labels(outcome="ok").inc()
         self.metrics.pass_duration.observe(elapsed)
         self.metrics.backlog.set(backlog.secrets)
@@ -87,8 +102,8 @@ class Reaper:
         self.metrics.last_success.set(time.time())
         log.info(
             "reaped",
-            expired=len(result.expired),
-            purged=len(result.purged),
+            expired=result.expired,
+            purged=result.purged,
             backlog=backlog.secrets,
             duration_ms=round(elapsed * 1000, 1),
         )

@@ -179,11 +179,12 @@ async def test_reaper_deletes_expired_secrets_and_marks_receipts(
     expired_id, alive_id = await create(api, expired), await create(api, alive)
     await expire_now(db, expired_id)
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    batches: list[tuple[str, list[str]]] = []
     try:
-        result = await reap_once(pool, settings)
+        result = await reap_once(pool, settings, lambda kind, ids: batches.append((kind, ids)))
     finally:
         await pool.close()
-    assert result.expired == [expired_id]
+    assert (result.expired, batches) == (1, [("expired", [expired_id])])
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", expired_id) == 0
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", alive_id) == 1
     receipt = await (await api.get(f"/api/v1/receipts/{expired_id}", headers=expired.bearer)).json()

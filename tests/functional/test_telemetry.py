@@ -145,7 +145,7 @@ async def test_a_full_lifecycle_moves_each_counter_by_exactly_the_expected_amoun
     assert delta(api_before, api, "burnafter_http_requests_total", status_class="4xx", **route) == 7
     assert delta(api_before, api, "burnafter_http_request_duration_seconds_count", **route) == 9
     assert api[("burnafter_http_requests_in_flight", ())] == 0
-    assert api[("burnafter_db_pool_max_size", ())] == 10
+    assert api[("burnafter_db_pool_max_size", ())] == 20
     assert ("burnafter_build_info", (("service", "api"), ("version", "0.1.0"))) in api
 
     assert delta(reaper_before, reaper, "burnafter_secrets_expired_total") == 1
