@@ -43,10 +43,11 @@ test: $(STAMP) test-tools ## Run the test suite (own PostgreSQL unless TEST_DATA
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmark the api against the raw limit of its database (needs wrk)
-	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
-	$(PY) -m bench.api_throughput
+bench: $(STAMP) ## Benchmark the api and the reaper against the limits of their database (wrk, pgbench)
+	@command -v wrk >/dev/null && command -v pgbench >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  wrk postgresql-client >/dev/null; }
+	$(PY) -m bench.suite
 
 .PHONY: bench-admin
 bench-admin: $(STAMP) ## Benchmark the admin dashboard with 100,000 receipts

@@ -1,22 +1,48 @@
--- wrk script: create then reveal, over and over, on each connection.
+-- wrk script for burnafter, three modes, chosen by the environment:
+--   default                  create then reveal, over and over, on each connection
+--   BURNAFTER_ONLY_CREATE=1  creates only
+--   BURNAFTER_IDS_FILE=path  reveals only, of the secrets listed in the file (one id
+--                            a line), split between BURNAFTER_THREADS wrk threads
 -- The claim is the same for every secret: the server only compares SHA-256(claim)
 -- with the stored verifier, so this costs the server exactly what real pairs do.
 local create_body = os.getenv("BURNAFTER_CREATE_BODY")
 local reveal_body = os.getenv("BURNAFTER_REVEAL_BODY")
 local only_create = os.getenv("BURNAFTER_ONLY_CREATE") == "1"
+local ids_file = os.getenv("BURNAFTER_IDS_FILE")
+local thread_count = tonumber(os.getenv("BURNAFTER_THREADS") or "1")
 local json = {["Content-Type"] = "application/json"}
 local pending = {}
 local created, revealed, failed = 0, 0, 0
 local threads = {}
 
 function setup(thread)
+  thread:set("index", #threads)
   table.insert(threads, thread)
+end
+
+function init(args)
+  if ids_file then
+    local line_number = 0
+    for line in io.lines(ids_file) do
+      if line_number % thread_count == index then
+        table.insert(pending, line)
+      end
+      line_number = line_number + 1
+    end
+  end
+end
+
+local function reveal(id)
+  return wrk.format("POST", "/api/v1/secrets/" .. id .. "/reveal", json, reveal_body)
 end
 
 function request()
   local id = table.remove(pending)
   if id then
-    return wrk.format("POST", "/api/v1/secrets/" .. id .. "/reveal", json, reveal_body)
+    return reveal(id)
+  end
+  if ids_file then
+    error("BURNAFTER_IDS_FILE ran out of secrets: seed more")
   end
   return wrk.format("POST", "/api/v1/secrets", json, create_body)
 end

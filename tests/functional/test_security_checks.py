@@ -26,11 +26,12 @@ def compare_digest_calls(monkeypatch):
 
 
 async def test_every_proof_is_compared_in_constant_time(api, compare_digest_calls) -> None:
+    """In Python, by hmac.compare_digest; the reveal compares inside PostgreSQL (next test)."""
     secret = make_secret(passphrase="constant-time passphrase", max_views=2)
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
     steps = [
         ("POST", f"/api/v1/secrets/{sid}/peek", {"json": secret.claim_body()}, 1),  # claim
-        ("POST", f"/api/v1/secrets/{sid}/reveal", {"json": secret.reveal_body()}, 2),  # + unlock
+        ("POST", f"/api/v1/secrets/{sid}/reveal", {"json": secret.reveal_body()}, 0),  # in SQL
         ("GET", f"/api/v1/receipts/{sid}", {"headers": secret.bearer}, 1),  # manage
         ("DELETE", f"/api/v1/secrets/{sid}", {"headers": secret.bearer}, 1),  # manage
     ]
@@ -40,6 +41,25 @@ async def test_every_proof_is_compared_in_constant_time(api, compare_digest_call
         assert response.status < 300, (method, path, response.status)
         assert len(compare_digest_calls) - before == comparisons, path
     assert set(compare_digest_calls) == {32}  # SHA-256 verifiers, never raw proofs
+
+
+async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(db) -> None:
+    """burnafter_reveal compares both verifiers with burnafter_same_bytes, which reads
+    every byte (no early exit), and with nothing else."""
+    body = await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'burnafter_reveal'")
+    assert body.count("burnafter_same_bytes(") == 2
+    assert "_verifier =" not in body and "= stored_" not in body
+    same = await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'burnafter_same_bytes'")
+    assert "generate_series(0, length(a) - 1)" in same and "bit_or" in same
+    a = bytes(range(32))
+    cases = [
+        (a, a, True),
+        (a, bytes([1]) + a[1:], False),  # differs in the first byte
+        (a, a[:31] + bytes([0]), False),  # differs in the last byte
+        (a, a[:31], False),  # shorter
+    ]
+    for left, right, expected in cases:
+        assert await db.fetchval("SELECT burnafter_same_bytes($1, $2)", left, right) is expected
 
 
 async def test_the_admin_token_is_compared_in_constant_time(
