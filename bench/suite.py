@@ -10,7 +10,9 @@ the same rounds:
 - **pgbench**: the same SQL from PostgreSQL's own C load generator
   (``bench/pgbench_store.py``);
 - **plain DELETE**: one ``DELETE FROM secrets WHERE expires_at < now()`` on the
-  same number of expired rows that ``burnafter reaper --once`` is timed on;
+  same number of expired rows that ``burnafter reaper --once`` is timed on, and
+  the reaper's own statement (which also ends each receipt and records the
+  event) run once over all of them;
 - **idle**: reveal latency with no reaper at work, against the same while one
   reaps a backlog.
 
@@ -37,10 +39,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+
 from bench.pgbench_store import pairs_per_second
 from bench.raw_store import ACCESS
 from bench.seed import seed
 from services.client.api_client import prepare_secret
+from services.common import store
 from services.common.embedded_postgres import EmbeddedPostgres
 from services.common.envelope import (
     Payload,
@@ -162,6 +167,22 @@ class Bench:
         )  # fmt: skip
         return REAP_ROWS / (time.perf_counter() - started)
 
+    def one_statement_rate(self) -> float:
+        """The reaper's own statement (delete, receipt, event) over every row at once:
+        the same work as the reaper, without batches."""
+        self.seed(REAP_ROWS, -3600)
+
+        async def reap_all() -> float:
+            pool = await asyncpg.create_pool(self.url, min_size=1, max_size=1)
+            try:
+                started = time.perf_counter()
+                assert len(await store.reap_expired(pool, REAP_ROWS)) == REAP_ROWS
+                return REAP_ROWS / (time.perf_counter() - started)
+            finally:
+                await pool.close()
+
+        return asyncio.run(reap_all())
+
     def reveal_while_reaping(self) -> dict[str, float]:
         ids = self.folder / "ids.txt"
         ids.write_text("\n".join(self.seed(REVEAL_STOCK, 3600)) + "\n")
@@ -184,6 +205,7 @@ class Bench:
         busy = self.reveal_while_reaping()
         reaper_rate, reaper_rss = self.reaper_rate()
         delete_rate = self.plain_delete_rate()
+        same_work_rate = self.one_statement_rate()
 
         pairs = mixed["revealed"] / mixed["seconds"]
         figures.add("api create+reveal pairs/s", pairs)
@@ -204,6 +226,8 @@ class Bench:
         figures.add(f"reaper rows/s ({REAP_ROWS:,} expired)", reaper_rate)
         figures.add("plain DELETE rows/s (same rows)", delete_rate)
         figures.add("ratio reaper/DELETE (target >= 0.5)", reaper_rate / delete_rate)
+        figures.add("reaper's SQL in one statement rows/s", same_work_rate)
+        figures.add("ratio reaper/one statement", reaper_rate / same_work_rate)
         figures.add("reaper --once peak RSS MB", reaper_rss)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -15,6 +16,9 @@ from services.common.store import Access
 USER_AGENT_CHARS = 200
 
 
+# Both are pure and see the same few addresses over and over (proxies, office
+# networks): cached, they cost a dictionary lookup on the hot path.
+@lru_cache(maxsize=4096)
 def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(text.strip())
@@ -39,6 +43,7 @@ def client_address(
     return address
 
 
+@lru_cache(maxsize=4096)
 def apply_policy(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, policy: AddressPolicy
 ) -> str | None:

@@ -3,9 +3,9 @@ the access log by route template, and a server with graceful shutdown."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
@@ -78,7 +78,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def request_id_of(request: web.Request) -> str:
     """The caller's ``X-Request-ID`` when it is sane, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.match(given) else os.urandom(16).hex()
 
 
 @web.middleware
