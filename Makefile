@@ -49,6 +49,12 @@ bench: $(STAMP) ## Benchmark the api and the reaper against the limits of their 
 	  wrk postgresql-client >/dev/null; }
 	$(PY) -m bench.suite
 
+.PHONY: profile
+profile: $(STAMP) ## Profile the api (py-spy) under a load of reveals (needs wrk)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(PY) -m bench.profile_reveal
+
 .PHONY: bench-admin
 bench-admin: $(STAMP) ## Benchmark the admin dashboard with 100,000 receipts
 	$(PY) -m bench.admin_dashboard
