@@ -67,6 +67,15 @@ def run_migrate() -> None:
     asyncio.run(apply())
 
 
+def run_token(args: argparse.Namespace) -> None:
+    """``burnafter token create|list|revoke``: run by an operator where DATABASE_URL
+    reaches the database (kubectl exec into a pod, say)."""
+    from services.common.token_cli import run
+
+    settings = _server_settings()
+    sys.exit(asyncio.run(run(settings, args)))
+
+
 def run_probe(url: str) -> None:
     """Exit 0 when ``url`` answers 200 within 2 s: a container healthcheck that
     needs no curl and no shell quoting."""
@@ -97,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--once", action="store_true", help="run one pass and exit")
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("dev", help="everything in one process, for development (make run)")
+    from services.common.token_cli import add_token_commands
+
+    add_token_commands(commands)
     probe = commands.add_parser("probe", help="exit 0 if URL answers 200 (container healthchecks)")
     probe.add_argument("url")
     add_client_commands(commands, load_client_settings())
@@ -114,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         "migrate": run_migrate,
         "dev": run_dev,
         "probe": lambda: run_probe(args.url),
+        "token": lambda: run_token(args),
     }
     try:
         roles[args.command]()

@@ -16,12 +16,22 @@ class SecretEvents:
         self.metrics = metrics
 
     def created(
-        self, secret_id: str, ciphertext_bytes: int, max_views: int, access: Access
+        self,
+        secret_id: str,
+        ciphertext_bytes: int,
+        max_views: int,
+        access: Access,
+        actor: str | None,
     ) -> None:
         self.metrics.created.inc()
         self.metrics.ciphertext_bytes.observe(ciphertext_bytes)
         self.auditor.record(
-            "secret.created", outcome="ok", secret_id=secret_id, access=access, max_views=max_views
+            "secret.created",
+            outcome="ok",
+            secret_id=secret_id,
+            access=access,
+            actor=actor,
+            max_views=max_views,
         )
 
     def viewed(self, secret_id: str, views_left: int, access: Access) -> None:

@@ -25,6 +25,7 @@ from services.api.requests import (
     optional_binary,
     secret_id,
 )
+from services.api.senders import ALLOWED_SENDERS, identify, permitted_sender
 from services.common import store
 from services.common.client_address import access_of
 from services.common.envelope import ID_BYTES, b64u_encode
@@ -37,16 +38,21 @@ def _timestamp(moment: datetime | None) -> str | None:
 
 
 async def limits(request: web.Request) -> web.Response:
-    """What a sender may ask for, so clients can offer only valid choices."""
-    current = request.config_dict[SETTINGS].limits
+    """What this sender may ask for, so clients can offer only valid choices."""
+    settings = request.config_dict[SETTINGS]
+    current, sender = settings.limits, await identify(request)
+    allowed = settings.limits_for(sender.kind)
     return web.json_response(
         {
             "max_ciphertext_bytes": current.max_ciphertext_bytes,
-            "max_views": current.max_views,
+            "max_views": allowed.max_views,
             "min_expires_in": current.min_expires_in,
-            "max_expires_in": current.max_expires_in,
-            "default_expires_in": current.default_expires_in,
+            "max_expires_in": allowed.max_expires_in,
+            "default_expires_in": min(current.default_expires_in, allowed.max_expires_in),
             "max_attempts": current.max_attempts,
+            "sender": sender.kind,
+            "may_create": sender.kind in ALLOWED_SENDERS[settings.create_policy],
+            "notify_endpoints": [hook.name for hook in settings.webhooks],
         }
     )
 
@@ -71,14 +77,23 @@ async def _reserve_storage(request: web.Request, size: int) -> None:
 
 async def create_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "create")
+    sender = await permitted_sender(request)
     body = await json_object(request, CREATE_FIELDS)
+    settings = request.config_dict[SETTINGS]
     new = create_request(
-        body, request.config_dict[SETTINGS].limits, b64u_encode(os.urandom(ID_BYTES))
+        body,
+        settings.limits,
+        settings.limits_for(sender.kind),
+        b64u_encode(os.urandom(ID_BYTES)),
+        creator=sender.actor,
+        endpoints={hook.name for hook in settings.webhooks},
     )
     await _reserve_storage(request, len(new.ciphertext))
     access = access_of(request)
     expires_at = await store.create_secret(request.config_dict[POOL], new, access)
-    request.app[SECRET_EVENTS].created(new.id, len(new.ciphertext), new.max_views, access)
+    request.app[SECRET_EVENTS].created(
+        new.id, len(new.ciphertext), new.max_views, access, sender.actor
+    )
     return web.json_response(
         {"id": new.id, "expires_at": _timestamp(expires_at), "max_views": new.max_views},
         status=201,
@@ -148,6 +163,18 @@ async def read_receipt(request: web.Request) -> web.Response:
                     "user_agent": event.user_agent,
                 }
                 for event in receipt.events
+            ],
+            "notify": list(receipt.notify),
+            "notifications": [
+                {
+                    "endpoint": sent.endpoint,
+                    "event": sent.event,
+                    "state": sent.state,
+                    "attempts": sent.attempts,
+                    "occurred_at": _timestamp(sent.occurred_at),
+                    "delivered_at": _timestamp(sent.delivered_at),
+                }
+                for sent in receipt.notifications
             ],
         }
     )

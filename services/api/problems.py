@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from services.api.abuse import RateLimited, StorageFull
+from services.api.senders import AuthenticationRequired
 from services.common.db import DATABASE_UNAVAILABLE
 from services.common.errors import (
     PassphraseRequired,
@@ -113,6 +114,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             "Storage full",
             "The service holds as many secrets as it may. Try again later.",
         )
+    except AuthenticationRequired as exc:
+        response = problem(401, "authentication-required", "Authentication required", exc.detail)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="burnafter"'
+        return response
     except InvalidRequest as exc:
         extra = {"field": exc.field} if exc.field else {}
         return problem(exc.status, "invalid-request", "Invalid request", exc.detail, **extra)

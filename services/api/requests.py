@@ -15,7 +15,7 @@ from services.api.problems import InvalidRequest
 from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
 from services.common.errors import SecretNotFound
 from services.common.keys import SETTINGS
-from services.common.settings import Limits
+from services.common.settings import Limits, SenderLimits
 from services.common.store import NewSecret
 
 PROOF_BYTES = 32
@@ -109,11 +109,33 @@ CREATE_FIELDS = {
     "max_views",
     "max_attempts",
     "expires_in",
+    "notify",
 }
+MAX_NOTIFY = 10
 
 
-def create_request(body: dict[str, Any], limits: Limits, new_id: str) -> NewSecret:
-    """The secret to store, once every field has passed its check."""
+def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, ...]:
+    """The webhook endpoints, by name, that the sender wants told; only names the
+    operator configured."""
+    value = body.get("notify", [])
+    if not isinstance(value, list) or len(value) > MAX_NOTIFY:
+        raise InvalidRequest(f"Expected a list of up to {MAX_NOTIFY} names.", field="notify")
+    if not all(isinstance(name, str) and name in configured for name in value):
+        raise InvalidRequest("Not a notification endpoint of this service.", field="notify")
+    return tuple(dict.fromkeys(value))
+
+
+def create_request(
+    body: dict[str, Any],
+    limits: Limits,
+    allowed: SenderLimits,
+    new_id: str,
+    *,
+    creator: str | None = None,
+    endpoints: set[str] | frozenset[str] = frozenset(),
+) -> NewSecret:
+    """The secret to store, once every field has passed its check against the
+    global limits and what this kind of sender is ``allowed``."""
     ciphertext = binary(body, "ciphertext")
     if len(ciphertext) > limits.max_ciphertext_bytes:
         raise InvalidRequest(
@@ -133,13 +155,15 @@ def create_request(body: dict[str, Any], limits: Limits, new_id: str) -> NewSecr
         unlock_verifier=optional_binary(body, "unlock_verifier", size=VERIFIER_BYTES),
         manage_verifier=binary(body, "manage_verifier", size=VERIFIER_BYTES),
         label=label,
-        max_views=integer(body, "max_views", 1, 1, limits.max_views),
+        max_views=integer(body, "max_views", 1, 1, allowed.max_views),
         max_attempts=integer(body, "max_attempts", limits.max_attempts, 1, limits.max_attempts),
         expires_in=integer(
             body,
             "expires_in",
-            limits.default_expires_in,
+            min(limits.default_expires_in, allowed.max_expires_in),
             limits.min_expires_in,
-            limits.max_expires_in,
+            allowed.max_expires_in,
         ),
+        creator=creator,
+        notify=notify_endpoints(body, set(endpoints)),
     )

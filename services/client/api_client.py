@@ -74,9 +74,17 @@ def check_transport(server: str, insecure: bool) -> None:
 class Api:
     """Thin async wrapper of the v1 endpoints; binary fields in and out are bytes."""
 
-    def __init__(self, server: str, *, timeout: float = 30.0, insecure: bool = False) -> None:
+    def __init__(
+        self,
+        server: str,
+        *,
+        timeout: float = 30.0,
+        insecure: bool = False,
+        api_token: str | None = None,
+    ) -> None:
         check_transport(server, insecure)
         self.server = server.rstrip("/")
+        self._api_token = api_token  # sent when creating, where the policy asks who sends
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -93,10 +101,10 @@ class Api:
             await self._session.close()
 
     async def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: bytes | None = None
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
     ) -> Any:
         assert self._session is not None, "use Api as an async context manager"
-        headers = {"Authorization": f"Bearer {b64u_encode(token)}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             async with self._session.request(
                 method, f"{self.server}/api/v1{path}", json=body, headers=headers
@@ -117,11 +125,11 @@ class Api:
             ) from None
 
     async def limits(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", "/limits")
+        result: dict[str, Any] = await self._call("GET", "/limits", token=self._api_token)
         return result
 
     async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("POST", "/secrets", body)
+        result: dict[str, Any] = await self._call("POST", "/secrets", body, self._api_token)
         return result
 
     async def peek(self, secret_id: str, claim: bytes) -> dict[str, Any]:
@@ -138,11 +146,13 @@ class Api:
         return result
 
     async def receipt(self, secret_id: str, manage: bytes) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", f"/receipts/{secret_id}", token=manage)
+        result: dict[str, Any] = await self._call(
+            "GET", f"/receipts/{secret_id}", token=b64u_encode(manage)
+        )
         return result
 
     async def revoke(self, secret_id: str, manage: bytes) -> None:
-        await self._call("DELETE", f"/secrets/{secret_id}", token=manage)
+        await self._call("DELETE", f"/secrets/{secret_id}", token=b64u_encode(manage))
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ def prepare_secret(
     max_views: int | None = None,
     expires_in: int | None = None,
     label: str | None = None,
+    notify: tuple[str, ...] = (),
 ) -> PreparedSecret:
     """Encrypt ``payload`` and derive every proof; the body holds only ciphertext,
     verifiers and the sealed label."""
@@ -191,6 +202,8 @@ def prepare_secret(
         body["max_views"] = max_views
     if expires_in is not None:
         body["expires_in"] = expires_in
+    if notify:
+        body["notify"] = list(notify)
     return PreparedSecret(body, sealed.link_key, sealed.keys, receipt_key, receipt_keys)
 
 
@@ -202,10 +215,16 @@ async def send(
     max_views: int | None = None,
     expires_in: int | None = None,
     label: str | None = None,
+    notify: tuple[str, ...] = (),
 ) -> Sent:
     """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
     prepared = prepare_secret(
-        payload, passphrase=passphrase, max_views=max_views, expires_in=expires_in, label=label
+        payload,
+        passphrase=passphrase,
+        max_views=max_views,
+        expires_in=expires_in,
+        label=label,
+        notify=notify,
     )
     created = await api.create(prepared.body)
     return Sent(

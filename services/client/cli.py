@@ -105,7 +105,9 @@ async def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     payload = Payload(text=_read_text(bool(files)), files=files)
     if not payload.text and not payload.files:
         raise CliError("nothing to send: pipe the secret on standard input, or give --file")
-    async with Api(args.server, timeout=settings.timeout, insecure=args.insecure) as api:
+    async with Api(
+        args.server, timeout=settings.timeout, insecure=args.insecure, api_token=settings.api_token
+    ) as api:
         sent = await api_client.send(
             api,
             payload,
@@ -113,6 +115,7 @@ async def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
             max_views=args.views,
             expires_in=args.expires,
             label=args.label,
+            notify=tuple(args.notify),
         )
     if args.json:
         _print_json(
@@ -171,6 +174,13 @@ async def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None
     for event in receipt["events"]:
         who = " ".join(filter(None, [event["client_address"], event["user_agent"]]))
         lines.append(f"  {event['at']}  {event['event']:<13} {who}".rstrip())
+    if receipt.get("notify"):
+        lines.append(f"notifications (to {', '.join(receipt['notify'])}):")
+        for sent in receipt["notifications"]:
+            lines.append(
+                f"  {sent['occurred_at']}  {sent['event']:<15} {sent['endpoint']}: "
+                f"{sent['state']} after {sent['attempts']} attempt(s)"
+            )
     print("\n".join(lines))
 
 
@@ -203,6 +213,13 @@ def add_client_commands(
     send.add_argument("--label", help="a private note for you, shown on the receipt")
     send.add_argument(
         "--server", default=settings.server, help=f"server URL (default {settings.server})"
+    )
+    send.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="tell this webhook endpoint (configured by the operator) when it is opened",
     )
     send.add_argument("--json", action="store_true", help="print link and receipt as JSON")
     _add_insecure_flag(send)

@@ -159,6 +159,26 @@ class ReaperMetrics:
         )
 
 
+class WebhookMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.deliveries = Counter(
+            "burnafter_webhook_deliveries",
+            "Webhook delivery attempts, by endpoint name and outcome (delivered, retry, gave_up).",
+            ["endpoint", "outcome"],
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "burnafter_webhook_queue_depth",
+            "Webhook deliveries not yet delivered nor given up, after the last round.",
+            registry=registry,
+        )
+        self.oldest_age = Gauge(
+            "burnafter_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending webhook delivery (0 when none).",
+            registry=registry,
+        )
+
+
 class PoolCollector(Collector):
     """Pool size and connections in use, read when scraped."""
 

@@ -7,17 +7,23 @@ setting stops start-up with a message that names it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 KiB = 1024
 MiB = 1024 * KiB
 DAY = 86400
 
 AddressPolicy = Literal["full", "truncated", "off"]
+CreatePolicy = Literal["open", "sso", "sso-or-token"]
+SenderKind = Literal["anonymous", "sso", "token"]
+WebhookFormat = Literal["json", "slack"]
 LogFormat = Literal["json", "console"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,6 +47,25 @@ class Limits:
     rate_limit_create: int = 60
     rate_limit_peek: int = 300
     rate_limit_reveal: int = 120
+
+
+@dataclass(frozen=True)
+class SenderLimits:
+    """What one kind of sender may ask for, within the global :class:`Limits`."""
+
+    max_expires_in: int
+    max_views: int
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An endpoint the operator configured. Senders pick endpoints by name; they
+    never give a URL."""
+
+    name: str
+    url: str
+    secret: bytes
+    format: WebhookFormat = "json"
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,21 @@ class Settings:
     admin_token: str = ""
     admin_users: frozenset[str] = frozenset()
     identity_header: str = "X-Forwarded-Email"
+    groups_header: str = "X-Forwarded-Groups"
+    admin_groups: frozenset[str] = frozenset()
+    create_policy: CreatePolicy = "open"
+    sender_limits: dict[SenderKind, SenderLimits] = field(default_factory=dict)
+    webhooks: tuple[Webhook, ...] = ()
+    webhook_interval: float = 1.0
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 5.0
+    webhook_retry_max: float = 3600.0
+    webhook_max_attempts: int = 25
+
+    def limits_for(self, sender: SenderKind) -> SenderLimits:
+        return self.sender_limits.get(
+            sender, SenderLimits(self.limits.max_expires_in, self.limits.max_views)
+        )
 
 
 N = TypeVar("N", int, float)
@@ -129,6 +169,60 @@ def _admin_token(env: Mapping[str, str]) -> str:
     return token
 
 
+def _names(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list, lower-cased."""
+    return frozenset(item.strip().lower() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _sender_limits(env: Mapping[str, str], limits: Limits) -> dict[SenderKind, SenderLimits]:
+    kinds: tuple[SenderKind, ...] = ("anonymous", "sso", "token")
+    return {
+        kind: SenderLimits(
+            max_expires_in=_int(
+                env,
+                f"{kind.upper()}_MAX_EXPIRES_IN",
+                limits.max_expires_in,
+                limits.min_expires_in,
+                limits.max_expires_in,
+            ),
+            max_views=_int(env, f"{kind.upper()}_MAX_VIEWS", limits.max_views, 1, limits.max_views),
+        )
+        for kind in kinds
+    }
+
+
+_WEBHOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def _webhooks(env: Mapping[str, str]) -> tuple[Webhook, ...]:
+    """``WEBHOOKS``: a JSON list of ``{"name", "url", "secret", "format"}``."""
+    raw = env.get("WEBHOOKS", "").strip()
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        raise SettingsError("WEBHOOKS must be a JSON list of endpoints") from None
+    if not isinstance(entries, list):
+        raise SettingsError("WEBHOOKS must be a JSON list of endpoints")
+    hooks: list[Webhook] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) - {"name", "url", "secret", "format"}:
+            raise SettingsError("each WEBHOOKS entry has name, url, secret and format only")
+        name, url = str(entry.get("name", "")), str(entry.get("url", ""))
+        secret, fmt = str(entry.get("secret", "")), str(entry.get("format", "json"))
+        if not _WEBHOOK_NAME.match(name) or name in {hook.name for hook in hooks}:
+            raise SettingsError("each WEBHOOKS name is unique, lower case, up to 32 characters")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise SettingsError(f"WEBHOOKS {name}: url must be http(s)://host/...")
+        if len(secret) < 32:
+            raise SettingsError(f"WEBHOOKS {name}: secret must be at least 32 characters")
+        if fmt not in ("json", "slack"):
+            raise SettingsError(f"WEBHOOKS {name}: format is json or slack")
+        hooks.append(Webhook(name, url, secret.encode(), fmt))  # type: ignore[arg-type]
+    return tuple(hooks)
+
+
 def load_limits(env: Mapping[str, str]) -> Limits:
     min_expires = _int(env, "MIN_EXPIRES_IN", 60, 1, 365 * DAY)
     max_expires = _int(env, "MAX_EXPIRES_IN", 30 * DAY, min_expires, 365 * DAY)
@@ -167,6 +261,7 @@ def load_settings(
     if require_database and not database_url:
         raise SettingsError("DATABASE_URL is required (postgresql://user:password@host:5432/db)")
     pool_min = _int(env, "DB_POOL_MIN", 1, 0, 1000)
+    limits = load_limits(env)
     return Settings(
         database_url=database_url,
         db_pool_min=pool_min,
@@ -178,7 +273,7 @@ def load_settings(
         http_port=_int(env, "HTTP_PORT", 8080, 0, 65535),
         log_format=_choice(env, "LOG_FORMAT", "json", ("json", "console")),  # type: ignore[arg-type]
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-        limits=load_limits(env),
+        limits=limits,
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         client_address_policy=_choice(  # type: ignore[arg-type]
             env, "CLIENT_ADDRESS_POLICY", "truncated", ("full", "truncated", "off")
@@ -191,10 +286,20 @@ def load_settings(
         audit_key=_audit_key(env),
         audit_key_ephemeral=not env.get("AUDIT_KEY"),
         admin_token=_admin_token(env),
-        admin_users=frozenset(
-            user.strip().lower() for user in env.get("ADMIN_USERS", "").split(",") if user.strip()
-        ),
+        admin_users=_names(env, "ADMIN_USERS"),
         identity_header=env.get("IDENTITY_HEADER") or "X-Forwarded-Email",
+        groups_header=env.get("GROUPS_HEADER") or "X-Forwarded-Groups",
+        admin_groups=_names(env, "ADMIN_GROUPS"),
+        create_policy=_choice(  # type: ignore[arg-type]
+            env, "CREATE_POLICY", "open", ("open", "sso", "sso-or-token")
+        ),
+        sender_limits=_sender_limits(env, limits),
+        webhooks=_webhooks(env),
+        webhook_interval=_float(env, "WEBHOOK_INTERVAL", 1.0, 0.05, 3600.0),
+        webhook_timeout=_float(env, "WEBHOOK_TIMEOUT", 10.0, 0.1, 120.0),
+        webhook_retry_base=_float(env, "WEBHOOK_RETRY_BASE", 5.0, 0.01, 3600.0),
+        webhook_retry_max=_float(env, "WEBHOOK_RETRY_MAX", 3600.0, 0.01, 86400.0),
+        webhook_max_attempts=_int(env, "WEBHOOK_MAX_ATTEMPTS", 25, 1, 1000),
     )
 
 
@@ -204,6 +309,23 @@ class ClientSettings:
 
     server: str = "http://127.0.0.1:8080"
     timeout: float = 30.0
+    api_token: str | None = None
+
+
+def _api_token(env: Mapping[str, str]) -> str | None:
+    """``BURNAFTER_TOKEN``, or the first line of the file ``BURNAFTER_TOKEN_FILE``:
+    never a flag, which would land in shell history and process lists."""
+    if env.get("BURNAFTER_TOKEN"):
+        return env["BURNAFTER_TOKEN"].strip()
+    path = env.get("BURNAFTER_TOKEN_FILE")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.readline().strip()
+    except OSError as exc:
+        raise SettingsError(f"BURNAFTER_TOKEN_FILE cannot be read ({exc.strerror})") from None
+    return token or None
 
 
 def load_client_settings(env: Mapping[str, str] | None = None) -> ClientSettings:
@@ -211,4 +333,5 @@ def load_client_settings(env: Mapping[str, str] | None = None) -> ClientSettings
     return ClientSettings(
         server=env.get("BURNAFTER_SERVER") or ClientSettings.server,
         timeout=_float(env, "BURNAFTER_TIMEOUT", 30.0, 0.1, 3600.0),
+        api_token=_api_token(env),
     )

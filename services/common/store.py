@@ -42,6 +42,8 @@ class NewSecret:
     max_views: int
     max_attempts: int
     expires_in: int
+    creator: str | None = None  # the signed-in user or token that sent it
+    notify: tuple[str, ...] = ()  # webhook endpoints to tell about its events
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,16 @@ class AccessEvent:
 
 
 @dataclass(frozen=True)
+class Notification:
+    endpoint: str
+    event: str
+    state: str  # pending, delivered or failed (given up)
+    attempts: int
+    occurred_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Receipt:
     id: str
     state: str
@@ -79,6 +91,8 @@ class Receipt:
     expires_at: datetime
     ended_at: datetime | None
     events: tuple[AccessEvent, ...]
+    notify: tuple[str, ...]
+    notifications: tuple[Notification, ...]
 
 
 def _proof_matches(proof: bytes, stored_verifier: bytes) -> bool:
@@ -93,8 +107,9 @@ WITH secret AS (
     RETURNING id, expires_at
 ), receipt AS (
     INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
-                          passphrase, ciphertext_bytes, expires_at)
-    SELECT id, $8, $9, $5, $6, $4::bytea IS NOT NULL, length($2), expires_at FROM secret
+                          passphrase, ciphertext_bytes, expires_at, creator, notify)
+    SELECT id, $8, $9, $5, $6, $4::bytea IS NOT NULL, length($2), expires_at, $12, $13
+    FROM secret
     RETURNING id
 ), event AS (
     INSERT INTO access_events (secret_id, event, client_address, user_agent)
@@ -119,6 +134,8 @@ async def create_secret(pool: asyncpg.Pool, new: NewSecret, access: Access) -> d
         new.label,
         access.client_address,
         access.user_agent,
+        new.creator,
+        list(new.notify),
     )
     return expires_at
 
@@ -171,13 +188,20 @@ async def reveal(
 
 _READ_RECEIPT = """
 SELECT id, manage_verifier, label, max_views, views, max_attempts, failed_attempts,
-       passphrase, created_at, expires_at, ended_at,
+       passphrase, created_at, expires_at, ended_at, notify,
        CASE WHEN state = 'active' AND expires_at <= now() THEN 'expired' ELSE state END AS state
 FROM receipts WHERE id = $1
 """
 _READ_EVENTS = """
 SELECT at, event, client_address, user_agent
 FROM access_events WHERE secret_id = $1 ORDER BY seq
+"""
+_READ_NOTIFICATIONS = """
+SELECT endpoint, event, attempts, occurred_at, delivered_at,
+       CASE WHEN delivered_at IS NOT NULL THEN 'delivered'
+            WHEN gave_up_at IS NOT NULL THEN 'failed'
+            ELSE 'pending' END AS state
+FROM webhook_deliveries WHERE secret_id = $1 ORDER BY id
 """
 
 
@@ -189,6 +213,7 @@ async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Rec
         if row is None or not _proof_matches(manage, row["manage_verifier"]):
             raise ReceiptNotFound
         events = await conn.fetch(_READ_EVENTS, secret_id)
+        notifications = await conn.fetch(_READ_NOTIFICATIONS, secret_id)
     return Receipt(
         id=row["id"],
         state=row["state"],
@@ -202,6 +227,8 @@ async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Rec
         expires_at=row["expires_at"],
         ended_at=row["ended_at"],
         events=tuple(AccessEvent(**dict(event)) for event in events),
+        notify=tuple(row["notify"]),
+        notifications=tuple(Notification(**dict(n)) for n in notifications),
     )
 
 

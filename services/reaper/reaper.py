@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 import asyncpg
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from services.common import store
 from services.common.audit import Auditor
@@ -24,12 +27,14 @@ from services.common.keys import POOL, SETTINGS
 from services.common.metrics import (
     REGISTRY,
     ReaperMetrics,
+    WebhookMetrics,
     new_registry,
     start_metrics_server,
     watch_pool,
 )
 from services.common.migrations import ensure_migrated
 from services.common.settings import Settings
+from services.reaper.webhooks import Dispatcher
 
 log = structlog.get_logger("burnafter.reaper")
 
@@ -136,8 +141,28 @@ class Reaper:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.reaper_interval)
 
 
+@contextlib.asynccontextmanager
+async def background_work(
+    pool: asyncpg.Pool, settings: Settings, registry: CollectorRegistry
+) -> AsyncIterator[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]:
+    """What the reaper process does until told to stop: reap, and deliver webhooks
+    when any are configured. Yields the coroutine function to run."""
+    reaper = Reaper(pool, settings, ReaperMetrics(registry))
+    if not settings.webhooks:
+        yield reaper.run_until
+        return
+    async with aiohttp.ClientSession() as session:
+        dispatcher = Dispatcher(pool, settings, WebhookMetrics(registry), session)
+
+        async def both(stop: asyncio.Event) -> None:
+            await asyncio.gather(reaper.run_until(stop), dispatcher.run_until(stop))
+
+        yield both
+
+
 async def run(settings: Settings, *, once: bool = False) -> None:
-    """One pass (``once``), or a pass every ``REAPER_INTERVAL`` s until SIGTERM/SIGINT."""
+    """One pass (``once``), or a pass every ``REAPER_INTERVAL`` s until SIGTERM/SIGINT,
+    delivering webhooks meanwhile."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -148,16 +173,16 @@ async def run(settings: Settings, *, once: bool = False) -> None:
     try:
         async with pool.acquire() as conn:
             await ensure_migrated(conn)
-        reaper = Reaper(pool, settings, ReaperMetrics(registry))
         if once:
-            await reaper.run_pass()
+            await Reaper(pool, settings, ReaperMetrics(registry)).run_pass()
             return
         watch_pool(registry, pool)
         if settings.metrics_port:
             metrics_server = await start_metrics_server(
                 registry, settings.http_host, settings.metrics_port
             )
-        await reaper.run_until(stop)
+        async with background_work(pool, settings, registry) as work:
+            await work(stop)
     finally:
         if metrics_server is not None:
             await metrics_server.cleanup()
@@ -165,10 +190,11 @@ async def run(settings: Settings, *, once: bool = False) -> None:
 
 
 async def reaper_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx for ``make run``: the reaper as a task beside the web server."""
+    """cleanup_ctx for ``make run``: the reaper (and webhooks) as a task beside the
+    web server."""
     stop = asyncio.Event()
-    reaper = Reaper(app[POOL], app[SETTINGS], ReaperMetrics(app[REGISTRY]))
-    task = asyncio.create_task(reaper.run_until(stop))
-    yield
-    stop.set()
-    await task
+    async with background_work(app[POOL], app[SETTINGS], app[REGISTRY]) as work:
+        task = asyncio.create_task(work(stop))
+        yield
+        stop.set()
+        await task

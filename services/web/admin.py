@@ -2,9 +2,10 @@
 spots and the audit history, read from PostgreSQL. Never ciphertext, never ids:
 secrets appear as their audit reference.
 
-Off unless ``ADMIN_TOKEN`` or ``ADMIN_USERS`` is set. An admin is either an
-``ADMIN_USERS`` identity in ``IDENTITY_HEADER`` from a trusted proxy, or anyone
-presenting ``ADMIN_TOKEN`` (HTTP Basic password, or Bearer)."""
+Off unless ``ADMIN_TOKEN``, ``ADMIN_USERS`` or ``ADMIN_GROUPS`` is set. An admin is
+either a signed-in user (services/common/identity.py) named in ``ADMIN_USERS`` or
+in a group of ``ADMIN_GROUPS``, or anyone presenting ``ADMIN_TOKEN`` (HTTP Basic
+password, or Bearer)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from aiohttp import web
 
 from services.common import admin_store
 from services.common.audit import AUDITOR
-from services.common.client_address import access_of, peer_is_trusted_proxy
+from services.common.client_address import access_of
+from services.common.identity import signed_in
 from services.common.keys import POOL, SETTINGS
 
 log = structlog.get_logger("burnafter.admin")
@@ -65,7 +67,7 @@ def require_admin(request: web.Request) -> str:
     """The admin's identity, or a 404 (dashboard off), 401 or 403. Every decision
     on a presented credential is an audit line."""
     settings = request.config_dict[SETTINGS]
-    if not settings.admin_token and not settings.admin_users:
+    if not settings.admin_token and not settings.admin_users and not settings.admin_groups:
         raise web.HTTPNotFound()
     auditor, access = request.app[AUDITOR], access_of(request)
 
@@ -74,15 +76,12 @@ def require_admin(request: web.Request) -> str:
             "admin.access", outcome=outcome, actor=actor, access=access, path=request.path
         )
 
-    identity = request.headers.get(settings.identity_header, "").strip().lower()
-    if identity and not peer_is_trusted_proxy(request):
-        log.warning("identity_header_ignored", reason="peer is not a trusted proxy")
-        identity = ""
-    if identity and settings.admin_users:
-        if identity in settings.admin_users:
-            audit("ok", identity)
-            return identity
-        audit("denied", identity)
+    identity = signed_in(request)
+    if identity is not None and (settings.admin_users or settings.admin_groups):
+        if identity.user in settings.admin_users or identity.groups & settings.admin_groups:
+            audit("ok", identity.user)
+            return identity.user
+        audit("denied", identity.user)
         raise web.HTTPForbidden(text="You are signed in, but not as an admin.")
     token = _presented_token(request)
     if token is None:

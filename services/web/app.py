@@ -14,8 +14,10 @@ from aiohttp import web
 
 from services.common.audit import AUDITOR, Auditor
 from services.common.http import request_telemetry, security_headers, setup_service
+from services.common.identity import signed_in
 from services.common.settings import Settings
 from services.web.admin import add_admin_routes
+from services.web.admin_tokens import add_token_routes
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -37,6 +39,12 @@ async def receipt_page(request: web.Request) -> dict[str, str]:
     return {"script": "receipt"}
 
 
+async def signed_in_user(request: web.Request) -> dict[str, str | None]:
+    """Every page shows who the identity-aware proxy says is signed in."""
+    identity = signed_in(request)
+    return {"signed_in": None if identity is None else identity.user}
+
+
 def create_app(settings: Settings, service: str = "web") -> web.Application:
     app = web.Application(middlewares=[request_telemetry, security_headers])
     setup_service(app, settings, service)
@@ -45,10 +53,12 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
         app,
         loader=jinja2.PackageLoader("services.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
+        context_processors=[signed_in_user],
     )
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")
     add_admin_routes(app)
+    add_token_routes(app)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app

@@ -134,3 +134,33 @@ def test_config_changes_roll_the_pods() -> None:
         return str(api["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
 
     assert checksum({}) != checksum({"config.maxViews": "5"})
+
+
+def test_sso_puts_sign_in_before_creating_but_not_before_opening() -> None:
+    objects = render(
+        {
+            "ingress.enabled": "true",
+            "sso.enabled": "true",
+            "sso.authUrl": "https://auth.example.com/oauth2/auth",
+            "sso.signinUrl": "https://auth.example.com/oauth2/start",
+            "config.createPolicy": "sso",
+            "config.senderLimits.anonymous.maxViews": "3",
+        }
+    )
+    ingresses = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Ingress"}
+    signed, open_ = ingresses["burnafter"], ingresses["burnafter-open"]
+    annotations = signed["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/auth-url"].endswith("/oauth2/auth")
+    assert annotations["nginx.ingress.kubernetes.io/auth-response-headers"] == (
+        "X-Auth-Request-Email,X-Auth-Request-Groups"
+    )
+    assert not any("auth-url" in key for key in open_["metadata"]["annotations"])
+    open_paths = [p["path"] for p in open_["spec"]["rules"][0]["http"]["paths"]]
+    assert "/s/" in open_paths and any("reveal" in path for path in open_paths)
+    assert "/api/" not in open_paths and "/" not in open_paths
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert config["IDENTITY_HEADER"] == "X-Auth-Request-Email"
+    assert config["GROUPS_HEADER"] == "X-Auth-Request-Groups"
+    assert config["CREATE_POLICY"] == "sso"
+    assert config["ANONYMOUS_MAX_VIEWS"] == "3"
+    assert "SSO_MAX_VIEWS" not in config

@@ -82,6 +82,9 @@ app.kubernetes.io/component: {{ .component }}
 - name: ADMIN_TOKEN
   valueFrom:
     secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: ADMIN_TOKEN, optional: true}
+- name: WEBHOOKS
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: WEBHOOKS, optional: true}
 {{- end }}
 {{- end }}
 

@@ -39,6 +39,23 @@ function fillChoices() {
   byId("views-suffix").textContent = `time(s), at most ${limits.max_views}`;
   byId("max-size").textContent = formatBytes(Math.floor(limits.max_ciphertext_bytes * OVERHEAD_ALLOWANCE));
   byId("max-attempts").textContent = String(limits.max_attempts);
+  const endpoints = limits.notify_endpoints || [];
+  byId("notify-choices").replaceChildren(
+    ...endpoints.map((name) => {
+      const label = document.createElement("label");
+      label.className = "checkbox";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "notify";
+      box.value = name;
+      label.append(box, ` ${name}`);
+      return label;
+    }),
+  );
+  byId("notify-field").hidden = endpoints.length === 0;
+  const mayCreate = limits.may_create !== false;
+  byId("sign-in-needed").hidden = mayCreate;
+  byId("create-button").disabled = !mayCreate;
 }
 
 function renderFiles() {
@@ -131,6 +148,7 @@ function readOptions() {
     expiresIn: Number(byId("expires").value),
     passphrase: passphrase || null,
     label: byId("label").value.trim() || undefined,
+    notify: [...form.querySelectorAll('input[name="notify"]:checked')].map((box) => box.value),
   };
 }
 

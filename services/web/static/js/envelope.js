@@ -215,7 +215,7 @@ export async function openSecret(ciphertext, keys) {
  * the body holds only ciphertext, verifiers and the sealed label; the link and
  * receipt keys stay with the caller.
  */
-export async function prepareSecret(payload, { passphrase = null, maxViews, expiresIn, label } = {}) {
+export async function prepareSecret(payload, { passphrase = null, maxViews, expiresIn, label, notify } = {}) {
   const sealed = await sealSecret(payload, passphrase);
   const receiptKey = randomBytes(KEY_BYTES);
   const receiptKeys = await deriveReceiptKeys(receiptKey);
@@ -228,5 +228,6 @@ export async function prepareSecret(payload, { passphrase = null, maxViews, expi
   if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
   if (maxViews !== undefined) body.max_views = maxViews;
   if (expiresIn !== undefined) body.expires_in = expiresIn;
+  if (notify && notify.length) body.notify = notify;
   return { body, linkKey: sealed.linkKey, receiptKey, ciphertextBytes: sealed.ciphertext.length };
 }

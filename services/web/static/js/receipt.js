@@ -55,6 +55,16 @@ async function render(receipt, keys) {
       return row;
     }),
   );
+  const notifications = receipt.notifications || [];
+  byId("notifications").tBodies[0].replaceChildren(
+    ...notifications.map((sent) => {
+      const row = document.createElement("tr");
+      const when = sent.delivered_at ? `sent ${formatTime(sent.delivered_at)}` : sent.state === "failed" ? "could not be sent" : `pending (${sent.attempts} attempt(s) so far)`;
+      row.append(cell(`${EVENTS[sent.event.replace("secret.", "")] || sent.event} (${formatTime(sent.occurred_at)})`), cell(sent.endpoint), cell(when));
+      return row;
+    }),
+  );
+  show(byId("notifications-section"), (receipt.notify || []).length > 0);
   show(byId("revoke"), receipt.state === "active");
   show(status, false);
   show(byId("receipt"));

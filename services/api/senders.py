@@ -1,0 +1,72 @@
+"""Who is creating a secret, and whether ``CREATE_POLICY`` lets them.
+
+A sender is a token (``Authorization: Bearer bat_...``), else a signed-in user
+(from the identity-aware proxy), else anonymous. Opening a link never asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from services.common import tokens
+from services.common.identity import signed_in
+from services.common.keys import POOL, SETTINGS
+from services.common.settings import SenderKind
+
+
+class AuthenticationRequired(Exception):
+    """No acceptable sender for this policy, or a token that does not work."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Sender:
+    kind: SenderKind
+    actor: str | None  # as the audit log and the receipt name them
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+
+ANONYMOUS = Sender("anonymous", None)
+
+ALLOWED_SENDERS: dict[str, set[SenderKind]] = {
+    "open": {"anonymous", "sso", "token"},
+    "sso": {"sso"},
+    "sso-or-token": {"sso", "token"},
+}
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+async def identify(request: web.Request) -> Sender:
+    """The sender, without judging the policy. A token that is presented must work."""
+    presented = _bearer(request)
+    if presented is not None:
+        name = await tokens.authenticate(request.config_dict[POOL], presented)
+        if name is None:
+            raise AuthenticationRequired("The API token is unknown, revoked or expired.")
+        return Sender("token", f"token:{name}")
+    identity = signed_in(request)
+    return ANONYMOUS if identity is None else Sender("sso", identity.user)
+
+
+async def permitted_sender(request: web.Request) -> Sender:
+    """The sender, if ``CREATE_POLICY`` lets them create; else AuthenticationRequired."""
+    sender = await identify(request)
+    policy = request.config_dict[SETTINGS].create_policy
+    if sender.kind not in ALLOWED_SENDERS[policy]:
+        raise AuthenticationRequired(
+            "Sign in to share a secret."
+            if policy == "sso"
+            else "Sign in, or send an API token (Authorization: Bearer), to share a secret."
+        )
+    return sender
