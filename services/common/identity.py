@@ -42,3 +42,9 @@ def signed_in(request: web.Request) -> Identity | None:
         group.strip().lower() for group in raw_groups.split(",")[:MAX_GROUPS] if group.strip()
     )
     return Identity(user, groups)
+
+
+def signed_in_name(request: web.Request) -> str | None:
+    """For the pages' header: who the proxy says is signed in."""
+    identity = signed_in(request)
+    return None if identity is None else identity.user

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.common.audit import AUDITOR, Auditor
 from services.common.http import request_telemetry, security_headers, setup_service
-from services.common.identity import signed_in
+from services.common.identity import signed_in_name
 from services.common.settings import Settings
 from services.web.admin import add_admin_routes
 from services.web.admin_tokens import add_token_routes
@@ -23,8 +23,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 @aiohttp_jinja2.template("create.html")
-async def create_page(request: web.Request) -> dict[str, str]:
-    return {"script": "create"}
+async def create_page(request: web.Request) -> dict[str, str | None]:
+    return {"script": "create", "signed_in": signed_in_name(request)}
 
 
 @aiohttp_jinja2.template("open.html")
@@ -35,14 +35,8 @@ async def open_page(request: web.Request) -> dict[str, str]:
 
 
 @aiohttp_jinja2.template("receipt.html")
-async def receipt_page(request: web.Request) -> dict[str, str]:
-    return {"script": "receipt"}
-
-
-async def signed_in_user(request: web.Request) -> dict[str, str | None]:
-    """Every page shows who the identity-aware proxy says is signed in."""
-    identity = signed_in(request)
-    return {"signed_in": None if identity is None else identity.user}
+async def receipt_page(request: web.Request) -> dict[str, str | None]:
+    return {"script": "receipt", "signed_in": signed_in_name(request)}
 
 
 def create_app(settings: Settings, service: str = "web") -> web.Application:
@@ -53,7 +47,6 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
         app,
         loader=jinja2.PackageLoader("services.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
-        context_processors=[signed_in_user],
     )
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
