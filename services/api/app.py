@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 from aiohttp import web
@@ -25,6 +26,19 @@ def body_limit(settings: Settings) -> int:
     return (limits.max_ciphertext_bytes * 4 + 2) // 3 + limits.max_label_bytes * 2 + _BODY_OVERHEAD
 
 
+def openapi_document(settings: Settings) -> bytes:
+    """The OpenAPI document as this deployment serves it: ``notify`` names only the
+    webhook endpoints configured here."""
+    document = json.loads((resources.files("services.api") / "openapi.json").read_bytes())
+    notify = document["components"]["schemas"]["CreateSecret"]["properties"]["notify"]
+    names = [hook.name for hook in settings.webhooks]
+    if names:
+        notify["items"] = {"enum": names}
+    else:
+        notify["maxItems"] = 0
+    return json.dumps(document, indent=2).encode()
+
+
 def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Application:
     """The v1 API, to be mounted at ``/api``; its routes start with ``/v1``."""
     app = web.Application(client_max_size=body_limit(settings), middlewares=[problem_middleware])
@@ -38,7 +52,7 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
         }
     )
     app[STORAGE_CAP] = StorageCap(limits.max_stored_ciphertext_bytes)
-    app[handlers.OPENAPI] = (resources.files("services.api") / "openapi.json").read_bytes()
+    app[handlers.OPENAPI] = openapi_document(settings)
     app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
     app.router.add_get("/v1/limits", handlers.limits, name="limits")
     app.router.add_post("/v1/secrets", handlers.create_secret, name="create_secret")
