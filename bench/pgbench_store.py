@@ -46,6 +46,8 @@ def script(claim_verifier: bytes, ciphertext: bytes, access: store.Access) -> st
             9: "NULL::bytea",
             10: _literal(access.client_address),
             11: _literal(access.user_agent),
+            12: "NULL",  # creator: anonymous
+            13: "'{}'::text[]",  # notify: nobody
         },
     )
     reveal = _bind(

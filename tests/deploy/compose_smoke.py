@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def main() -> None:
     env_file = workdir / "compose.env"
     env_file.write_text(
         f"POSTGRES_PASSWORD=ci-{os.urandom(8).hex()}\nAUDIT_KEY={os.urandom(20).hex()}\n"
-        f"BURNAFTER_BIND=127.0.0.1\nBURNAFTER_PORT={port}\n"
+        f"BURNAFTER_BIND=127.0.0.1\nBURNAFTER_PORT={port}\nADMIN_USERS=root@example.com\n"
     )
     env = {**os.environ, "DOCKER_HOST": f"unix://{socket_path}"}
     compose = [str(BIN / "docker-compose"), "-p", PROJECT, "--env-file", str(env_file),
@@ -88,6 +89,16 @@ def main() -> None:
         assert link.startswith(f"{base}/s/"), link
         opened = run(str(BIN / "burnafter"), "open", link, capture_output=True)
         assert opened.stdout == text, opened
+        # A client cannot sign itself in: the edge blanks the identity header of
+        # every request that did not come through oauth2-proxy.
+        forged = urllib.request.Request(  # noqa: S310 - the stack's own loopback URL
+            f"{base}/admin", headers={"X-Forwarded-Email": "root@example.com"}
+        )
+        try:
+            urllib.request.urlopen(forged, timeout=5)  # noqa: S310
+            raise AssertionError("a forged X-Forwarded-Email opened /admin")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 401, refused.code
     except BaseException:
         run(*compose, "ps", "--all", env=env, check=False)
         run(*compose, "logs", "--tail", "30", env=env, check=False)
