@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from services.common.settings import SettingsError, load_settings
+from services.common.settings import SettingsError, load_client_settings, load_settings
 
 BASE = {"DATABASE_URL": "postgresql://db/burnafter"}
+HOOK = {"name": "ops", "url": "https://hooks.example.com/x", "secret": "s" * 32}
 
 
 def test_defaults_are_safe() -> None:
@@ -35,6 +39,16 @@ def test_settings_are_frozen() -> None:
         ({**BASE, "MIN_EXPIRES_IN": "600", "MAX_EXPIRES_IN": "60"}, "MAX_EXPIRES_IN"),
         ({**BASE, "DEFAULT_EXPIRES_IN": "10"}, "DEFAULT_EXPIRES_IN"),
         ({**BASE, "CLIENT_ADDRESS_POLICY": "all"}, "CLIENT_ADDRESS_POLICY"),
+        ({**BASE, "CREATE_POLICY": "closed"}, "CREATE_POLICY"),
+        ({**BASE, "MAX_EXPIRES_IN": "3600", "SSO_MAX_EXPIRES_IN": "7200"}, "SSO_MAX_EXPIRES_IN"),
+        ({**BASE, "ANONYMOUS_MAX_VIEWS": "0"}, "ANONYMOUS_MAX_VIEWS"),
+        ({**BASE, "WEBHOOKS": "{not json"}, "WEBHOOKS"),
+        ({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "secret": "short"}])}, "WEBHOOKS ops"),
+        ({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "url": "ftp://x/y"}])}, "WEBHOOKS ops"),
+        ({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "format": "xml"}])}, "WEBHOOKS ops"),
+        ({**BASE, "WEBHOOKS": json.dumps([HOOK, HOOK])}, "WEBHOOKS"),
+        ({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "name": "Ops Team"}])}, "WEBHOOKS"),
+        ({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "extra": 1}])}, "WEBHOOKS"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named) -> None:
@@ -48,3 +62,29 @@ def test_defaults_argument_yields_to_the_environment() -> None:
     )
     assert settings.http_port == 9000
     assert settings.http_host == "127.0.0.1"
+
+
+def test_sender_limits_default_to_the_global_ones() -> None:
+    settings = load_settings({**BASE, "ANONYMOUS_MAX_EXPIRES_IN": "3600"})
+    assert settings.limits_for("anonymous").max_expires_in == 3600
+    assert settings.limits_for("sso").max_expires_in == settings.limits.max_expires_in
+    assert settings.limits_for("token").max_views == settings.limits.max_views
+    assert settings.create_policy == "open"
+
+
+def test_webhooks_parse_into_endpoints() -> None:
+    settings = load_settings({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "format": "slack"}])})
+    (hook,) = settings.webhooks
+    assert (hook.name, hook.format, hook.secret) == ("ops", "slack", b"s" * 32)
+
+
+def test_the_client_reads_its_token_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    assert load_client_settings({}).api_token is None
+    assert load_client_settings({"BURNAFTER_TOKEN": " bat_x \n"}).api_token == "bat_x"
+    token_file = tmp_path / "token"
+    token_file.write_text("bat_from_file\nignored\n")
+    assert load_client_settings({"BURNAFTER_TOKEN_FILE": str(token_file)}).api_token == (
+        "bat_from_file"
+    )
+    with pytest.raises(SettingsError, match="BURNAFTER_TOKEN_FILE"):
+        load_client_settings({"BURNAFTER_TOKEN_FILE": str(tmp_path / "missing")})
