@@ -14,6 +14,7 @@ from aiohttp import web
 from services.api.problems import InvalidRequest
 from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
 from services.common.errors import SecretNotFound
+from services.common.http import bearer_token
 from services.common.keys import SETTINGS
 from services.common.settings import Limits, SenderLimits
 from services.common.store import NewSecret
@@ -85,14 +86,13 @@ def secret_id(request: web.Request) -> str:
 
 
 def manage_token(request: web.Request) -> bytes:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if not token:
         raise InvalidRequest(
             "A manage token is required: Authorization: Bearer <token>.", status=401
         )
     try:
-        manage = b64u_decode(token.strip())
+        manage = b64u_decode(token)
     except EnvelopeError:
         raise InvalidRequest("The manage token is not valid base64url.", status=401) from None
     if len(manage) != PROOF_BYTES:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from services.common import tokens
+from services.common.http import bearer_token
 from services.common.identity import signed_in
 from services.common.keys import POOL, SETTINGS
 from services.common.settings import SenderKind
@@ -42,14 +43,9 @@ ALLOWED_SENDERS: dict[str, set[SenderKind]] = {
 }
 
 
-def _bearer(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else None
-
-
 async def identify(request: web.Request) -> Sender:
     """The sender, without judging the policy. A token that is presented must work."""
-    presented = _bearer(request)
+    presented = bearer_token(request)
     if presented is not None:
         name = await tokens.authenticate(request.config_dict[POOL], presented)
         if name is None:

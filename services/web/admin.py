@@ -22,6 +22,7 @@ from aiohttp import web
 from services.common import admin_store
 from services.common.audit import AUDITOR
 from services.common.client_address import access_of
+from services.common.http import bearer_token
 from services.common.identity import signed_in
 from services.common.keys import POOL, SETTINGS
 
@@ -52,9 +53,10 @@ EVENT_NAMES = {
 
 
 def _presented_token(request: web.Request) -> str | None:
+    bearer = bearer_token(request)
+    if bearer is not None:
+        return bearer
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip()
     if scheme.lower() == "basic":
         try:
             return base64.b64decode(value.strip(), validate=True).decode().partition(":")[2]

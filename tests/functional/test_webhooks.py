@@ -227,7 +227,7 @@ async def test_expiry_revoke_and_lockout_are_told_too_in_slack_format(
 
 
 async def test_senders_pick_only_configured_endpoints(
-    aiohttp_client, database_url: str, receiver
+    aiohttp_client, database_url: str, receiver, db
 ) -> None:
     api = await aiohttp_client(create_app(hook_settings(database_url, receiver)))
     limits = await (await api.get("/api/v1/limits")).json()
@@ -236,15 +236,7 @@ async def test_senders_pick_only_configured_endpoints(
         response = await api.post("/api/v1/secrets", json=make_secret(notify=notify).body)
         assert response.status == 400, notify
         assert (await response.json())["field"] == "notify"
-    assert await _count(database_url) == 0
-
-
-async def _count(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM secrets"))
-    finally:
-        await conn.close()
+    assert await db.fetchval("SELECT count(*) FROM secrets") == 0
 
 
 async def test_the_cli_asks_for_notifications_and_status_shows_them(
