@@ -15,18 +15,19 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 from aiohttp import web
 
-from services.common import admin_store
-from services.common.embedded_postgres import EmbeddedPostgres
-from services.common.logging import configure_logging
-from services.common.migrations import migrate
-from services.common.settings import load_settings
-from services.dev import build_app
+from services.dev.app import build_app
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.server.log_setup import configure_logging
+from services.server.settings import load_settings
+from services.store import admin as admin_store
+from services.store.migrations import migrate
 
 RECEIPTS = 100_000
 ROUNDS = 7
@@ -37,7 +38,7 @@ SEED = """
 INSERT INTO receipts (id, manage_verifier, state, max_views, max_attempts, passphrase,
                       ciphertext_bytes, created_at, expires_at, ended_at)
 SELECT lpad(g::text, 22, '0'), '\\x00'::bytea,
-       CASE WHEN g % 4 = 0 THEN 'active' ELSE 'viewed' END, 1, 5, false,
+       CASE WHEN g % 4 = 0 THEN 'active' ELSE 'spent' END, 1, 5, false,
        1053 + (g % 50) * 997,
        now() - make_interval(days => g % 45),
        now() + make_interval(hours => g % 700),
@@ -49,9 +50,9 @@ SELECT id, 'created', created_at, '10.' || (hashtext(id) & 255) || '.0.0/24', 'b
 FROM receipts;
 INSERT INTO access_events (secret_id, event, at, client_address, user_agent)
 SELECT id, 'viewed', created_at + interval '1 hour', '10.1.0.0/24', 'bench'
-FROM receipts WHERE state = 'viewed';
+FROM receipts WHERE state = 'spent';
 INSERT INTO access_events (secret_id, event, at, client_address, user_agent)
-SELECT id, 'unlock_failed', created_at, '203.0.' || (hashtext(id) & 15) || '.0/24', 'bench'
+SELECT id, 'wrong_passphrase', created_at, '203.0.' || (hashtext(id) & 15) || '.0/24', 'bench'
 FROM receipts WHERE hashtext(id) % 20 = 0;
 ANALYZE;
 """
@@ -63,7 +64,7 @@ async def bare_sql(pool: asyncpg.Pool) -> None:
     await admin_store.failed_unlock_hotspots(pool, 7, 10)
 
 
-async def timed(call) -> float:  # type: ignore[no-untyped-def]
+async def timed(call: Callable[[], Awaitable[object]]) -> float:
     started = time.perf_counter()
     await call()
     return (time.perf_counter() - started) * 1000

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from urllib.parse import parse_qs, urlsplit
 
-from services.common import store
+from services.store import secrets
 
 # A fresh 22-character id per pair, from a random number pgbench draws.
 _ID = "('pgbench' || lpad(:n::text, 15, '0'))"
@@ -31,9 +31,9 @@ def _bind(sql: str, values: dict[int, str]) -> str:
     return " ".join(bound.split())
 
 
-def script(claim_verifier: bytes, ciphertext: bytes, access: store.Access) -> str:
+def script(claim_verifier: bytes, ciphertext: bytes, access: secrets.Access) -> str:
     create = _bind(
-        store._INSERT_SECRET,
+        secrets.INSERT_SECRET,
         {
             1: _ID,
             2: _literal(ciphertext),
@@ -51,7 +51,7 @@ def script(claim_verifier: bytes, ciphertext: bytes, access: store.Access) -> st
         },
     )
     reveal = _bind(
-        store._REVEAL,
+        secrets.REVEAL,
         {
             1: _ID,
             2: _literal(claim_verifier),
@@ -64,7 +64,7 @@ def script(claim_verifier: bytes, ciphertext: bytes, access: store.Access) -> st
 
 
 def pairs_per_second(
-    url: str, claim_verifier: bytes, ciphertext: bytes, access: store.Access,
+    url: str, claim_verifier: bytes, ciphertext: bytes, access: secrets.Access,
     clients: int, seconds: int,
 ) -> float:  # fmt: skip
     """Create+reveal pairs per second that pgbench gets through."""
@@ -85,4 +85,4 @@ def pairs_per_second(
 
 
 if __name__ == "__main__":
-    print(script(bytes(32), b"\x01" * 40, store.Access("127.0.0.0/24", None)))
+    print(script(bytes(32), b"\x01" * 40, secrets.Access("127.0.0.0/24", None)))

@@ -8,7 +8,6 @@ Reproduce with:
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 import threading
 from collections import Counter
@@ -20,7 +19,7 @@ TOP = 30
 
 
 def frame_name(frame: str) -> str:
-    """``reveal (services/common/store.py:212)`` -> ``reveal  store.py``."""
+    """``reveal (services/store/secrets.py:212)`` -> ``reveal  secrets.py``."""
     function, _, where = frame.partition(" (")
     return f"{function}  {where.split(':')[0].rsplit('/', 1)[-1]}" if where else function
 
@@ -59,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -10,10 +10,10 @@ import time
 
 import asyncpg
 
-from services.common import store
-from services.common.envelope import b64u_encode
+from services.protocol.envelope import b64u_encode
+from services.store import secrets
 
-ACCESS = store.Access(client_address="127.0.0.0/24", user_agent="bench")
+ACCESS = secrets.Access(client_address="127.0.0.0/24", user_agent="bench")
 
 
 async def main(url: str, concurrency: int, seconds: float, pool_size: int, claim: bytes,
@@ -26,13 +26,14 @@ async def main(url: str, concurrency: int, seconds: float, pool_size: int, claim
         nonlocal pairs
         while time.monotonic() < deadline:
             secret_id = b64u_encode(os.urandom(16))
-            new = store.NewSecret(
+            new = secrets.NewSecret(
                 id=secret_id, ciphertext=ciphertext, claim_verifier=claim_verifier,
                 unlock_verifier=None, manage_verifier=claim_verifier, label=None,
                 max_views=1, max_attempts=5, expires_in=3600,
             )  # fmt: skip
-            await store.create_secret(pool, new, ACCESS)
-            await store.reveal(pool, secret_id, claim, None, ACCESS)
+            await secrets.create_secret(pool, new, ACCESS)
+            revealed = await secrets.reveal(pool, secret_id, claim, None, ACCESS)
+            assert isinstance(revealed, secrets.Revealed), revealed.outcome  # count real ones
             pairs += 1
 
     started = time.monotonic()

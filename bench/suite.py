@@ -47,17 +47,17 @@ from bench.pgbench_store import pairs_per_second
 from bench.raw_store import ACCESS
 from bench.seed import seed
 from services.client.api_client import prepare_secret
-from services.common import store
-from services.common.embedded_postgres import EmbeddedPostgres
-from services.common.envelope import (
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.protocol.envelope import (
     Payload,
     b64u_decode,
     b64u_encode,
     derive_secret_keys,
     verifier,
 )
-from services.common.settings import Settings
-from tests.support import free_port, wait_for_http
+from services.server.settings import Settings
+from services.store import secrets
+from tools.net import free_port, wait_for_http
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -67,6 +67,14 @@ WRK_THREADS = 2
 REVEAL_STOCK = 150_000  # more than the api reveals in one run
 BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
+# One plain DELETE of every expired row, from a process of its own.
+PLAIN_DELETE = """
+import asyncio, asyncpg, sys
+async def main():
+    conn = await asyncpg.connect(sys.argv[1])
+    await conn.execute('DELETE FROM secrets WHERE expires_at < now()')
+asyncio.run(main())
+"""
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -158,15 +166,7 @@ class Bench:
     def plain_delete_rate(self) -> float:
         self.seed(REAP_ROWS, -3600)
         started = time.perf_counter()
-        subprocess.run(
-            [str(BIN / "python"), "-c",
-             "import asyncio, asyncpg, sys\n"
-             "async def main():\n"
-             "    conn = await asyncpg.connect(sys.argv[1])\n"
-             "    await conn.execute('DELETE FROM secrets WHERE expires_at < now()')\n"
-             "asyncio.run(main())\n", self.url],
-            check=True,
-        )  # fmt: skip
+        subprocess.run([str(BIN / "python"), "-c", PLAIN_DELETE, self.url], check=True)
         return REAP_ROWS / (time.perf_counter() - started)
 
     def one_statement_rate(self) -> float:
@@ -178,7 +178,7 @@ class Bench:
             pool = await asyncpg.create_pool(self.url, min_size=1, max_size=1)
             try:
                 started = time.perf_counter()
-                assert len(await store.reap_expired(pool, REAP_ROWS)) == REAP_ROWS
+                assert len(await secrets.reap_expired(pool, REAP_ROWS)) == REAP_ROWS
                 return REAP_ROWS / (time.perf_counter() - started)
             finally:
                 await pool.close()

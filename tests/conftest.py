@@ -3,56 +3,92 @@
 PostgreSQL: ``TEST_DATABASE_URL`` when set, else a private server started for the
 session. Every test that needs a database gets a fresh one, made from a migrated
 template. Databases are kept until the end of the session, when the leak check
-(``tests/functional/test_no_leaks.py``) searches them and every log for the
-secret material that the tests registered in :data:`LEAK_WATCH`.
+(:func:`leak_check`) searches them and every log and metrics scrape for the secret
+material that the tests registered in :data:`LEAK_WATCH`; a find fails the run.
+
+Under pytest-xdist each worker is a session of its own: its own folder, log, leak
+watch, PostgreSQL server (or, with ``TEST_DATABASE_URL``, its own template database,
+named after its pid) and its own leak check over its own material.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from services.common.embedded_postgres import EmbeddedPostgres
-from services.common.logging import configure_logging
-from services.common.migrations import migrate
-from services.common.settings import Settings, load_settings
-from tests.support import BIN, LEAK_WATCH, free_port, wait_for_http, with_database
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.server.log_setup import configure_logging
+from services.server.settings import Settings
+from services.store.migrations import migrate
+from tests.support.cli import BIN
+from tests.support.database import PostgresServer, create_database, with_database
+from tests.support.fixtures_types import AiohttpClient, ApiClient, ClientWith, StartService
+from tests.support.leaks import LEAK_WATCH, search_everything
+from tests.support.loops import run_coroutine_in_a_thread
+from tests.support.services import ServiceProcess, make_settings, start_service_process
+
+T = TypeVar("T")
+
+
+# The slowest folders first: pytest-xdist hands tests out in this order, so the
+# workers finish together on the many short unit tests instead of one of them
+# finishing alone on browser tests.
+FOLDER_ORDER = {"browser": 0, "functional": 1}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``after_all`` run last: they inspect what the others left."""
-    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+    """Tests marked ``after_all`` are collected last: they inspect what the others left
+    (under xdist, what their worker's tests left; every worker checks its own material
+    at the end of its session anyway)."""
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        folder = item.path.parent.name
+        return item.get_closest_marker("after_all") is not None, FOLDER_ORDER.get(folder, 2)
+
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "after_all: run after every other test")
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    admin_url: str
-    template: str
-    log_file: Path | None
+    config.addinivalue_line("markers", "after_all: run after the other tests (of its worker)")
 
 
 @pytest.fixture(scope="session")
 def session_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="burnafter-tests-"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    folder = Path(tempfile.mkdtemp(prefix=f"burnafter-tests-{worker}-"))
     folder.chmod(0o755)  # the private PostgreSQL runs as another user when we are root
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leak_check(session_dir: Path) -> Iterator[list[Callable[[], None]]]:
+    """At the end of the session (of this xdist worker), after every test and its own
+    fixtures are done: search every log, metrics scrape and database the tests
+    registered in :data:`LEAK_WATCH` for the secret material they registered; any find
+    fails the run (as an error in the teardown of the session's last test). Then run
+    the cleanups the session's resources registered (drop the databases, stop the
+    server): they must outlive the search, so they are not done by their own fixtures."""
+    cleanups: list[Callable[[], None]] = []
+    yield cleanups
+    try:
+        if LEAK_WATCH.needles or LEAK_WATCH.secret_ids or LEAK_WATCH.ciphertexts:
+            report = run_coroutine_in_a_thread(lambda: search_everything(LEAK_WATCH))
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "the session")
+            assert report.leaks == {}, (
+                f"leak check at the end of {worker}: secret material found in {report.leaks}"
+            )
+    finally:
+        for cleanup in reversed(cleanups):
+            cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +101,7 @@ def test_log(session_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres(session_dir: Path) -> Iterator[PostgresServer]:
+def postgres(session_dir: Path, leak_check: list[Callable[[], None]]) -> PostgresServer:
     external = os.environ.get("TEST_DATABASE_URL")
     server: EmbeddedPostgres | None = None
     if external:
@@ -89,9 +125,6 @@ def postgres(session_dir: Path) -> Iterator[PostgresServer]:
         finally:
             await conn.close()
 
-    asyncio.run(make_template())
-    yield PostgresServer(admin_url, template, server.datadir / "server.log" if server else None)
-
     async def drop_all() -> None:
         conn = await asyncpg.connect(admin_url)
         try:
@@ -101,23 +134,18 @@ def postgres(session_dir: Path) -> Iterator[PostgresServer]:
         finally:
             await conn.close()
 
-    asyncio.run(drop_all())
-    if server is not None:
-        server.stop("immediate")
+    def clean_up() -> None:
+        # A private server goes with its folder (session_dir); databases on an
+        # external server are dropped one by one.
+        if server is not None:
+            server.stop("immediate")
+        else:
+            run_coroutine_in_a_thread(drop_all)
 
-
-async def create_database(postgres: PostgresServer, *, migrated: bool = True) -> str:
-    """A new database, migrated (from the template) or empty; dropped after the session."""
-    name = f"burnafter_t_{secrets.token_hex(6)}"
-    template = f" TEMPLATE {postgres.template}" if migrated else ""
-    conn = await asyncpg.connect(postgres.admin_url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}{template}")
-    finally:
-        await conn.close()
-    url = with_database(postgres.admin_url, name)
-    LEAK_WATCH.database_urls.append(url)
-    return url
+    # Done by the leak check's fixture, after it searched the databases.
+    leak_check.append(clean_up)
+    run_coroutine_in_a_thread(make_template)
+    return PostgresServer(admin_url, template, server.datadir / "server.log" if server else None)
 
 
 @pytest.fixture
@@ -134,99 +162,61 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
-def make_settings(database_url: str, **env: str) -> Settings:
-    """Settings for an in-process app: no metrics port and no rate limits unless a
-    test asks for them."""
-    base = {
-        "DATABASE_URL": database_url,
-        "HTTP_HOST": "127.0.0.1",
-        "METRICS_PORT": "0",
-        "RATE_LIMIT_CREATE": "0",
-        "RATE_LIMIT_PEEK": "0",
-        "RATE_LIMIT_REVEAL": "0",
-    }
-    return load_settings({**base, **env})
-
-
 @pytest.fixture
 def settings(database_url: str, test_log: Path) -> Settings:
     return make_settings(database_url)
 
 
 @pytest.fixture
-async def api(aiohttp_client, settings: Settings):
+async def api(aiohttp_client: AiohttpClient, settings: Settings) -> ApiClient:
     """The api app in this process, over real HTTP on loopback."""
     from services.api.app import create_app
 
     return await aiohttp_client(create_app(settings))
 
 
-@dataclass
-class ServiceProcess:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    metrics_port: int
+@pytest.fixture
+def api_with(aiohttp_client: AiohttpClient, database_url: str, test_log: Path) -> ClientWith:
+    """Make an api app in this process with settings of the test's choosing."""
 
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+    async def make(**env: str) -> ApiClient:
+        from services.api.app import create_app
 
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return await aiohttp_client(create_app(make_settings(database_url, **env)))
 
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """Wait until ``url``/readyz (or ``url`` itself, when it is a metrics URL) answers 200."""
-    probe = url if url.endswith("/metrics") else f"{url}/readyz"
-    wait_for_http(probe, process, timeout)
+    return make
 
 
 @pytest.fixture
-def start_service(session_dir: Path) -> Iterator[object]:
+def admin_site(aiohttp_client: AiohttpClient, database_url: str, test_log: Path) -> ClientWith:
+    """Make the app ``make run`` serves (pages, admin, api) with settings of the
+    test's choosing."""
+
+    async def make(**env: str) -> ApiClient:
+        from services.dev.app import build_app
+
+        return await aiohttp_client(build_app(make_settings(database_url, **env)))
+
+    return make
+
+
+@pytest.fixture
+def start_service(session_dir: Path) -> Iterator[StartService]:
     """Start ``burnafter ROLE`` as a real process; every process is stopped afterwards."""
     started: list[ServiceProcess] = []
 
     def start(role: str, database_url: str, port: int | None = None, **env: str) -> ServiceProcess:
-        port = port or free_port()
-        # One file per process: ports are reused within a session, processes are not.
-        log = session_dir / f"{role}-{port}-{secrets.token_hex(4)}.log"
-        LEAK_WATCH.log_files.append(log)
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "DATABASE_URL": database_url,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(port),
-            "LOG_FORMAT": "json",
-            "METRICS_PORT": str(free_port()),
-            **env,
-        }
-        with log.open("xb") as out:
-            process = subprocess.Popen(
-                [str(BIN / "burnafter"), role], env=environment, stdout=out, stderr=out
-            )
-        service = ServiceProcess(
-            process, f"http://127.0.0.1:{port}", log, int(environment["METRICS_PORT"])
-        )
+        service = start_service_process(BIN, session_dir, role, database_url, port, env)
         started.append(service)
-        if role in ("api", "web"):
-            wait_ready(service.url, process)
-        elif role == "reaper":
-            wait_ready(service.metrics_url, process)
         return service
 
-    yield start
+    # The overloads of StartService tell callers what they may pass; mypy does not match
+    # a function with a defaulted ``port`` to them.
+    yield cast(StartService, start)
     for service in started:
         service.stop()
 
 
 @pytest.fixture
-def base_url(api) -> str:
+def base_url(api: ApiClient) -> str:
     return str(api.make_url("")).rstrip("/")

@@ -8,7 +8,6 @@ cap can be overshot by at most what the replicas accept in one interval."""
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -17,22 +16,12 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
-from services.common import store
-from services.common.client_address import client_address
-from services.common.keys import SETTINGS
+from services.api.errors import RateLimited, StorageFull
+from services.server.client_address import client_of
+from services.store import secrets
 
 MAX_TRACKED_CLIENTS = 100_000
 STORAGE_REFRESH_SECONDS = 5.0
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("rate limited")
-        self.retry_after = retry_after
-
-
-class StorageFull(Exception):
-    pass
 
 
 @dataclass
@@ -66,17 +55,8 @@ class RateLimiter:
 
 
 def client_key(request: web.Request) -> str:
-    """The client as rate limits see it: its IPv4 address, or its IPv6 /64."""
-    address = client_address(
-        request.remote,
-        request.headers.get("X-Forwarded-For"),
-        request.config_dict[SETTINGS].trusted_proxies,
-    )
-    if address is None:
-        return "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    """The client as rate limits see it (``services/server/client_address.py``)."""
+    return client_of(request).rate_limit_key
 
 
 class StorageCap:
@@ -92,12 +72,8 @@ class StorageCap:
             return
         now = time.monotonic()
         if now - self._read_at > STORAGE_REFRESH_SECONDS:
-            self.used = await store.stored_ciphertext_bytes(pool)
+            self.used = await secrets.stored_ciphertext_bytes(pool)
             self._read_at = now
         if self.used + size > self.limit:
             raise StorageFull
         self.used += size
-
-
-RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
-STORAGE_CAP = web.AppKey("storage_cap", StorageCap)

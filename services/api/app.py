@@ -9,21 +9,16 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from services.api import handlers
-from services.api.abuse import RATE_LIMITER, STORAGE_CAP, RateLimiter, StorageCap
-from services.api.events import SECRET_EVENTS, SecretEvents
+from services.api.abuse import RateLimiter, StorageCap
+from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
+from services.api.events import SecretEvents
 from services.api.problems import problem_middleware
-from services.common.audit import Auditor
-from services.common.http import request_telemetry, security_headers, setup_service
-from services.common.metrics import SecretMetrics
-from services.common.settings import Settings
-
-# JSON framing and base64url around the largest allowed ciphertext.
-_BODY_OVERHEAD = 64 * 1024
-
-
-def body_limit(settings: Settings) -> int:
-    limits = settings.limits
-    return (limits.max_ciphertext_bytes * 4 + 2) // 3 + limits.max_label_bytes * 2 + _BODY_OVERHEAD
+from services.api.requests import create_body_limit
+from services.server.audit import Auditor
+from services.server.metrics import SecretMetrics
+from services.server.middlewares import request_telemetry, security_headers
+from services.server.service import setup_service
+from services.server.settings import Settings
 
 
 def openapi_document(settings: Settings) -> bytes:
@@ -41,7 +36,9 @@ def openapi_document(settings: Settings) -> bytes:
 
 def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Application:
     """The v1 API, to be mounted at ``/api``; its routes start with ``/v1``."""
-    app = web.Application(client_max_size=body_limit(settings), middlewares=[problem_middleware])
+    app = web.Application(
+        client_max_size=create_body_limit(settings.limits), middlewares=[problem_middleware]
+    )
     limits = settings.limits
     app[SECRET_EVENTS] = SecretEvents(Auditor(settings.audit_key, "api"), SecretMetrics(registry))
     app[RATE_LIMITER] = RateLimiter(
@@ -49,10 +46,11 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
             "create": limits.rate_limit_create,
             "peek": limits.rate_limit_peek,
             "reveal": limits.rate_limit_reveal,
+            "receipt": limits.rate_limit_receipt,
         }
     )
     app[STORAGE_CAP] = StorageCap(limits.max_stored_ciphertext_bytes)
-    app[handlers.OPENAPI] = openapi_document(settings)
+    app[OPENAPI] = openapi_document(settings)
     app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
     app.router.add_get("/v1/limits", handlers.limits, name="limits")
     app.router.add_post("/v1/secrets", handlers.create_secret, name="create_secret")
@@ -66,7 +64,8 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
 def create_app(settings: Settings) -> web.Application:
     """The standalone api process: health routes, and the v1 API under ``/api``."""
     app = web.Application(
-        client_max_size=body_limit(settings), middlewares=[request_telemetry, security_headers]
+        client_max_size=create_body_limit(settings.limits),
+        middlewares=[request_telemetry, security_headers],
     )
     registry = setup_service(app, settings, "api")
     app.add_subapp("/api", create_v1(settings, registry))

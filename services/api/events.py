@@ -3,11 +3,10 @@ here and nowhere else, so metrics and the audit log cannot drift apart."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
-from services.common.audit import Auditor
-from services.common.metrics import SecretMetrics
-from services.common.store import Access
+from services.server.audit import Auditor
+from services.server.metrics import SecretMetrics
+from services.store.secrets import Access, Refused, Revealed
+from services.store.vocabulary import EventKind, RevealOutcome
 
 
 class SecretEvents:
@@ -26,7 +25,7 @@ class SecretEvents:
         self.metrics.created.inc()
         self.metrics.ciphertext_bytes.observe(ciphertext_bytes)
         self.auditor.record(
-            "secret.created",
+            EventKind.CREATED.audit_name,
             outcome="ok",
             secret_id=secret_id,
             access=access,
@@ -34,32 +33,36 @@ class SecretEvents:
             max_views=max_views,
         )
 
-    def viewed(self, secret_id: str, views_left: int, access: Access) -> None:
-        self.metrics.reveals.labels(outcome="revealed").inc()
-        self.auditor.record(
-            "secret.viewed", outcome="ok", secret_id=secret_id, access=access, views_left=views_left
-        )
+    def reveal(self, secret_id: str, result: Revealed | Refused, access: Access) -> None:
+        """One reveal request, counted by its outcome. A view or an attempt spent is
+        audited; not_found is not (it names no secret the caller has shown any right
+        to), nor is passphrase_required (it spends nothing)."""
+        self.metrics.reveals.labels(outcome=result.outcome).inc()
+        if isinstance(result, Revealed):
+            self.auditor.record(
+                EventKind.VIEWED.audit_name,
+                outcome="ok",
+                secret_id=secret_id,
+                access=access,
+                views_left=result.views_left,
+            )
+        elif result.outcome is RevealOutcome.WRONG_PASSPHRASE:
+            self._wrong_passphrase(secret_id, result.attempts_left, access)
 
-    def not_found(self) -> None:
-        """Unknown id or wrong claim: counted, not audited (it names no secret we may log)."""
-        self.metrics.reveals.labels(outcome="not_found").inc()
-
-    def passphrase_required(self) -> None:
-        self.metrics.reveals.labels(outcome="passphrase_required").inc()
-
-    def unlock_failed(self, secret_id: str, attempts_left: int, access: Access) -> None:
-        self.metrics.reveals.labels(outcome="wrong_passphrase").inc()
+    def _wrong_passphrase(self, secret_id: str, attempts_left: int | None, access: Access) -> None:
         self.metrics.unlock_failures.inc()
         self.auditor.record(
-            "secret.unlock_failed",
+            EventKind.WRONG_PASSPHRASE.audit_name,
             outcome="denied",
             secret_id=secret_id,
             access=access,
             attempts_left=attempts_left,
         )
         if attempts_left == 0:
-            self.metrics.locked.inc()
-            self.auditor.record("secret.locked", outcome="ok", secret_id=secret_id, access=access)
+            self.metrics.locked.inc()  # burnafter_secrets_locked_total: named before "burned"
+            self.auditor.record(
+                EventKind.BURNED.audit_name, outcome="ok", secret_id=secret_id, access=access
+            )
 
     def rate_limited(self, action: str) -> None:
         self.metrics.rate_limited.labels(action=action).inc()
@@ -72,7 +75,6 @@ class SecretEvents:
 
     def revoked(self, secret_id: str, access: Access) -> None:
         self.metrics.revoked.inc()
-        self.auditor.record("secret.revoked", outcome="ok", secret_id=secret_id, access=access)
-
-
-SECRET_EVENTS = web.AppKey("secret_events", SecretEvents)
+        self.auditor.record(
+            EventKind.REVOKED.audit_name, outcome="ok", secret_id=secret_id, access=access
+        )

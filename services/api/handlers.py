@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from aiohttp import web
 
-from services.api.abuse import (
-    RATE_LIMITER,
-    STORAGE_CAP,
-    RateLimited,
-    StorageFull,
-    client_key,
-)
-from services.api.events import SECRET_EVENTS
+from services.api.abuse import client_key
+from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
+from services.api.errors import RateLimited, StorageFull
+from services.api.problems import refusal
 from services.api.requests import (
     CREATE_FIELDS,
+    PROOF_BODY_BYTES,
     PROOF_BYTES,
     binary,
+    create_body_limit,
     create_request,
     json_object,
     manage_token,
@@ -26,19 +23,16 @@ from services.api.requests import (
     secret_id,
 )
 from services.api.senders import ALLOWED_SENDERS, identify, permitted_sender
-from services.common import store
-from services.common.client_address import access_of
-from services.common.envelope import ID_BYTES, b64u_encode
-from services.common.errors import PassphraseRequired, SecretNotFound, WrongPassphrase
-from services.common.keys import POOL, SETTINGS
-
-
-def _timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+from services.api.wire import timestamp, to_json
+from services.protocol.envelope import ID_BYTES, b64u_encode
+from services.server.appkeys import POOL, SETTINGS
+from services.server.client_address import access_of
+from services.store import secrets
 
 
 async def limits(request: web.Request) -> web.Response:
     """What this sender may ask for, so clients can offer only valid choices."""
+    _rate_limit(request, "peek")  # a read as cheap as a peek, and a token look-up
     settings = request.config_dict[SETTINGS]
     current, sender = settings.limits, await identify(request)
     allowed = settings.limits_for(sender.kind)
@@ -78,8 +72,8 @@ async def _reserve_storage(request: web.Request, size: int) -> None:
 async def create_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "create")
     sender = await permitted_sender(request)
-    body = await json_object(request, CREATE_FIELDS)
     settings = request.config_dict[SETTINGS]
+    body = await json_object(request, CREATE_FIELDS, create_body_limit(settings.limits))
     new = create_request(
         body,
         settings.limits,
@@ -90,12 +84,12 @@ async def create_secret(request: web.Request) -> web.Response:
     )
     await _reserve_storage(request, len(new.ciphertext))
     access = access_of(request)
-    expires_at = await store.create_secret(request.config_dict[POOL], new, access)
+    expires_at = await secrets.create_secret(request.config_dict[POOL], new, access)
     request.app[SECRET_EVENTS].created(
         new.id, len(new.ciphertext), new.max_views, access, sender.actor
     )
     return web.json_response(
-        {"id": new.id, "expires_at": _timestamp(expires_at), "max_views": new.max_views},
+        {"id": new.id, "expires_at": timestamp(expires_at), "max_views": new.max_views},
         status=201,
     )
 
@@ -103,14 +97,14 @@ async def create_secret(request: web.Request) -> web.Response:
 async def peek_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "peek")
     the_id = secret_id(request)
-    body = await json_object(request, {"claim"})
+    body = await json_object(request, {"claim"}, PROOF_BODY_BYTES)
     claim = binary(body, "claim", size=PROOF_BYTES)
-    found = await store.peek(request.config_dict[POOL], the_id, claim)
+    found = await secrets.peek(request.config_dict[POOL], the_id, claim)
     return web.json_response(
         {
             "passphrase_required": found.passphrase_required,
             "views_left": found.views_left,
-            "expires_at": _timestamp(found.expires_at),
+            "expires_at": timestamp(found.expires_at),
         }
     )
 
@@ -118,78 +112,34 @@ async def peek_secret(request: web.Request) -> web.Response:
 async def reveal_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "reveal")
     the_id = secret_id(request)
-    body = await json_object(request, {"claim", "unlock"})
+    body = await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES)
     claim = binary(body, "claim", size=PROOF_BYTES)
     unlock = optional_binary(body, "unlock", size=PROOF_BYTES)
-    access, events = access_of(request), request.app[SECRET_EVENTS]
-    try:
-        revealed = await store.reveal(request.config_dict[POOL], the_id, claim, unlock, access)
-    except SecretNotFound:
-        events.not_found()
-        raise
-    except PassphraseRequired:
-        events.passphrase_required()
-        raise
-    except WrongPassphrase as exc:
-        events.unlock_failed(the_id, exc.attempts_left, access)
-        raise
-    events.viewed(the_id, revealed.views_left, access)
+    access = access_of(request)
+    result = await secrets.reveal(request.config_dict[POOL], the_id, claim, unlock, access)
+    request.app[SECRET_EVENTS].reveal(the_id, result, access)
+    if isinstance(result, secrets.Refused):
+        return refusal(result)
     return web.json_response(
-        {"ciphertext": b64u_encode(revealed.ciphertext), "views_left": revealed.views_left}
+        {"ciphertext": b64u_encode(result.ciphertext), "views_left": result.views_left}
     )
 
 
 async def read_receipt(request: web.Request) -> web.Response:
+    _rate_limit(request, "receipt")
     the_id = secret_id(request)
-    receipt = await store.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
-    return web.json_response(
-        {
-            "id": receipt.id,
-            "state": receipt.state,
-            "label": None if receipt.label is None else b64u_encode(receipt.label),
-            "max_views": receipt.max_views,
-            "views": receipt.views,
-            "max_attempts": receipt.max_attempts,
-            "failed_attempts": receipt.failed_attempts,
-            "passphrase": receipt.passphrase,
-            "created_at": _timestamp(receipt.created_at),
-            "expires_at": _timestamp(receipt.expires_at),
-            "ended_at": _timestamp(receipt.ended_at),
-            "events": [
-                {
-                    "at": _timestamp(event.at),
-                    "event": event.event,
-                    "client_address": event.client_address,
-                    "user_agent": event.user_agent,
-                }
-                for event in receipt.events
-            ],
-            "notify": list(receipt.notify),
-            "notifications": [
-                {
-                    "endpoint": sent.endpoint,
-                    "event": sent.event,
-                    "state": sent.state,
-                    "attempts": sent.attempts,
-                    "occurred_at": _timestamp(sent.occurred_at),
-                    "delivered_at": _timestamp(sent.delivered_at),
-                }
-                for sent in receipt.notifications
-            ],
-        }
-    )
+    receipt = await secrets.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
+    return web.json_response(to_json(receipt))
 
 
 async def revoke_secret(request: web.Request) -> web.Response:
+    _rate_limit(request, "receipt")
     the_id = secret_id(request)
     access = access_of(request)
-    await store.revoke(request.config_dict[POOL], the_id, manage_token(request), access)
+    await secrets.revoke(request.config_dict[POOL], the_id, manage_token(request), access)
     request.app[SECRET_EVENTS].revoked(the_id, access)
     return web.Response(status=204)
 
 
 async def openapi_document(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
-
-
-OPENAPI = web.AppKey("openapi", bytes)

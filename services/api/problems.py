@@ -1,26 +1,24 @@
 """Every error of the api as an ``application/problem+json`` response (RFC 9457).
 
-Details are fixed texts chosen here, plus field names and numbers: never a value
-taken from the request."""
+One table maps each exception type, and one each refused reveal outcome, to its
+answer. Details are fixed texts chosen here, plus field names and numbers: never a
+value taken from the request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from services.api.abuse import RateLimited, StorageFull
-from services.api.senders import AuthenticationRequired
-from services.common.db import DATABASE_UNAVAILABLE
-from services.common.errors import (
-    PassphraseRequired,
-    ReceiptNotFound,
-    SecretAlreadyEnded,
-    SecretNotFound,
-    WrongPassphrase,
-)
-from services.common.http import Handler
+from services.api.errors import AuthenticationRequired, InvalidRequest, RateLimited, StorageFull
+from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
+from services.store.db import DATABASE_UNAVAILABLE
+from services.store.errors import ReceiptNotFound, SecretAlreadyEnded, SecretNotFound
+from services.store.secrets import Refused
+from services.store.vocabulary import RevealOutcome
 
 log = structlog.get_logger("burnafter.api")
 
@@ -30,16 +28,6 @@ SECRET_GONE = (
 )
 
 
-class InvalidRequest(Exception):
-    """A request that breaks the contract; ``field`` names the culprit, if one."""
-
-    def __init__(self, detail: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        self.status = status
-
-
 def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> web.Response:
     body = {"type": f"urn:burnafter:problem:{kind}", "title": title, "status": status}
     body["detail"] = detail
@@ -47,84 +35,139 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> we
     return web.json_response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def _from_http_exception(exc: web.HTTPException) -> web.Response:
+@dataclass(frozen=True)
+class Problem:
+    """One answer: ``type`` is ``urn:burnafter:problem:<kind>``; ``extra`` goes into
+    the body, ``headers`` onto the response."""
+
+    status: int
+    kind: str
+    title: str
+    detail: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        answer = problem(self.status, self.kind, self.title, self.detail, **self.extra)
+        answer.headers.update(self.headers)
+        return answer
+
+
+SECRET_NOT_FOUND = Problem(404, "secret-not-found", "Secret not found", SECRET_GONE)
+
+
+def _wrong_passphrase(attempts_left: int) -> Problem:
+    detail = (
+        "Wrong passphrase. Too many wrong passphrases: the secret is destroyed."
+        if attempts_left == 0
+        else f"Wrong passphrase. {attempts_left} attempt(s) left."
+    )
+    extra = {"attempts_left": attempts_left}
+    return Problem(401, "wrong-passphrase", "Wrong passphrase", detail, extra)
+
+
+# A refused reveal, by outcome; each takes the attempts left.
+_REFUSALS: dict[RevealOutcome, Callable[[Any], Problem]] = {
+    RevealOutcome.NOT_FOUND: lambda _: SECRET_NOT_FOUND,
+    RevealOutcome.PASSPHRASE_REQUIRED: lambda left: Problem(
+        401,
+        "passphrase-required",
+        "Passphrase required",
+        "This secret is protected by a passphrase.",
+        {"attempts_left": left},
+    ),
+    RevealOutcome.WRONG_PASSPHRASE: _wrong_passphrase,
+}
+
+
+def refusal(refused: Refused) -> web.Response:
+    return _REFUSALS[refused.outcome](refused.attempts_left).response()
+
+
+def _http_error(exc: web.HTTPException) -> Problem:
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        return problem(
+        return Problem(
             413, "payload-too-large", "Request too large", "The request body is over the limit."
         )
     if isinstance(exc, web.HTTPMethodNotAllowed):
-        response = problem(
-            405, "method-not-allowed", "Method not allowed", "This path does not take that method."
+        return Problem(
+            405,
+            "method-not-allowed",
+            "Method not allowed",
+            "This path does not take that method.",
+            headers={"Allow": ",".join(sorted(exc.allowed_methods))},
         )
-        response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
-        return response
     if exc.status == 404:
-        return problem(404, "no-such-route", "Not found", "There is no such API path.")
-    return problem(exc.status, "http-error", exc.reason, exc.reason)
+        return Problem(404, "no-such-route", "Not found", "There is no such API path.")
+    return Problem(exc.status, "http-error", exc.reason, exc.reason)
+
+
+def _database_unavailable(exc: BaseException) -> Problem:
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return Problem(
+        503, "database-unavailable", "Service unavailable", "The database cannot be reached."
+    )
+
+
+# Each error type with its answer; a subclass takes its nearest listed base's.
+_ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
+    SecretNotFound: lambda _: SECRET_NOT_FOUND,
+    ReceiptNotFound: lambda _: Problem(
+        404, "receipt-not-found", "Receipt not found", "No receipt matches this link."
+    ),
+    SecretAlreadyEnded: lambda exc: Problem(
+        409,
+        "secret-already-ended",
+        "Secret already ended",
+        f"The secret is already {exc.state.v1()}.",
+        {"state": exc.state.v1()},
+    ),
+    RateLimited: lambda exc: Problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"Too many requests from your address. Try again in {exc.retry_after} s.",
+        headers={"Retry-After": str(exc.retry_after)},
+    ),
+    StorageFull: lambda _: Problem(
+        507,
+        "storage-full",
+        "Storage full",
+        "The service holds as many secrets as it may. Try again later.",
+    ),
+    AuthenticationRequired: lambda exc: Problem(
+        401,
+        "authentication-required",
+        "Authentication required",
+        exc.detail,
+        headers={"WWW-Authenticate": 'Bearer realm="burnafter"'},
+    ),
+    InvalidRequest: lambda exc: Problem(
+        exc.status,
+        "invalid-request",
+        "Invalid request",
+        exc.detail,
+        {"field": exc.field} if exc.field else {},
+    ),
+    web.HTTPException: _http_error,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
+}
+
+
+def _answer_for(exc: Exception) -> Problem | None:
+    for cls in type(exc).__mro__:
+        if cls in _ERRORS:
+            return _ERRORS[cls](exc)
+    return None
 
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except SecretNotFound:
-        return problem(404, "secret-not-found", "Secret not found", SECRET_GONE)
-    except ReceiptNotFound:
-        return problem(
-            404, "receipt-not-found", "Receipt not found", "No receipt matches this link."
-        )
-    except PassphraseRequired as exc:
-        return problem(
-            401,
-            "passphrase-required",
-            "Passphrase required",
-            "This secret is protected by a passphrase.",
-            attempts_left=exc.attempts_left,
-        )
-    except WrongPassphrase as exc:
-        detail = (
-            "Wrong passphrase. Too many wrong passphrases: the secret is destroyed."
-            if exc.attempts_left == 0
-            else f"Wrong passphrase. {exc.attempts_left} attempt(s) left."
-        )
-        return problem(
-            401, "wrong-passphrase", "Wrong passphrase", detail, attempts_left=exc.attempts_left
-        )
-    except SecretAlreadyEnded as exc:
-        return problem(
-            409,
-            "secret-already-ended",
-            "Secret already ended",
-            f"The secret is already {exc.state}.",
-            state=exc.state,
-        )
-    except RateLimited as exc:
-        response = problem(
-            429,
-            "rate-limited",
-            "Too many requests",
-            f"Too many requests from your address. Try again in {exc.retry_after} s.",
-        )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except StorageFull:
-        return problem(
-            507,
-            "storage-full",
-            "Storage full",
-            "The service holds as many secrets as it may. Try again later.",
-        )
-    except AuthenticationRequired as exc:
-        response = problem(401, "authentication-required", "Authentication required", exc.detail)
-        response.headers["WWW-Authenticate"] = 'Bearer realm="burnafter"'
-        return response
-    except InvalidRequest as exc:
-        extra = {"field": exc.field} if exc.field else {}
-        return problem(exc.status, "invalid-request", "Invalid request", exc.detail, **extra)
-    except web.HTTPException as exc:
-        return _from_http_exception(exc)
-    except DATABASE_UNAVAILABLE as exc:
-        log.warning("database_unavailable", error=type(exc).__name__)
-        return problem(
-            503, "database-unavailable", "Service unavailable", "The database cannot be reached."
-        )
+    except Exception as exc:  # noqa: BLE001 - every other error, answered as a 500 problem
+        answer = _answer_for(exc)
+        if answer is None:
+            report_unexpected(exc)
+            answer = Problem(500, "internal-error", "Internal error", UNEXPECTED_ERROR)
+        return answer.response()

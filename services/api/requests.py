@@ -11,13 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
-from services.api.problems import InvalidRequest
-from services.common.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
-from services.common.errors import SecretNotFound
-from services.common.http import bearer_token
-from services.common.keys import SETTINGS
-from services.common.settings import Limits, SenderLimits
-from services.common.store import NewSecret
+from services.api.errors import InvalidRequest
+from services.protocol.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
+from services.server.appkeys import SETTINGS
+from services.server.identity import bearer_token
+from services.server.settings import Limits, SenderLimits
+from services.store.errors import SecretNotFound
+from services.store.secrets import NewSecret
 
 PROOF_BYTES = 32
 VERIFIER_BYTES = 32
@@ -25,18 +25,52 @@ ID_CHARS = 22  # base64url of ID_BYTES (16) bytes
 _MIN_CIPHERTEXT = 1 + NONCE_BYTES + 16
 
 
-async def json_object(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+# JSON framing and base64url around the largest allowed ciphertext and label.
+_CREATE_BODY_OVERHEAD = 64 * 1024
+
+
+def create_body_limit(limits: Limits) -> int:
+    """The largest create body: the largest ciphertext, in base64url, and its label."""
+    return (
+        (limits.max_ciphertext_bytes * 4 + 2) // 3
+        + limits.max_label_bytes * 2
+        + _CREATE_BODY_OVERHEAD
+    )
+
+
+# Peek and reveal carry a claim and an unlock proof (about 120 bytes of JSON): a
+# body larger than this is refused unread, so a flood of big bodies costs no memory.
+PROOF_BODY_BYTES = 1024
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to be over ``limit`` bytes: from
+    ``Content-Length`` before reading, or while reading a chunked one."""
+    if (request.content_length or 0) > limit:
+        raise web.HTTPRequestEntityTooLarge(limit, request.content_length or 0)
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, len(body))
+    return bytes(body)
+
+
+async def json_object(request: web.Request, allowed: set[str], limit: int) -> dict[str, Any]:
+    """The body as a JSON object of ``allowed`` fields, at most ``limit`` bytes."""
     if request.content_type != "application/json":
         raise InvalidRequest("The body must be application/json.", status=415)
     try:
         async with asyncio.timeout(request.config_dict[SETTINGS].body_timeout):
-            raw = await request.read()
+            raw = await _read_body(request, limit)
     except TimeoutError:
         raise InvalidRequest("The body did not arrive in time.", status=408) from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("The body is not valid JSON.") from None
+    except RecursionError:  # nesting deeper than the parser goes: no body of ours nests
+        raise InvalidRequest("The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.")
     unknown = sorted(set(body) - allowed)

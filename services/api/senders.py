@@ -9,19 +9,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from services.common import tokens
-from services.common.http import bearer_token
-from services.common.identity import signed_in
-from services.common.keys import POOL, SETTINGS
-from services.common.settings import SenderKind
-
-
-class AuthenticationRequired(Exception):
-    """No acceptable sender for this policy, or a token that does not work."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+from services.api.errors import AuthenticationRequired
+from services.server.appkeys import POOL, SETTINGS
+from services.server.identity import bearer_token, signed_in
+from services.server.settings import SenderKind
+from services.store import tokens
 
 
 @dataclass(frozen=True)

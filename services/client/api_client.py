@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from services.client.links import Link, make_link
-from services.common import envelope
-from services.common.envelope import (
+from services.protocol import envelope
+from services.protocol.envelope import (
     Payload,
     ReceiptKeys,
     SecretKeys,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from services.common.envelope import ID_BYTES, KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
+from services.protocol.envelope import ID_BYTES, KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
 
 LinkKind = Literal["s", "r"]
 MAX_LINK_CHARS = 4096

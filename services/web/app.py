@@ -12,12 +12,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from services.common.audit import AUDITOR, Auditor
-from services.common.http import request_telemetry, security_headers, setup_service
-from services.common.identity import signed_in_name
-from services.common.settings import Settings
-from services.web.admin import add_admin_routes
-from services.web.admin_tokens import add_token_routes
+from services.server.appkeys import AUDITOR
+from services.server.audit import Auditor
+from services.server.identity import signed_in_name
+from services.server.middlewares import request_telemetry, security_headers
+from services.server.service import setup_service
+from services.server.settings import Settings
+from services.web.admin.app import create_admin_app
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -28,7 +29,7 @@ async def create_page(request: web.Request) -> dict[str, str | None]:
 
 
 @aiohttp_jinja2.template("open.html")
-async def open_page(request: web.Request) -> dict[str, str]:
+async def open_page(_request: web.Request) -> dict[str, str]:
     """The landing page of a share link: no lookup, no side effect; only the
     Reveal button, in the browser, spends a view."""
     return {"script": "open"}
@@ -51,7 +52,6 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")
-    add_admin_routes(app)
-    add_token_routes(app)
+    app.add_subapp("/admin", create_admin_app())
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app

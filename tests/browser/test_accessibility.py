@@ -4,13 +4,14 @@ create, landing, reveal and receipt pages, in light and in dark mode."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from playwright.async_api import Page
 
-from tests.browser.pages import create_secret, open_landing, reveal
-from tests.support import secret_passphrase, secret_text
+from tests.support.browser import create_secret, open_landing, reveal
+from tests.support.fixtures_types import NewContext
+from tests.support.sealing import secret_passphrase, secret_text
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 
@@ -28,7 +29,9 @@ async def serious_violations(page: Page) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_pages_have_no_serious_accessibility_violations(site, new_context, scheme) -> None:
+async def test_pages_have_no_serious_accessibility_violations(
+    site: str, new_context: NewContext, scheme: Literal["light", "dark"]
+) -> None:
     # axe is injected as a script, which the pages' CSP rightly forbids: bypass it here.
     sender, _ = await new_context(bypass_csp=True, color_scheme=scheme)
     create_page = await sender.new_page()

@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.pages import FileToShare, create_secret, download_all, open_landing, reveal
-from tests.support import LEAK_WATCH, cli, secret_passphrase, secret_text, watch_cli_links
+from tests.support.browser import FileToShare, create_secret, download_all, open_landing, reveal
+from tests.support.cli import cli, watch_cli_links
+from tests.support.fixtures_types import NewContext
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import secret_passphrase, secret_text
 
 
 @pytest.mark.parametrize("with_passphrase", [False, True], ids=["plain", "passphrase"])
 async def test_made_in_the_browser_opens_with_the_cli(
-    site, new_context, tmp_path: Path, with_passphrase: bool
+    site: str, new_context: NewContext, tmp_path: Path, with_passphrase: bool
 ) -> None:
     text = secret_text()
     passphrase = secret_passphrase() if with_passphrase else None
@@ -38,7 +41,7 @@ async def test_made_in_the_browser_opens_with_the_cli(
 
 @pytest.mark.parametrize("with_passphrase", [False, True], ids=["plain", "passphrase"])
 async def test_made_with_the_cli_opens_in_the_browser(
-    site, new_context, tmp_path: Path, with_passphrase: bool
+    site: str, new_context: NewContext, tmp_path: Path, with_passphrase: bool
 ) -> None:
     text = secret_text()
     passphrase = secret_passphrase() if with_passphrase else None

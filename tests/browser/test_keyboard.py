@@ -5,7 +5,9 @@ from __future__ import annotations
 from playwright.async_api import Page
 
 from services.client.links import parse_link
-from tests.support import LEAK_WATCH, secret_text
+from tests.support.fixtures_types import NewContext
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import secret_text
 
 
 async def tab_to(page: Page, element_id: str, limit: int = 30) -> None:
@@ -19,7 +21,9 @@ async def tab_to(page: Page, element_id: str, limit: int = 30) -> None:
     raise AssertionError(f"#{element_id} is not reachable with Tab")
 
 
-async def test_a_secret_can_be_shared_and_opened_with_the_keyboard_only(site, new_context) -> None:
+async def test_a_secret_can_be_shared_and_opened_with_the_keyboard_only(
+    site: str, new_context: NewContext
+) -> None:
     text = secret_text()
     sender, _ = await new_context()
     page = await sender.new_page()

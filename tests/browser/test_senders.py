@@ -4,24 +4,28 @@ endpoints to notify, and the notifications sent."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+from pathlib import Path
 
 from services.client.links import parse_link
-from services.dev import build_app
-from tests.browser.pages import open_landing, reveal
-from tests.conftest import make_settings
+from services.dev.app import build_app
 from tests.functional.test_webhooks import HOOK_SECRET, Receiver
-from tests.support import LEAK_WATCH, free_port, secret_text
+from tests.support.browser import open_landing, reveal
+from tests.support.fixtures_types import AiohttpServer, NewContext
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import secret_text
+from tests.support.services import make_settings
+from tests.support.waiting import eventually
+from tools.net import free_port
 
 
-async def served(aiohttp_server, database_url: str, **env: str) -> str:
+async def served(aiohttp_server: AiohttpServer, database_url: str, **env: str) -> str:
     server = await aiohttp_server(build_app(make_settings(database_url, **env)))
     return str(server.make_url("")).rstrip("/")
 
 
 async def test_an_anonymous_sender_sees_only_allowed_expiries(
-    aiohttp_server, database_url, test_log, new_context
+    aiohttp_server: AiohttpServer, database_url: str, test_log: Path, new_context: NewContext
 ) -> None:
     site = await served(aiohttp_server, database_url, ANONYMOUS_MAX_EXPIRES_IN="3600")
     context, _ = await new_context()
@@ -37,7 +41,7 @@ async def test_an_anonymous_sender_sees_only_allowed_expiries(
 
 
 async def test_the_sso_policy_asks_an_anonymous_visitor_to_sign_in(
-    aiohttp_server, database_url, test_log, new_context
+    aiohttp_server: AiohttpServer, database_url: str, test_log: Path, new_context: NewContext
 ) -> None:
     site = await served(aiohttp_server, database_url, CREATE_POLICY="sso")
     context, _ = await new_context()
@@ -48,7 +52,7 @@ async def test_the_sso_policy_asks_an_anonymous_visitor_to_sign_in(
 
 
 async def test_notify_on_the_create_page_and_notifications_on_the_receipt(
-    aiohttp_server, database_url, test_log, new_context
+    aiohttp_server: AiohttpServer, database_url: str, test_log: Path, new_context: NewContext
 ) -> None:
     receiver = Receiver(free_port())
     await receiver.start()
@@ -77,10 +81,7 @@ async def test_notify_on_the_create_page_and_notifications_on_the_receipt(
         recipient, _ = await new_context()
         await reveal(await open_landing(recipient, share))
         # The app's own reaper task delivers (make run's shape); wait for it.
-        for _ in range(100):
-            if receiver.got:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: receiver.got, what="the webhook delivered")
         assert len(receiver.got) == 1
 
         receipt_page = await sender.new_page()

@@ -8,13 +8,14 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from tests.browser.pages import FileToShare, create_secret, download_all, open_landing, reveal
-from tests.functional.test_no_leaks import find_leaks
-from tests.support import LEAK_WATCH, secret_passphrase, secret_text
+from tests.support.browser import FileToShare, create_secret, download_all, open_landing, reveal
+from tests.support.fixtures_types import NewContext
+from tests.support.leaks import LEAK_WATCH, find_leaks
+from tests.support.sealing import secret_passphrase, secret_text
 
 
 async def test_created_in_one_browser_opens_once_in_another(
-    site, new_context, tmp_path: Path
+    site: str, new_context: NewContext, tmp_path: Path
 ) -> None:
     text = secret_text()
     blob = os.urandom(3000) + bytes(range(256))
@@ -38,7 +39,9 @@ async def test_created_in_one_browser_opens_once_in_another(
     assert await gone.is_hidden("#reveal-form")
 
 
-async def test_requests_never_carry_plaintext_key_or_passphrase(site, new_context) -> None:
+async def test_requests_never_carry_plaintext_key_or_passphrase(
+    site: str, new_context: NewContext
+) -> None:
     text, passphrase = secret_text(), secret_passphrase()
     sender, sent = await new_context()
     share, receipt = await create_secret(
@@ -69,7 +72,7 @@ async def views_left(db: asyncpg.Connection) -> int:
 
 
 async def test_loading_the_landing_page_never_spends_a_view(
-    site, new_context, db: asyncpg.Connection
+    site: str, new_context: NewContext, db: asyncpg.Connection
 ) -> None:
     sender, _ = await new_context()
     share, _ = await create_secret(sender, site, secret_text())
@@ -100,7 +103,7 @@ async def test_loading_the_landing_page_never_spends_a_view(
 
 
 async def test_wrong_passphrase_counts_down_then_the_secret_is_destroyed(
-    site, new_context, db: asyncpg.Connection
+    site: str, new_context: NewContext, db: asyncpg.Connection
 ) -> None:
     passphrase = secret_passphrase()
     sender, _ = await new_context()
@@ -118,7 +121,9 @@ async def test_wrong_passphrase_counts_down_then_the_secret_is_destroyed(
     assert "gone" in str(await again.text_content("#status"))
 
 
-async def test_malformed_and_unknown_links_get_a_clear_message(site, new_context) -> None:
+async def test_malformed_and_unknown_links_get_a_clear_message(
+    site: str, new_context: NewContext
+) -> None:
     context, _ = await new_context()
     cases = {
         f"{site}/s/AAAAAAAAAAAAAAAAAAAAAA#damaged": "damaged",
@@ -130,7 +135,7 @@ async def test_malformed_and_unknown_links_get_a_clear_message(site, new_context
         assert message in str(await page.text_content("#status")), url
 
 
-async def test_receipt_page_shows_activity_and_revokes(site, new_context) -> None:
+async def test_receipt_page_shows_activity_and_revokes(site: str, new_context: NewContext) -> None:
     sender, _ = await new_context()
     share, receipt = await create_secret(
         sender, site, secret_text(), views=2, label="for the on-call rotation"

@@ -7,29 +7,21 @@ import asyncpg
 import pytest
 from prometheus_client import generate_latest
 
-from services.api.abuse import RateLimited, RateLimiter
-from services.api.app import create_app
-from services.common.metrics import REGISTRY
-from tests.conftest import make_settings
-from tests.support import make_secret
+from services.api.abuse import RateLimiter
+from services.api.errors import RateLimited
+from services.server.appkeys import REGISTRY
+from tests.support.fixtures_types import ApiClient, ClientWith
+from tests.support.sealing import make_secret
 
 
-@pytest.fixture
-def api_with(aiohttp_client, database_url, test_log):
-    async def make(**env: str):
-        return await aiohttp_client(create_app(make_settings(database_url, **env)))
-
-    return make
-
-
-def metric(client, line_start: str) -> float:  # type: ignore[no-untyped-def]
-    text = generate_latest(client.server.app[REGISTRY]).decode()
+def metric(client: ApiClient, line_start: str) -> float:
+    text = generate_latest(client.app[REGISTRY]).decode()
     (line,) = [line for line in text.splitlines() if line.startswith(line_start)]
     return float(line.split()[-1])
 
 
 async def test_creates_over_the_rate_get_429_with_retry_after(
-    api_with, db: asyncpg.Connection
+    api_with: ClientWith, db: asyncpg.Connection
 ) -> None:
     api = await api_with(RATE_LIMIT_CREATE="3", TRUSTED_PROXIES="127.0.0.1/32")
     for _ in range(3):
@@ -44,7 +36,7 @@ async def test_creates_over_the_rate_get_429_with_retry_after(
     assert metric(api, 'burnafter_rate_limited_total{action="create"}') == 1
 
 
-async def test_reveals_and_peeks_are_limited_apart(api_with) -> None:
+async def test_reveals_and_peeks_are_limited_apart(api_with: ClientWith) -> None:
     api = await api_with(RATE_LIMIT_REVEAL="2", RATE_LIMIT_PEEK="1")
     secret = make_secret(max_views=5)
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
@@ -70,7 +62,9 @@ def test_the_bucket_refills_at_the_configured_rate() -> None:
     RateLimiter({"create": 0}).take("create", "a")  # 0 turns the limit off
 
 
-async def test_the_stored_ciphertext_cap_refuses_with_507(api_with, db: asyncpg.Connection) -> None:
+async def test_the_stored_ciphertext_cap_refuses_with_507(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
     size = len(make_secret().body["ciphertext"]) * 3 // 4  # base64url to bytes
     api = await api_with(MAX_STORED_CIPHERTEXT_BYTES=str(size * 2 + 10))
     for _ in range(2):

@@ -3,53 +3,29 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 
-from services.dev import build_app
-from tests.conftest import make_settings
+from tests.support.audit import AuditTail
+from tests.support.fixtures_types import ClientWith
 
 TOKEN = "t" * 32
-
-
-@pytest.fixture
-def admin_site(aiohttp_client, database_url, test_log):
-    async def make(**env: str):
-        return await aiohttp_client(build_app(make_settings(database_url, **env)))
-
-    return make
 
 
 def basic(password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
 
 
-class AuditTail:
-    """The audit lines the in-process services write from now on."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.start = path.stat().st_size if path.exists() else 0
-
-    def lines(self) -> list[dict]:
-        with self.path.open("rb") as log:
-            log.seek(self.start)
-            records = [json.loads(line) for line in log.read().splitlines() if line.strip()]
-        return [r for r in records if r.get("audit")]
-
-
-async def test_admin_is_off_unless_a_credential_is_configured(admin_site) -> None:
+async def test_admin_is_off_unless_a_credential_is_configured(admin_site: ClientWith) -> None:
     site = await admin_site()
     assert (await site.get("/admin", headers=basic(TOKEN))).status == 404
 
 
 async def test_admin_answers_401_without_or_with_a_wrong_credential_and_audits(
-    admin_site, test_log: Path
+    admin_site: ClientWith, test_log: Path
 ) -> None:
     site = await admin_site(ADMIN_TOKEN=TOKEN)
     tail = AuditTail(test_log)
@@ -72,7 +48,7 @@ async def test_admin_answers_401_without_or_with_a_wrong_credential_and_audits(
     assert TOKEN not in test_log.read_text()
 
 
-async def test_trusted_identity_header_grants_only_allowed_users(admin_site) -> None:
+async def test_trusted_identity_header_grants_only_allowed_users(admin_site: ClientWith) -> None:
     header = {"X-Forwarded-Email": "Ops@Example.com"}
     trusted = await admin_site(ADMIN_USERS="ops@example.com", TRUSTED_PROXIES="127.0.0.1/32")
     assert (await trusted.get("/admin", headers=header)).status == 200
@@ -85,18 +61,18 @@ async def test_trusted_identity_header_grants_only_allowed_users(admin_site) -> 
 async def seed(db: asyncpg.Connection) -> None:
     """Known receipts and events at known times; three live secrets."""
     now = datetime.now(UTC)
-    rows = [
+    rows: list[tuple[str, str, int, timedelta, list[tuple[str, int, str | None]]]] = [
         # id, state, ciphertext bytes, expires in, events [(event, days ago, address)]
         ("A" * 22, "active", 1053, timedelta(minutes=30), [("created", 0, "10.0.0.0/24")]),
         ("B" * 22, "active", 70000, timedelta(days=2), [("created", 1, "10.0.0.0/24")]),
         ("C" * 22, "active", 5000, timedelta(days=10),
-         [("created", 2, None), ("unlock_failed", 0, "203.0.113.0/24"),
-          ("unlock_failed", 0, "203.0.113.0/24")]),
-        ("D" * 22, "viewed", 1053, timedelta(days=1),
+         [("created", 2, None), ("wrong_passphrase", 0, "203.0.113.0/24"),
+          ("wrong_passphrase", 0, "203.0.113.0/24")]),
+        ("D" * 22, "spent", 1053, timedelta(days=1),
          [("created", 3, "10.0.0.0/24"), ("viewed", 3, "10.0.0.0/24")]),
-        ("E" * 22, "locked", 1053, timedelta(days=1),
-         [("created", 1, None), *[("unlock_failed", 1, "198.51.100.0/24")] * 5,
-          ("locked", 1, None)]),
+        ("E" * 22, "burned", 1053, timedelta(days=1),
+         [("created", 1, None), *[("wrong_passphrase", 1, "198.51.100.0/24")] * 5,
+          ("burned", 1, None)]),
         ("F" * 22, "expired", 1053, timedelta(days=-1),
          [("created", 40, None), ("expired", 0, None)]),
     ]  # fmt: skip
@@ -116,19 +92,21 @@ async def seed(db: asyncpg.Connection) -> None:
 
 
 def chart_total(html: str, event: str) -> int:
-    match = re.search(rf'id="chart-{event}".*?class="chart-total">(\d+)<', html, re.S)
+    match = re.search(rf'id="chart-{event}".*?class="chart-total">(\d+)<', html, re.DOTALL)
     assert match, event
     return int(match.group(1))
 
 
-async def test_dashboard_shows_the_seeded_counts(admin_site, db: asyncpg.Connection) -> None:
+async def test_dashboard_shows_the_seeded_counts(
+    admin_site: ClientWith, db: asyncpg.Connection
+) -> None:
     await seed(db)
     site = await admin_site(ADMIN_TOKEN=TOKEN)
     html = await (await site.get("/admin", headers=basic(TOKEN))).text()
     # 30 days: the secret created 40 days ago is outside the window.
-    charted = ("created", "viewed", "expired", "revoked", "locked")
+    charted = ("created", "viewed", "expired", "revoked", "burned")
     assert {event: chart_total(html, event) for event in charted} == {
-        "created": 5, "viewed": 1, "expired": 1, "revoked": 0, "locked": 1,
+        "created": 5, "viewed": 1, "expired": 1, "revoked": 0, "burned": 1,
     }  # fmt: skip
     today = datetime.now(UTC).date()
     assert (
@@ -159,7 +137,9 @@ async def test_dashboard_shows_the_seeded_counts(admin_site, db: asyncpg.Connect
     assert hotspots == [("198.51.100.0/24", "5"), ("203.0.113.0/24", "2")]
 
 
-async def test_audit_history_filters_and_pages(admin_site, db: asyncpg.Connection) -> None:
+async def test_audit_history_filters_and_pages(
+    admin_site: ClientWith, db: asyncpg.Connection
+) -> None:
     await seed(db)
     site = await admin_site(ADMIN_TOKEN=TOKEN)
 
@@ -171,8 +151,11 @@ async def test_audit_history_filters_and_pages(admin_site, db: asyncpg.Connectio
         return re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td>", body)
 
     assert len(await rows("")) == 16
+    assert await rows("event=wrong_passphrase&address=203.0.113.0/24") == ["Wrong passphrase"] * 2
+    assert await rows("event=burned") == ["Burned"]
+    # Links and bookmarks made with the v1 words still filter.
     assert await rows("event=unlock_failed&address=203.0.113.0/24") == ["Wrong passphrase"] * 2
-    assert await rows("event=locked") == ["Locked"]
+    assert await rows("event=locked") == ["Burned"]
     assert await rows("page=2") == []
     html = await (await site.get("/admin/audit", headers=basic(TOKEN))).text()
     assert "A" * 22 not in html  # secrets appear as audit references, never ids

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from services.dev import build_app
-from tests.conftest import make_settings
-from tests.functional.test_admin import AuditTail
-from tests.support import LEAK_WATCH, make_secret
+from services.dev.app import build_app
+from tests.support.audit import AuditTail
+from tests.support.fixtures_types import AiohttpClient, ApiClient
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import make_secret
+from tests.support.services import make_settings
 
 PROXY = {"TRUSTED_PROXIES": "127.0.0.1/32", "ADMIN_GROUPS": "platform-admins"}
 ADMIN = {"X-Forwarded-Email": "root@example.com", "X-Forwarded-Groups": "staff, Platform-Admins"}
@@ -19,15 +22,15 @@ STAFF = {"X-Forwarded-Email": "bob@example.com", "X-Forwarded-Groups": "staff"}
 
 
 @pytest.fixture
-async def site(aiohttp_client, database_url, test_log):
+async def site(aiohttp_client: AiohttpClient, database_url: str, test_log: Path) -> ApiClient:
     return await aiohttp_client(build_app(make_settings(database_url, **PROXY)))
 
 
-def origin(site) -> dict[str, str]:
+def origin(site: ApiClient) -> dict[str, str]:
     return {"Origin": str(site.make_url("")).rstrip("/")}
 
 
-async def test_admin_by_group_and_the_signed_in_user_on_pages(site) -> None:
+async def test_admin_by_group_and_the_signed_in_user_on_pages(site: ApiClient) -> None:
     assert (await site.get("/admin", headers=ADMIN)).status == 200
     assert (await site.get("/admin", headers=STAFF)).status == 403
     page = await (await site.get("/", headers=STAFF)).text()
@@ -36,13 +39,15 @@ async def test_admin_by_group_and_the_signed_in_user_on_pages(site) -> None:
 
 
 async def test_tokens_are_made_shown_once_and_revoked_on_the_dashboard(
-    site, db, test_log: Path
+    site: ApiClient, db: asyncpg.Connection, test_log: Path
 ) -> None:
     tail = AuditTail(test_log)
     form = {"name": "nightly-backup", "owner": "ops@example.com", "expires_days": "30"}
     made = await site.post("/admin/tokens", data=form, headers={**ADMIN, **origin(site)})
     assert made.status == 200
-    token = re.search(r"bat_[A-Za-z0-9_-]{11}_[A-Za-z0-9_-]{43}", await made.text()).group(0)
+    shown = re.search(r"bat_[A-Za-z0-9_-]{11}_[A-Za-z0-9_-]{43}", await made.text())
+    assert shown is not None
+    token = shown.group(0)
     LEAK_WATCH.add("api token", token)
     listing = await (await site.get("/admin/tokens", headers=ADMIN)).text()
     assert "nightly-backup" in listing and token not in listing
@@ -78,7 +83,7 @@ async def test_tokens_are_made_shown_once_and_revoked_on_the_dashboard(
     assert token[-43:] not in test_log.read_text()  # the secret part
 
 
-async def test_the_token_form_checks_its_input_and_the_caller(site) -> None:
+async def test_the_token_form_checks_its_input_and_the_caller(site: ApiClient) -> None:
     headers = {**ADMIN, **origin(site)}
     bad = [
         {"name": "Bad Name", "owner": "o@example.com"},
@@ -94,6 +99,8 @@ async def test_the_token_form_checks_its_input_and_the_caller(site) -> None:
     no_origin = await site.post("/admin/tokens", data=good, headers=ADMIN)
     assert no_origin.status == 403
     first = await site.post("/admin/tokens", data=good, headers=headers)
-    LEAK_WATCH.add("api token", re.search(r"bat_\S{55}", await first.text()).group(0))
+    shown = re.search(r"bat_\S{55}", await first.text())
+    assert shown is not None
+    LEAK_WATCH.add("api token", shown.group(0))
     assert first.status == 200
     assert (await site.post("/admin/tokens", data=good, headers=headers)).status == 409

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from services.client.cli import ExitCode
+from services.cli.client_commands import ExitCode
 from services.client.links import make_link
-from tests.support import LEAK_WATCH, cli, secret_text, watch_cli_links
+from tests.support.cli import cli, watch_cli_links
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import secret_text
 
 
 @pytest.fixture
@@ -22,7 +24,9 @@ def passphrase_file(tmp_path: Path) -> Path:
     return path
 
 
-async def test_send_then_open_gives_the_same_text_and_file_bytes(base_url, tmp_path: Path) -> None:
+async def test_send_then_open_gives_the_same_text_and_file_bytes(
+    base_url: str, tmp_path: Path
+) -> None:
     text = secret_text()
     blob = os.urandom(5000) + bytes(range(256))
     LEAK_WATCH.add("file", blob[:64])
@@ -43,7 +47,7 @@ async def test_send_then_open_gives_the_same_text_and_file_bytes(base_url, tmp_p
     assert again.stdout == b""
 
 
-async def test_json_output_views_expiry_and_label(base_url) -> None:
+async def test_json_output_views_expiry_and_label(base_url: str) -> None:
     text = secret_text()
     label = f"label-{os.urandom(4).hex()}"
     LEAK_WATCH.add("label", label)
@@ -64,7 +68,7 @@ async def test_json_output_views_expiry_and_label(base_url) -> None:
     assert [e["event"] for e in receipt["events"]] == ["created", "viewed", "viewed"]
 
 
-async def test_status_and_revoke_through_the_receipt_link(base_url) -> None:
+async def test_status_and_revoke_through_the_receipt_link(base_url: str) -> None:
     sent = await cli("send", "--server", base_url, stdin=secret_text().encode())
     share, receipt = watch_cli_links(sent.stdout, sent.stderr)
     status = await cli("status", str(receipt))
@@ -82,7 +86,9 @@ async def test_status_and_revoke_through_the_receipt_link(base_url) -> None:
     assert b"already revoked" in again.stderr
 
 
-async def test_passphrase_wrong_then_right(base_url, passphrase_file: Path, tmp_path: Path) -> None:
+async def test_passphrase_wrong_then_right(
+    base_url: str, passphrase_file: Path, tmp_path: Path
+) -> None:
     text = secret_text()
     sent = await cli(
         "send", "--server", base_url, "--passphrase-file", str(passphrase_file), stdin=text.encode()
@@ -102,7 +108,7 @@ async def test_passphrase_wrong_then_right(base_url, passphrase_file: Path, tmp_
 
 
 async def test_last_wrong_passphrase_says_the_secret_is_destroyed(
-    base_url, passphrase_file: Path, tmp_path: Path
+    base_url: str, passphrase_file: Path, tmp_path: Path
 ) -> None:
     sent = await cli(
         "send", "--server", base_url, "--passphrase-file", str(passphrase_file),
@@ -154,17 +160,17 @@ async def test_plain_http_to_a_remote_host_is_refused_without_insecure() -> None
     assert b"--insecure" in result.stderr
 
 
-async def test_nothing_to_send_is_an_error(base_url) -> None:
+async def test_nothing_to_send_is_an_error(base_url: str) -> None:
     result = await cli("send", "--server", base_url, stdin=b"")
     assert result.returncode == ExitCode.ERROR
     assert b"nothing to send" in result.stderr
 
 
 async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
-    base_url, tmp_path: Path
+    base_url: str, tmp_path: Path
 ) -> None:
     from services.client.api_client import Api, send
-    from services.common.envelope import Payload, SecretFile
+    from services.protocol.envelope import Payload, SecretFile
 
     files = (SecretFile("../../escape.txt", "text/plain", b"one"), SecretFile("a.txt", "", b"two"))
     async with Api(base_url) as api:
@@ -182,9 +188,11 @@ async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
     assert not (tmp_path.parent / "escape.txt").exists()
 
 
-async def test_the_client_library_peeks_without_spending_and_reads_the_limits(base_url) -> None:
+async def test_the_client_library_peeks_without_spending_and_reads_the_limits(
+    base_url: str,
+) -> None:
     from services.client.api_client import Api, open_link, send
-    from services.common.envelope import Payload, derive_secret_keys
+    from services.protocol.envelope import Payload, derive_secret_keys
 
     async with Api(base_url) as api:
         assert (await api.limits())["max_views"] == 100

@@ -4,23 +4,28 @@ hang), stays alive, recovers by itself, and loses no acknowledged secret."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 import pytest
 
-from services.common.embedded_postgres import EmbeddedPostgres
-from services.common.migrations import migrate
-from tests.support import LEAK_WATCH, MadeSecret, make_secret
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.store.migrations import migrate
+from tests.support.fixtures_types import StartService
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import MadeSecret, make_secret
+from tests.support.waiting import eventually
 
 DB_TIMEOUT = 2.0
 
 
 @pytest.fixture
-async def own_postgres(session_dir: Path):
+async def own_postgres(session_dir: Path) -> AsyncIterator[EmbeddedPostgres]:
     """A PostgreSQL of this test's own, which it may stop and start."""
     # Durable, like production: an acknowledged create must survive an immediate stop.
     server = EmbeddedPostgres(session_dir / "outage-postgres")
@@ -34,7 +39,7 @@ async def own_postgres(session_dir: Path):
 
 
 async def test_api_answers_503_during_an_outage_and_recovers_by_itself(
-    own_postgres: EmbeddedPostgres, start_service
+    own_postgres: EmbeddedPostgres, start_service: StartService
 ) -> None:
     apis = [start_service("api", own_postgres.url, DB_TIMEOUT=str(DB_TIMEOUT)) for _ in range(2)]
     before, during = make_secret(), make_secret()
@@ -66,13 +71,18 @@ async def test_api_answers_503_during_an_outage_and_recovers_by_itself(
 
         await asyncio.to_thread(own_postgres.start)
         back = time.monotonic()
+
+        async def ready(url: str) -> bool:
+            async with http.get(url + "/readyz") as answer:
+                return answer.status == 200
+
         for api in apis:
-            while True:
-                async with http.get(api.url + "/readyz") as ready:
-                    if ready.status == 200:
-                        break
-                assert time.monotonic() - back < 5, "not ready within 5 s of PostgreSQL returning"
-                await asyncio.sleep(0.1)
+            await eventually(
+                functools.partial(ready, api.url),
+                seconds=max(0.0, 5 - (time.monotonic() - back)),
+                interval=0.1,
+                what="ready within 5 s of PostgreSQL returning",
+            )
         revealed = await http.post(
             f"{apis[1].url}/api/v1/secrets/{before_id}/reveal", json=before.reveal_body()
         )
@@ -84,7 +94,7 @@ async def test_api_answers_503_during_an_outage_and_recovers_by_itself(
 
 
 async def test_steady_load_through_an_outage_keeps_the_ledger_true(
-    own_postgres: EmbeddedPostgres, start_service
+    own_postgres: EmbeddedPostgres, start_service: StartService
 ) -> None:
     """Creates and reveals run the whole time; PostgreSQL stops for a while. Only 503
     and the usual answers come back; no acknowledged create is lost; no secret is
@@ -114,11 +124,21 @@ async def test_steady_load_through_an_outage_keeps_the_ledger_true(
 
     async with aiohttp.ClientSession() as http:
         workers = [asyncio.create_task(worker(n, http)) for n in range(4)]
-        await asyncio.sleep(1.0)
+        # The load runs: creates and reveals are acknowledged.
+        await eventually(
+            lambda: statuses[201] >= 10 and statuses[200] >= 5, seconds=30, what="load running"
+        )
         await asyncio.to_thread(own_postgres.stop, "immediate")
-        await asyncio.sleep(1.5)
+        # Every worker meets the outage.
+        await eventually(lambda: statuses[503] >= 4, seconds=30, what="503s during the outage")
         await asyncio.to_thread(own_postgres.start)
-        await asyncio.sleep(3.0)
+        # Back: creates and reveals are acknowledged again.
+        created_before, revealed_before = statuses[201], statuses[200]
+        await eventually(
+            lambda: statuses[201] >= created_before + 10 and statuses[200] >= revealed_before + 5,
+            seconds=30,
+            what="creates and reveals succeeding again after the outage",
+        )
         stop.set()
         await asyncio.gather(*workers)
 

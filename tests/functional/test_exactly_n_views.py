@@ -9,28 +9,33 @@ import aiohttp
 import asyncpg
 import pytest
 
-from services.common.envelope import b64u_decode, open_secret
-from tests.support import make_secret, secret_passphrase
+from services.protocol.envelope import b64u_decode, open_secret
+from tests.support.fixtures_types import StartService
+from tests.support.sealing import make_secret, secret_passphrase
+from tests.support.services import ServiceProcess
+from tests.support.waiting import eventually
 
 RACERS = 200
 
 
 @pytest.fixture
-def two_apis(database_url, start_service):
+def two_apis(database_url: str, start_service: StartService) -> list[ServiceProcess]:
     return [start_service("api", database_url), start_service("api", database_url)]
 
 
 @pytest.mark.parametrize("max_views", [1, 5])
 async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
-    two_apis, db: asyncpg.Connection, max_views: int
+    two_apis: list[ServiceProcess], db: asyncpg.Connection, max_views: int
 ) -> None:
     secret = make_secret(max_views=max_views)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         created = await session.post(f"{two_apis[0].url}/api/v1/secrets", json=secret.body)
         secret_id = (await created.json())["id"]
         start = asyncio.Event()
+        waiting: list[int] = []
 
         async def reveal(n: int) -> tuple[int, bytes | None]:
+            waiting.append(n)
             await start.wait()
             url = f"{two_apis[n % 2].url}/api/v1/secrets/{secret_id}/reveal"
             async with session.post(url, json=secret.reveal_body()) as response:
@@ -40,7 +45,7 @@ async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
                 )
 
         tasks = [asyncio.create_task(reveal(n)) for n in range(RACERS)]
-        await asyncio.sleep(0.05)
+        await eventually(lambda: len(waiting) == RACERS, what="every racer at the start line")
         start.set()
         results = await asyncio.gather(*tasks)
 
@@ -51,7 +56,7 @@ async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
             assert ciphertext is not None
             assert open_secret(ciphertext, secret.keys).text == secret.text
     receipt = await db.fetchrow("SELECT state, views FROM receipts WHERE id = $1", secret_id)
-    assert tuple(receipt) == ("viewed", max_views)
+    assert tuple(receipt) == ("spent", max_views)
     viewed_events = await db.fetchval(
         "SELECT count(*) FROM access_events WHERE secret_id = $1 AND event = 'viewed'", secret_id
     )
@@ -60,7 +65,7 @@ async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
 
 
 async def test_wrong_passphrases_racing_at_the_limit_lock_exactly_once(
-    two_apis, db: asyncpg.Connection
+    two_apis: list[ServiceProcess], db: asyncpg.Connection
 ) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -83,10 +88,10 @@ async def test_wrong_passphrases_racing_at_the_limit_lock_exactly_once(
         for r in await db.fetch("SELECT event FROM access_events WHERE secret_id = $1", secret_id)
     )
     assert events["viewed"] == right[200]
-    assert events["unlock_failed"] == wrong[401]
+    assert events["wrong_passphrase"] == wrong[401]
     state = await db.fetchval("SELECT state FROM receipts WHERE id = $1", secret_id)
     # One outcome only: either the right passphrase won before the fifth wrong one
-    # (viewed), or five wrong ones locked it first (locked), never both.
-    assert state in ("viewed", "locked")
-    assert (state == "locked") == (events["locked"] == 1)
-    assert (state == "viewed") == (right[200] == 1)
+    # (spent), or five wrong ones burned it first (burned), never both.
+    assert state in ("spent", "burned")
+    assert (state == "burned") == (events["burned"] == 1)
+    assert (state == "spent") == (right[200] == 1)

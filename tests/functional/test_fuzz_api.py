@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import asyncpg
@@ -15,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.api.requests import CREATE_FIELDS
-from services.common.envelope import b64u_encode
+from services.protocol.envelope import b64u_encode
+from tests.support.fixtures_types import StartService
+from tests.support.services import ServiceProcess
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=50),
@@ -56,17 +59,22 @@ def stored(database_url: str) -> int:
 
 
 @pytest.fixture
-def fuzz_api(database_url, start_service):
-    limits_off = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_PEEK": "0", "RATE_LIMIT_REVEAL": "0"}
+def fuzz_api(database_url: str, start_service: StartService) -> ServiceProcess:
+    limits_off = {
+        "RATE_LIMIT_CREATE": "0",
+        "RATE_LIMIT_PEEK": "0",
+        "RATE_LIMIT_REVEAL": "0",
+        "RATE_LIMIT_RECEIPT": "0",
+    }
     return start_service("api", database_url, **limits_off)
 
 
 def test_fuzzed_create_bodies_get_4xx_or_201_and_refusals_store_nothing(
-    fuzz_api, database_url
+    fuzz_api: ServiceProcess, database_url: str
 ) -> None:
     @FUZZ
     @given(create_bodies)
-    def check(body: dict) -> None:  # type: ignore[type-arg]
+    def check(body: dict[str, object]) -> None:
         before = stored(database_url)
         status, content_type = post(f"{fuzz_api.url}/api/v1/secrets", json.dumps(body).encode())
         assert status in (201, 400, 413), (status, body)
@@ -77,11 +85,11 @@ def test_fuzzed_create_bodies_get_4xx_or_201_and_refusals_store_nothing(
     check()
 
 
-def test_fuzzed_peek_and_reveal_bodies_never_get_a_5xx(fuzz_api) -> None:
+def test_fuzzed_peek_and_reveal_bodies_never_get_a_5xx(fuzz_api: ServiceProcess) -> None:
     @FUZZ
     @given(st.sampled_from(["peek", "reveal"]), st.text(max_size=30), json_values)
     def check(action: str, secret_id: str, body: object) -> None:
-        path = urllib.request.quote(secret_id, safe="") or "x"
+        path = urllib.parse.quote(secret_id, safe="") or "x"
         status, _ = post(
             f"{fuzz_api.url}/api/v1/secrets/{path}/{action}", json.dumps(body).encode()
         )
@@ -90,7 +98,7 @@ def test_fuzzed_peek_and_reveal_bodies_never_get_a_5xx(fuzz_api) -> None:
     check()
 
 
-def test_fuzzed_raw_bytes_never_get_a_5xx(fuzz_api) -> None:
+def test_fuzzed_raw_bytes_never_get_a_5xx(fuzz_api: ServiceProcess) -> None:
     @FUZZ
     @given(st.binary(max_size=2000), st.sampled_from(["application/json", "text/plain", ""]))
     def check(data: bytes, content_type: str) -> None:

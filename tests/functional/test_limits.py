@@ -10,9 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.common.envelope import b64u_encode
-from services.common.settings import MiB
-from tests.support import make_secret, secret_passphrase
+from services.protocol.envelope import b64u_encode
+from services.server.settings import MiB
+from tests.support.fixtures_types import AiohttpClient, ApiClient
+from tests.support.sealing import make_secret, secret_passphrase
 
 CREATE = "/api/v1/secrets"
 
@@ -80,7 +81,13 @@ BAD_CREATES: list[tuple[str, dict[str, Any], int, str | None]] = [
 @pytest.mark.parametrize(
     ("overrides", "status", "field"), [c[1:] for c in BAD_CREATES], ids=[c[0] for c in BAD_CREATES]
 )
-async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, status, field) -> None:
+async def test_bad_create_is_refused_and_stores_nothing(
+    api: ApiClient,
+    db: asyncpg.Connection,
+    overrides: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
     body = {**make_secret().body, **overrides}
     body = {k: v for k, v in body.items() if v is not None}
     response = await api.post(CREATE, **json_body(body))
@@ -93,13 +100,17 @@ async def test_bad_create_is_refused_and_stores_nothing(api, db, overrides, stat
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_whole_numbers_written_as_floats_are_accepted(api, db) -> None:
+async def test_whole_numbers_written_as_floats_are_accepted(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     response = await api.post("/api/v1/secrets", json={**make_secret().body, "max_views": 3.0})
     assert response.status == 201
     assert (await response.json())["max_views"] == 3
 
 
-async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:
+async def test_ciphertext_of_exactly_the_limit_is_accepted(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     body = {**make_secret().body, "ciphertext": ciphertext(MiB)}
     assert (await api.post(CREATE, **json_body(body))).status == 201
     assert await db.fetchval("SELECT length(ciphertext) FROM secrets") == MiB
@@ -115,14 +126,18 @@ async def test_ciphertext_of_exactly_the_limit_is_accepted(api, db) -> None:
         (b'{"ciphertext": "AQ"}', "application/x-www-form-urlencoded", 415),
     ],
 )
-async def test_malformed_bodies_get_a_problem(api, db, data, content_type, status) -> None:
+async def test_malformed_bodies_get_a_problem(
+    api: ApiClient, db: asyncpg.Connection, data: bytes, content_type: str, status: int
+) -> None:
     response = await api.post(CREATE, data=data, headers={"Content-Type": content_type})
     assert response.status == status
     assert response.content_type == "application/problem+json"
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:
+async def test_body_over_the_size_limit_is_refused_with_413(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     response = await api.post(
         CREATE, data=io.BytesIO(b"x" * (3 * MiB)), headers={"Content-Type": "application/json"}
     )
@@ -131,7 +146,9 @@ async def test_body_over_the_size_limit_is_refused_with_413(api, db) -> None:
     assert await table_counts(db) == (0, 0, 0)
 
 
-async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:
+async def test_bad_proofs_on_an_existing_secret_change_nothing(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = (await (await api.post(CREATE, json=secret.body)).json())["id"]
     before = await db.fetchrow("SELECT views_left, attempts_left FROM secrets")
@@ -151,7 +168,7 @@ async def test_bad_proofs_on_an_existing_secret_change_nothing(api, db) -> None:
 
 
 @pytest.mark.parametrize("bad_id", ["short", "A" * 23, "!" * 22, "A" * 21 + "B"])
-async def test_malformed_ids_are_404_like_unknown_ones(api, bad_id: str) -> None:
+async def test_malformed_ids_are_404_like_unknown_ones(api: ApiClient, bad_id: str) -> None:
     response = await api.post(f"{CREATE}/{bad_id}/peek", json={"claim": b64u_encode(bytes(32))})
     assert response.status == 404
     assert (await response.json())["type"] == "urn:burnafter:problem:secret-not-found"
@@ -161,7 +178,9 @@ async def test_malformed_ids_are_404_like_unknown_ones(api, bad_id: str) -> None
     "authorization",
     [None, "Basic abc", "Bearer", "Bearer !!!", f"Bearer {b64u_encode(bytes(16))}"],
 )
-async def test_receipt_needs_a_well_formed_bearer_token(api, db, authorization) -> None:
+async def test_receipt_needs_a_well_formed_bearer_token(
+    api: ApiClient, db: asyncpg.Connection, authorization: str | None
+) -> None:
     secret = make_secret()
     secret_id = (await (await api.post(CREATE, json=secret.body)).json())["id"]
     headers = {} if authorization is None else {"Authorization": authorization}
@@ -173,9 +192,11 @@ async def test_receipt_needs_a_well_formed_bearer_token(api, db, authorization) 
     assert await table_counts(db) == (1, 1, 1)
 
 
-async def test_limits_are_published_and_configurable(aiohttp_client, database_url) -> None:
+async def test_limits_are_published_and_configurable(
+    aiohttp_client: AiohttpClient, database_url: str
+) -> None:
     from services.api.app import create_app
-    from tests.conftest import make_settings
+    from tests.support.services import make_settings
 
     settings = make_settings(database_url, MAX_VIEWS="3", MAX_EXPIRES_IN="3600", MAX_ATTEMPTS="2")
     client = await aiohttp_client(create_app(settings))

@@ -6,9 +6,9 @@ import asyncio
 
 import asyncpg
 
-from services.common.migrations import load_migrations, migrate
-from tests.conftest import PostgresServer, create_database
-from tests.support import cli
+from services.store.migrations import load_migrations, migrate
+from tests.support.cli import cli
+from tests.support.database import PostgresServer, create_database
 
 
 async def test_concurrent_migrations_apply_each_file_once(postgres: PostgresServer) -> None:

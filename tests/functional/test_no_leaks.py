@@ -1,37 +1,27 @@
-"""After the whole suite: no log line, metrics scrape or database row holds
-plaintext, keys, claims, unlock proofs, manage tokens, passphrases or labels, in raw,
-hex or base64; and no log line or metric holds a raw secret id or ciphertext."""
+"""No log line, metrics scrape or database row holds plaintext, keys, claims, unlock
+proofs, manage tokens, passphrases or labels, in raw, hex or base64; and no log line
+or metric holds a raw secret id or ciphertext.
+
+The search over everything a session (an xdist worker) registered runs at the end of
+that session too (``leak_check`` in ``tests/conftest.py``); this test runs it over
+what its worker saw so far, after a lifecycle of its own."""
 
 from __future__ import annotations
-
-import base64
 
 import aiohttp
 import asyncpg
 import pytest
 
-from tests.support import LEAK_WATCH, make_secret, secret_passphrase
-
-TABLES = ("secrets", "receipts", "access_events", "schema_migrations")
-
-
-def encodings(needle: bytes) -> dict[str, bytes]:
-    return {
-        "raw": needle,
-        "hex": needle.hex().encode(),
-        "HEX": needle.hex().upper().encode(),
-        "base64": base64.b64encode(needle).rstrip(b"="),
-        "base64url": base64.urlsafe_b64encode(needle).rstrip(b"="),
-    }
-
-
-def find_leaks(haystack: bytes, needles: dict[str, bytes]) -> list[str]:
-    found = []
-    for name, needle in needles.items():
-        for form, encoded in encodings(needle).items():
-            if encoded in haystack:
-                found.append(f"{name} ({form})")
-    return found
+from tests.support.fixtures_types import ApiClient, StartService
+from tests.support.leaks import (
+    LEAK_WATCH,
+    NeedleIndex,
+    database_text,
+    encodings,
+    find_leaks,
+    search_everything,
+)
+from tests.support.sealing import make_secret, secret_passphrase
 
 
 def test_the_leak_detector_finds_each_form() -> None:
@@ -41,20 +31,40 @@ def test_the_leak_detector_finds_each_form() -> None:
     assert find_leaks(b"nothing here", {"n": needle}) == []
 
 
-async def database_text(url: str) -> bytes:
-    conn = await asyncpg.connect(url)
-    try:
-        parts = []
-        for table in TABLES:
-            rows = await conn.fetch(f"SELECT t::text AS row FROM {table} t")  # noqa: S608
-            parts += [r["row"] for r in rows]
-        return "\n".join(parts).encode()
-    finally:
-        await conn.close()
+def test_the_index_finds_every_needle_at_every_offset_and_near_misses_not() -> None:
+    needles = {
+        "short": b"twelve bytes",
+        "key": bytes(range(32)),
+        "label": b"a label of some length",
+        "tiny": b"abc",  # shorter than the index's window: searched for on its own
+    }
+    index = NeedleIndex(needles)
+    for name, needle in needles.items():
+        for form, encoded in encodings(needle).items():
+            for pad in range(2 * index.stride + 2):
+                haystack = b"x" * pad + encoded + b"y" * pad
+                assert f"{name} ({form})" in index.scan(haystack), (name, form, pad)
+            assert index.scan(encoded[:-1]) == [] or name == "tiny"
+    assert index.scan(b"twelve byteS" + b"a label of some lengtH") == []
+    both = index.scan(b"..twelve bytes.." + bytes(range(32)).hex().upper().encode())
+    assert both == ["key (HEX)", "short (raw)"]
+
+
+async def test_the_database_search_reads_every_table_from_the_catalog(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    await db.execute("CREATE TABLE added_later (note text)")
+    await db.execute("INSERT INTO added_later VALUES ('a later row of twelve')")
+    tables, text = await database_text(database_url)
+    expected = {"secrets", "receipts", "access_events", "api_tokens", "webhook_deliveries"}
+    assert {f"public.{t}" for t in expected | {"added_later"}} <= set(tables)
+    assert find_leaks(text, {"row": b"a later row of twelve"}) == ["row (raw)"]
 
 
 @pytest.mark.after_all
-async def test_logs_and_databases_hold_no_secret_material(api, start_service, database_url) -> None:
+async def test_logs_and_databases_hold_no_secret_material(
+    api: ApiClient, start_service: StartService, database_url: str
+) -> None:
     # A full lifecycle of its own, so the check has material even when run alone.
     secret = make_secret(passphrase=secret_passphrase(), label="leak-check label", max_views=2)
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
@@ -69,21 +79,8 @@ async def test_logs_and_databases_hold_no_secret_material(api, start_service, da
 
     LEAK_WATCH.secret_ids.append(sid)
     assert LEAK_WATCH.needles and LEAK_WATCH.database_urls and LEAK_WATCH.log_files
-    telemetry_needles = {
-        **LEAK_WATCH.needles,
-        **{f"secret id#{n}": i.encode() for n, i in enumerate(LEAK_WATCH.secret_ids)},
-        **{f"ciphertext#{n}": c for n, c in enumerate(LEAK_WATCH.ciphertexts)},
-    }
-    leaks = {}
-    log_bytes = 0
-    for path in LEAK_WATCH.log_files:
-        if path.exists():
-            data = path.read_bytes()
-            log_bytes += len(data)
-            leaks[str(path)] = find_leaks(data, telemetry_needles)
-    assert log_bytes > 0
-    for n, text in enumerate(LEAK_WATCH.metrics_texts):
-        leaks[f"metrics scrape {n}"] = find_leaks(text.encode(), telemetry_needles)
-    for url in LEAK_WATCH.database_urls:
-        leaks[url] = find_leaks(await database_text(url), LEAK_WATCH.needles)
-    assert {where: found for where, found in leaks.items() if found} == {}
+    report = await search_everything(LEAK_WATCH)
+    assert report.log_bytes > 0 and report.metrics_texts > 0
+    assert report.databases == len(set(LEAK_WATCH.database_urls))
+    assert {"public.secrets", "public.api_tokens", "public.webhook_deliveries"} <= report.tables
+    assert report.leaks == {}

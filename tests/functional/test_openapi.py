@@ -12,7 +12,9 @@ from jsonschema.validators import Draft202012Validator
 from prometheus_client import CollectorRegistry
 
 from services.api.app import create_v1
-from tests.support import make_secret, secret_passphrase
+from services.server.settings import Settings
+from tests.support.fixtures_types import ApiClient
+from tests.support.sealing import make_secret, secret_passphrase
 
 DOCUMENT: dict[str, Any] = json.loads(
     (resources.files("services.api") / "openapi.json").read_text("utf-8")
@@ -25,11 +27,14 @@ def test_document_is_valid_openapi_3_1_shape() -> None:
         Draft202012Validator.check_schema(schema)
 
 
-def test_every_live_route_is_documented_and_every_documented_route_is_live(settings) -> None:
+def test_every_live_route_is_documented_and_every_documented_route_is_live(
+    settings: Settings,
+) -> None:
     live = set()
     for route in create_v1(settings, CollectorRegistry()).router.routes():
         if route.method == "HEAD":
             continue
+        assert route.resource is not None
         live.add((route.resource.canonical, route.method.lower()))
     documented = {(path, method) for path, item in DOCUMENT["paths"].items() for method in item}
     assert live == documented
@@ -44,7 +49,7 @@ def validate(body: Any, path: str, method: str, status: int, content_type: str) 
 
 
 @pytest.mark.parametrize("with_passphrase", [False, True])
-async def test_live_answers_match_the_document(api, with_passphrase: bool) -> None:
+async def test_live_answers_match_the_document(api: ApiClient, with_passphrase: bool) -> None:
     passphrase = secret_passphrase() if with_passphrase else None
     secret = make_secret(passphrase=passphrase, label="openapi doc label", max_views=2)
     calls = []

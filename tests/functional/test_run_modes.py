@@ -10,18 +10,13 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from services.common.embedded_postgres import EmbeddedPostgres
-from tests.conftest import make_settings, wait_ready
-from tests.support import (
-    BIN,
-    LEAK_WATCH,
-    cli,
-    free_port,
-    make_secret,
-    run_cli,
-    secret_text,
-    watch_cli_links,
-)
+from services.dev.embedded_postgres import EmbeddedPostgres
+from tests.support.cli import BIN, cli, run_cli, watch_cli_links
+from tests.support.fixtures_types import AiohttpClient, StartService
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import make_secret, secret_text
+from tests.support.services import make_settings, wait_ready
+from tools.net import free_port
 
 
 def test_dev_mode_serves_api_and_page_with_an_embedded_postgres(session_dir: Path) -> None:
@@ -62,7 +57,7 @@ def test_dev_mode_serves_api_and_page_with_an_embedded_postgres(session_dir: Pat
 
 
 async def test_forwarded_for_counts_only_from_a_trusted_proxy(
-    aiohttp_client, database_url, test_log
+    aiohttp_client: AiohttpClient, database_url: str, test_log: Path
 ) -> None:
     from services.api.app import create_app
 
@@ -82,13 +77,15 @@ async def test_forwarded_for_counts_only_from_a_trusted_proxy(
     assert await first_event_address("10.0.0.0/8") == "127.0.0.1"
 
 
-async def test_api_process_exits_cleanly_on_sigterm(database_url, start_service) -> None:
+async def test_api_process_exits_cleanly_on_sigterm(
+    database_url: str, start_service: StartService
+) -> None:
     api = start_service("api", database_url)
     assert await asyncio.to_thread(api.stop) == 0
 
 
 async def test_probe_command_answers_for_container_healthchecks(
-    database_url, start_service
+    database_url: str, start_service: StartService
 ) -> None:
     api = start_service("api", database_url)
     assert (await cli("probe", f"{api.url}/readyz")).returncode == 0

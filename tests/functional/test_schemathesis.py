@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support import BIN
+from tests.support.cli import BIN
+from tests.support.fixtures_types import StartService
 
 SEED = "1"  # fixed, so CI is repeatable; run the command with other seeds to search further
 
 
-async def test_schemathesis_finds_nothing(database_url, start_service) -> None:
-    limits_off = {"RATE_LIMIT_CREATE": "0", "RATE_LIMIT_PEEK": "0", "RATE_LIMIT_REVEAL": "0"}
+async def test_schemathesis_finds_nothing(database_url: str, start_service: StartService) -> None:
+    limits_off = {
+        "RATE_LIMIT_CREATE": "0",
+        "RATE_LIMIT_PEEK": "0",
+        "RATE_LIMIT_REVEAL": "0",
+        "RATE_LIMIT_RECEIPT": "0",
+    }
     api = start_service("api", database_url, **limits_off)
     run = await asyncio.create_subprocess_exec(
         str(BIN / "schemathesis"), "run", f"{api.url}/api/v1/openapi.json",

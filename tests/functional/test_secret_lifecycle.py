@@ -7,20 +7,24 @@ import os
 
 import asyncpg
 
-from services.common.envelope import Payload, b64u_decode, b64u_encode, open_secret
-from services.reaper.reaper import reap_once
-from tests.support import cli, make_secret, secret_passphrase
+from services.protocol.envelope import Payload, b64u_decode, b64u_encode, open_secret
+from services.server.settings import Settings
+from services.worker.reaper import reap_once
+from tests.support.cli import cli
+from tests.support.fixtures_types import ApiClient, StartService
+from tests.support.sealing import MadeSecret, make_secret, secret_passphrase
+from tests.support.waiting import eventually
 
 CREATE = "/api/v1/secrets"
 
 
-async def create(api, secret) -> str:
+async def create(api: ApiClient, secret: MadeSecret) -> str:
     response = await api.post(CREATE, json=secret.body)
     assert response.status == 201, await response.text()
     return str((await response.json())["id"])
 
 
-async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api) -> None:
+async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api: ApiClient) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     peek = await api.post(f"{CREATE}/{secret_id}/peek", json=secret.claim_body())
@@ -34,7 +38,9 @@ async def test_create_peek_reveal_returns_the_ciphertext_that_decrypts(api) -> N
     assert open_secret(b64u_decode(body["ciphertext"]), secret.keys) == Payload(secret.text)
 
 
-async def test_second_reveal_is_404_and_the_row_is_gone(api, db: asyncpg.Connection) -> None:
+async def test_second_reveal_is_404_and_the_row_is_gone(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 200
@@ -44,7 +50,7 @@ async def test_second_reveal_is_404_and_the_row_is_gone(api, db: asyncpg.Connect
     assert await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id) == 0
 
 
-async def test_peek_never_spends_a_view(api) -> None:
+async def test_peek_never_spends_a_view(api: ApiClient) -> None:
     secret = make_secret(max_views=2)
     secret_id = await create(api, secret)
     for _ in range(5):
@@ -52,7 +58,7 @@ async def test_peek_never_spends_a_view(api) -> None:
         assert (await peek.json())["views_left"] == 2
 
 
-async def test_get_of_anything_never_spends_a_view(api, db: asyncpg.Connection) -> None:
+async def test_get_of_anything_never_spends_a_view(api: ApiClient, db: asyncpg.Connection) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     for path in [
@@ -70,7 +76,9 @@ async def test_get_of_anything_never_spends_a_view(api, db: asyncpg.Connection) 
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 200
 
 
-async def test_wrong_claim_answers_exactly_like_an_unknown_id(api, db: asyncpg.Connection) -> None:
+async def test_wrong_claim_answers_exactly_like_an_unknown_id(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     secret = make_secret(max_views=3)
     secret_id = await create(api, secret)
     unknown_id = b64u_encode(os.urandom(16))
@@ -94,7 +102,7 @@ async def test_wrong_claim_answers_exactly_like_an_unknown_id(api, db: asyncpg.C
     )
 
 
-async def test_max_views_counts_down_then_burns(api) -> None:
+async def test_max_views_counts_down_then_burns(api: ApiClient) -> None:
     secret = make_secret(max_views=3)
     secret_id = await create(api, secret)
     left = []
@@ -105,7 +113,9 @@ async def test_max_views_counts_down_then_burns(api) -> None:
     assert (await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body())).status == 404
 
 
-async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Connection) -> None:
+async def test_passphrase_wrong_guesses_count_down_then_lock(
+    api: ApiClient, db: asyncpg.Connection
+) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     peek = await api.post(f"{CREATE}/{secret_id}/peek", json=secret.claim_body())
@@ -133,7 +143,7 @@ async def test_passphrase_wrong_guesses_count_down_then_lock(api, db: asyncpg.Co
     assert [e["event"] for e in body["events"]] == ["created"] + ["unlock_failed"] * 5 + ["locked"]
 
 
-async def test_right_passphrase_after_wrong_ones_reveals(api) -> None:
+async def test_right_passphrase_after_wrong_ones_reveals(api: ApiClient) -> None:
     secret = make_secret(passphrase=secret_passphrase())
     secret_id = await create(api, secret)
     await api.post(f"{CREATE}/{secret_id}/reveal", json=secret.reveal_body(passphrase="nope"))
@@ -156,7 +166,7 @@ async def expire_now(db: asyncpg.Connection, secret_id: str) -> None:
 
 
 async def test_expired_secret_is_never_served_even_before_the_reaper(
-    api, db: asyncpg.Connection
+    api: ApiClient, db: asyncpg.Connection
 ) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
@@ -173,7 +183,7 @@ async def test_expired_secret_is_never_served_even_before_the_reaper(
 
 
 async def test_reaper_deletes_expired_secrets_and_marks_receipts(
-    api, db: asyncpg.Connection, settings
+    api: ApiClient, db: asyncpg.Connection, settings: Settings
 ) -> None:
     expired, alive = make_secret(), make_secret()
     expired_id, alive_id = await create(api, expired), await create(api, alive)
@@ -193,7 +203,7 @@ async def test_reaper_deletes_expired_secrets_and_marks_receipts(
 
 
 async def test_reaper_once_command_and_receipt_purge(
-    api, db: asyncpg.Connection, database_url
+    api: ApiClient, db: asyncpg.Connection, database_url: str
 ) -> None:
     secret, viewed = make_secret(), make_secret()
     secret_id, viewed_id = await create(api, secret), await create(api, viewed)
@@ -213,22 +223,23 @@ async def test_reaper_once_command_and_receipt_purge(
 
 
 async def test_reaper_loop_reaps_then_stops_cleanly_on_sigterm(
-    api, db: asyncpg.Connection, database_url, start_service
+    api: ApiClient, db: asyncpg.Connection, database_url: str, start_service: StartService
 ) -> None:
     secret = make_secret()
     secret_id = await create(api, secret)
     await expire_now(db, secret_id)
     reaper = start_service("reaper", database_url, REAPER_INTERVAL="0.2")
-    for _ in range(100):
-        if not await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id):
-            break
-        await asyncio.sleep(0.1)
+
+    async def reaped() -> bool:
+        return not await db.fetchval("SELECT count(*) FROM secrets WHERE id = $1", secret_id)
+
+    await eventually(reaped, what="the reaper deleted the expired secret")
     assert await db.fetchval("SELECT state FROM receipts WHERE id = $1", secret_id) == "expired"
     assert await asyncio.to_thread(reaper.stop) == 0
 
 
 async def test_revoke_through_the_receipt_and_status_shows_each_event(
-    api, db: asyncpg.Connection
+    api: ApiClient, db: asyncpg.Connection
 ) -> None:
     secret = make_secret(max_views=2, label="for the staging db")
     secret_id = await create(api, secret)
@@ -251,7 +262,7 @@ async def test_revoke_through_the_receipt_and_status_shows_each_event(
 
 
 async def test_revoke_racing_reveals_ends_in_one_consistent_state(
-    api, db: asyncpg.Connection
+    api: ApiClient, db: asyncpg.Connection
 ) -> None:
     secret = make_secret(max_views=10)
     secret_id = await create(api, secret)

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
+from typing import Any
 
+import asyncpg
 import pytest
 
-from services.common.envelope import ID_BYTES, b64u_decode
-from tests.support import make_secret
+from services.protocol.envelope import ID_BYTES, b64u_decode, verifier
+from services.store import secrets
+from services.store.vocabulary import RevealOutcome
+from tests.support.fixtures_types import AiohttpClient, ApiClient
+from tests.support.sealing import make_secret
 
 
 @pytest.fixture
-def compare_digest_calls(monkeypatch):
+def compare_digest_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every call to hmac.compare_digest made by the store and the admin check."""
     calls: list[int] = []
     original = hmac.compare_digest
 
-    def spy(a, b):  # type: ignore[no-untyped-def]
+    def spy(a: bytes, b: bytes) -> bool:
         calls.append(len(a))
         return original(a, b)
 
-    monkeypatch.setattr("services.common.store.hmac.compare_digest", spy)
-    monkeypatch.setattr("services.web.admin.hmac.compare_digest", spy)
+    monkeypatch.setattr("services.store.secrets.hmac.compare_digest", spy)
+    monkeypatch.setattr("services.web.admin.auth.hmac.compare_digest", spy)
     return calls
 
 
-async def test_every_proof_is_compared_in_constant_time(api, compare_digest_calls) -> None:
+async def test_every_proof_is_compared_in_constant_time(
+    api: ApiClient, compare_digest_calls: list[int]
+) -> None:
     """In Python, by hmac.compare_digest; the reveal compares inside PostgreSQL (next test)."""
     secret = make_secret(passphrase="constant-time passphrase", max_views=2)
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
-    steps = [
+    steps: list[tuple[str, str, dict[str, Any], int]] = [
         ("POST", f"/api/v1/secrets/{sid}/peek", {"json": secret.claim_body()}, 1),  # claim
         ("POST", f"/api/v1/secrets/{sid}/reveal", {"json": secret.reveal_body()}, 0),  # in SQL
         ("GET", f"/api/v1/receipts/{sid}", {"headers": secret.bearer}, 1),  # manage
@@ -43,37 +51,67 @@ async def test_every_proof_is_compared_in_constant_time(api, compare_digest_call
     assert set(compare_digest_calls) == {32}  # SHA-256 verifiers, never raw proofs
 
 
-async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(db) -> None:
-    """burnafter_reveal compares both verifiers with burnafter_same_bytes, which reads
-    every byte (no early exit), and with nothing else."""
-    body = await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'burnafter_reveal'")
-    assert body.count("burnafter_same_bytes(") == 2
-    assert "_verifier =" not in body and "= stored_" not in body
-    same = await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'burnafter_same_bytes'")
-    assert "generate_series(0, length(a) - 1)" in same and "bit_or" in same
+async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    """burnafter_same_bytes_v1 reads every byte (a difference in the last one counts),
+    never calls NULL or empty input equal, and is what the reveal decides by: a stored
+    claim or unlock verifier off in its last byte only refuses the right proof."""
     a = bytes(range(32))
     cases = [
         (a, a, True),
         (a, bytes([1]) + a[1:], False),  # differs in the first byte
-        (a, a[:31] + bytes([0]), False),  # differs in the last byte
+        (a, a[:31] + bytes([0]), False),  # differs in the last byte only
         (a, a[:31], False),  # shorter
+        (b"", b"", None),  # empty: never equal
+        (None, None, None),  # NULL: never equal
+        (a, None, None),
     ]
     for left, right, expected in cases:
-        assert await db.fetchval("SELECT burnafter_same_bytes($1, $2)", left, right) is expected
+        assert await db.fetchval("SELECT burnafter_same_bytes_v1($1, $2)", left, right) is expected
+
+    claim, unlock, access = b"c" * 32, b"u" * 32, secrets.Access(None, None)
+
+    def last_byte_off(proof: bytes) -> bytes:
+        return verifier(proof)[:31] + bytes([verifier(proof)[31] ^ 1])
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        stored = {
+            "X" * 22: (last_byte_off(claim), verifier(unlock)),
+            "Y" * 22: (verifier(claim), last_byte_off(unlock)),
+            "Z" * 22: (verifier(claim), verifier(unlock)),
+        }
+        for secret_id, (claim_verifier, unlock_verifier) in stored.items():
+            new = secrets.NewSecret(
+                id=secret_id, ciphertext=b"x" * 40, claim_verifier=claim_verifier,
+                unlock_verifier=unlock_verifier, manage_verifier=bytes(32), label=None,
+                max_views=2, max_attempts=5, expires_in=60,
+            )  # fmt: skip
+            await secrets.create_secret(pool, new, access)
+        results = [await secrets.reveal(pool, sid, claim, unlock, access) for sid in stored]
+    finally:
+        await pool.close()
+    assert results[0] == secrets.Refused(RevealOutcome.NOT_FOUND)
+    assert results[1] == secrets.Refused(RevealOutcome.WRONG_PASSPHRASE, 4)
+    assert isinstance(results[2], secrets.Revealed)
 
 
 async def test_the_admin_token_is_compared_in_constant_time(
-    aiohttp_client, database_url, test_log, compare_digest_calls
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    test_log: Path,
+    compare_digest_calls: list[int],
 ) -> None:
-    from services.dev import build_app
-    from tests.conftest import make_settings
+    from services.dev.app import build_app
+    from tests.support.services import make_settings
 
     site = await aiohttp_client(build_app(make_settings(database_url, ADMIN_TOKEN="z" * 30)))
     await site.get("/admin", headers={"Authorization": "Bearer " + "y" * 30})
     assert compare_digest_calls == [30]
 
 
-async def test_ids_carry_128_random_bits(api) -> None:
+async def test_ids_carry_128_random_bits(api: ApiClient) -> None:
     ids = set()
     for _ in range(200):
         response = await api.post("/api/v1/secrets", json=make_secret().body)

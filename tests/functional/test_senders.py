@@ -6,33 +6,30 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-import pytest
+import asyncpg
+from aiohttp import ClientResponse
 
-from services.api.app import create_app
-from tests.conftest import make_settings
-from tests.functional.test_admin import AuditTail
-from tests.support import LEAK_WATCH, cli, make_secret, watch_cli_links
+from tests.support.audit import AuditTail
+from tests.support.cli import cli, watch_cli_links
+from tests.support.fixtures_types import ApiClient, ClientWith
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import MadeSecret, make_secret
 
 ALICE = {"X-Forwarded-Email": "Alice@Example.com", "X-Forwarded-Groups": "staff,ops"}
 
 
-@pytest.fixture
-def api_with(aiohttp_client, database_url, test_log):
-    async def make(**env: str):
-        return await aiohttp_client(create_app(make_settings(database_url, **env)))
-
-    return make
-
-
-async def create(api, headers: dict[str, str] | None = None, **fields):
+async def create(
+    api: ApiClient, headers: dict[str, str] | None = None, **fields: Any
+) -> tuple[MadeSecret, ClientResponse]:
     secret = make_secret(**fields)
     response = await api.post("/api/v1/secrets", json=secret.body, headers=headers or {})
     return secret, response
 
 
 async def test_sso_policy_takes_the_user_only_from_a_trusted_proxy(
-    api_with, test_log: Path
+    api_with: ClientWith, test_log: Path
 ) -> None:
     behind_proxy = await api_with(CREATE_POLICY="sso", TRUSTED_PROXIES="127.0.0.1/32")
     _, anonymous = await create(behind_proxy)
@@ -58,7 +55,7 @@ async def test_sso_policy_takes_the_user_only_from_a_trusted_proxy(
 
 
 async def test_a_token_made_by_the_cli_works_until_revoked_or_expired(
-    api_with, database_url: str, db, test_log: Path, tmp_path: Path
+    api_with: ClientWith, database_url: str, db: asyncpg.Connection, test_log: Path, tmp_path: Path
 ) -> None:
     env = {"DATABASE_URL": database_url}
     made = await cli(
@@ -131,7 +128,7 @@ async def test_a_token_made_by_the_cli_works_until_revoked_or_expired(
         assert refused.status == 401
 
 
-async def test_each_kind_of_sender_gets_its_own_maximum(api_with) -> None:
+async def test_each_kind_of_sender_gets_its_own_maximum(api_with: ClientWith) -> None:
     api = await api_with(
         TRUSTED_PROXIES="127.0.0.1/32", ANONYMOUS_MAX_EXPIRES_IN="3600", ANONYMOUS_MAX_VIEWS="3"
     )
@@ -153,7 +150,9 @@ async def test_each_kind_of_sender_gets_its_own_maximum(api_with) -> None:
     assert signed_in.status == 201
 
 
-async def test_the_open_policy_still_names_a_signed_in_sender(api_with, test_log: Path) -> None:
+async def test_the_open_policy_still_names_a_signed_in_sender(
+    api_with: ClientWith, test_log: Path
+) -> None:
     api = await api_with(TRUSTED_PROXIES="127.0.0.1/32")
     tail = AuditTail(test_log)
     assert (await create(api))[1].status == 201

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support import make_secret
+from tests.support.fixtures_types import ApiClient, StartService
+from tests.support.sealing import make_secret
 
 
 async def raw_request(port: int, head: bytes, body: bytes = b"") -> bytes:
@@ -17,7 +18,9 @@ async def raw_request(port: int, head: bytes, body: bytes = b"") -> bytes:
     return answer
 
 
-async def test_a_body_that_trickles_too_slowly_gets_408(database_url, start_service) -> None:
+async def test_a_body_that_trickles_too_slowly_gets_408(
+    database_url: str, start_service: StartService
+) -> None:
     api = start_service("api", database_url, BODY_TIMEOUT="1")
     port = int(api.url.rsplit(":", 1)[1])
     head = (
@@ -31,7 +34,7 @@ async def test_a_body_that_trickles_too_slowly_gets_408(database_url, start_serv
 
 
 async def test_huge_headers_get_a_4xx_and_the_server_stays_up(
-    database_url, start_service, api
+    database_url: str, start_service: StartService, api: ApiClient
 ) -> None:
     server = start_service("api", database_url)
     port = int(server.url.rsplit(":", 1)[1])

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from services.common.http import CONTENT_SECURITY_POLICY
-from services.dev import build_app
-from tests.conftest import make_settings
+from services.dev.app import build_app
+from services.server.middlewares import CONTENT_SECURITY_POLICY
+from tests.support.fixtures_types import AiohttpClient, ApiClient
+from tests.support.services import make_settings
 
 
 @pytest.fixture
-async def site(aiohttp_client, database_url, test_log):
+async def site(aiohttp_client: AiohttpClient, database_url: str, test_log: Path) -> ApiClient:
     return await aiohttp_client(build_app(make_settings(database_url)))
 
 
 @pytest.mark.parametrize(
     "path", ["/", "/s/AAAAAAAAAAAAAAAAAAAAAA", "/r/AAAAAAAAAAAAAAAAAAAAAA", "/api/v1/limits"]
 )
-async def test_every_response_carries_the_security_headers(site, path: str) -> None:
+async def test_every_response_carries_the_security_headers(site: ApiClient, path: str) -> None:
     response = await site.get(path)
     assert response.status == 200
     headers = response.headers
@@ -38,7 +41,7 @@ async def test_every_response_carries_the_security_headers(site, path: str) -> N
     assert "Strict-Transport-Security" not in headers  # plain http here
 
 
-async def test_pages_say_noindex_and_load_no_inline_script_or_style(site) -> None:
+async def test_pages_say_noindex_and_load_no_inline_script_or_style(site: ApiClient) -> None:
     for path in ("/", "/s/AAAAAAAAAAAAAAAAAAAAAA", "/r/AAAAAAAAAAAAAAAAAAAAAA"):
         html = await (await site.get(path)).text()
         assert '<meta name="robots" content="noindex, nofollow">' in html
@@ -46,7 +49,9 @@ async def test_pages_say_noindex_and_load_no_inline_script_or_style(site) -> Non
         assert "http://" not in html.replace("http://www.w3.org", "")  # no CDN, no third party
 
 
-async def test_hsts_only_over_tls_from_a_trusted_proxy(aiohttp_client, database_url, test_log):
+async def test_hsts_only_over_tls_from_a_trusted_proxy(
+    aiohttp_client: AiohttpClient, database_url: str, test_log: Path
+) -> None:
     trusted = await aiohttp_client(
         build_app(make_settings(database_url, TRUSTED_PROXIES="127.0.0.1/32"))
     )
@@ -57,7 +62,7 @@ async def test_hsts_only_over_tls_from_a_trusted_proxy(aiohttp_client, database_
     assert "Strict-Transport-Security" not in spoofed.headers
 
 
-async def test_static_files_may_be_cached_but_revalidated(site) -> None:
+async def test_static_files_may_be_cached_but_revalidated(site: ApiClient) -> None:
     response = await site.get("/static/js/envelope.js")
     assert response.status == 200
     assert "javascript" in response.content_type

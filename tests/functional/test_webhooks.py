@@ -8,8 +8,10 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -17,13 +19,18 @@ import pytest
 from aiohttp import web
 
 from services.api.app import create_app
-from services.common.audit import Auditor
-from services.common.metrics import WebhookMetrics, new_registry
-from services.common.settings import Settings
-from services.reaper.reaper import reap_once
-from services.reaper.webhooks import Dispatcher
-from tests.conftest import make_settings
-from tests.support import LEAK_WATCH, cli, free_port, make_secret, watch_cli_links
+from services.server.audit import Auditor
+from services.server.metrics import WebhookMetrics, new_registry
+from services.server.settings import Settings
+from services.worker.reaper import reap_once
+from services.worker.webhooks import Dispatcher
+from tests.support.cli import cli, watch_cli_links
+from tests.support.fixtures_types import AiohttpClient, Dispatch
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import make_secret
+from tests.support.services import make_settings
+from tests.support.waiting import eventually
+from tools.net import free_port
 
 HOOK_SECRET = "webhook-signing-secret-" + "k" * 20
 
@@ -34,6 +41,8 @@ class Receiver:
 
     port: int
     answer: int = 204
+    delay: float = 0.0  # seconds before it answers: a slow endpoint
+    answered_at: float = 0.0  # time.time() of its last answer
     got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     runner: web.AppRunner | None = None
 
@@ -43,6 +52,8 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.got.append((dict(request.headers), await request.read()))
+        await asyncio.sleep(self.delay)
+        self.answered_at = time.time()
         return web.Response(status=self.answer)
 
     async def start(self) -> None:
@@ -57,7 +68,7 @@ class Receiver:
             await self.runner.cleanup()
             self.runner = None
 
-    def payloads(self) -> list[dict]:
+    def payloads(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.got]
 
 
@@ -75,32 +86,38 @@ async def receiver() -> AsyncIterator[Receiver]:
     await hook.stop()
 
 
-def hook_settings(database_url: str, receiver: Receiver, fmt: str = "json") -> Settings:
+def hook_settings(
+    database_url: str,
+    receiver: Receiver,
+    fmt: str = "json",
+    retry_base: str = "0.05",
+    retry_max: str = "0.2",
+) -> Settings:
     LEAK_WATCH.add("webhook secret", HOOK_SECRET)
     hooks = [{"name": "ops", "url": receiver.url, "secret": HOOK_SECRET, "format": fmt}]
     return make_settings(
         database_url,
         WEBHOOKS=json.dumps(hooks),
-        WEBHOOK_RETRY_BASE="0.05",
-        WEBHOOK_RETRY_MAX="0.2",
+        WEBHOOK_RETRY_BASE=retry_base,
+        WEBHOOK_RETRY_MAX=retry_max,
         AUDIT_KEY="a" * 32,
     )
 
 
 @pytest.fixture
-async def dispatch(database_url: str) -> AsyncIterator:
+async def dispatch(database_url: str) -> AsyncIterator[Dispatch]:
     """Run dispatcher rounds (several dispatchers at once, if asked) until nothing
-    is due; return how many rows they claimed."""
+    is due, or only one round when ``once``; return how many rows they claimed."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     session = aiohttp.ClientSession()
 
-    async def run(settings: Settings, dispatchers: int = 1) -> int:
+    async def run(settings: Settings, dispatchers: int = 1, once: bool = False) -> int:
         metrics = WebhookMetrics(new_registry("reaper"))
         workers = [Dispatcher(pool, settings, metrics, session) for _ in range(dispatchers)]
         claimed = 0
         while counts := await asyncio.gather(*(w.run_once() for w in workers)):
             claimed += sum(counts)
-            if not any(counts):
+            if once or not any(counts):
                 break
         return claimed
 
@@ -110,7 +127,7 @@ async def dispatch(database_url: str) -> AsyncIterator:
 
 
 async def test_each_view_is_delivered_once_signed(
-    aiohttp_client, database_url: str, receiver: Receiver, dispatch
+    aiohttp_client: AiohttpClient, database_url: str, receiver: Receiver, dispatch: Dispatch
 ) -> None:
     await receiver.start()
     settings = hook_settings(database_url, receiver)
@@ -149,9 +166,15 @@ async def test_each_view_is_delivered_once_signed(
 
 
 async def test_deliveries_wait_for_a_receiver_that_is_down(
-    aiohttp_client, database_url: str, receiver: Receiver, dispatch, db
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    receiver: Receiver,
+    dispatch: Dispatch,
+    db: asyncpg.Connection,
 ) -> None:
-    settings = hook_settings(database_url, receiver)
+    # Each retry is one dispatcher round once its backoff is over (the test waits for
+    # that, not for a fixed time).
+    settings = hook_settings(database_url, receiver, retry_base="0.3", retry_max="0.6")
     api = await aiohttp_client(create_app(settings))
     secret = make_secret(notify=["ops"])
     sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
@@ -163,29 +186,71 @@ async def test_deliveries_wait_for_a_receiver_that_is_down(
     assert await dispatch(settings) == 1
     await receiver.start()
     receiver.answer = 503
-    await asyncio.sleep(0.1)
-    assert await dispatch(settings) == 1
+    await eventually(lambda: retry_is_due(db), what="the retry after the backoff is due")
+    assert await dispatch(settings, once=True) == 1
     row = await db.fetchrow("SELECT attempts, delivered_at, last_status FROM webhook_deliveries")
     assert (row["attempts"], row["delivered_at"], row["last_status"]) == (2, None, 503)
 
     receiver.answer = 200
-    for _ in range(50):  # past the backoff
-        await asyncio.sleep(0.05)
-        await dispatch(settings)
-        if await db.fetchval("SELECT delivered_at IS NOT NULL FROM webhook_deliveries"):
-            break
+    await eventually(lambda: retry_is_due(db), what="the retry after the backoff is due")
+    assert await dispatch(settings, once=True) == 1
+    assert await db.fetchval("SELECT delivered_at IS NOT NULL FROM webhook_deliveries")
     assert await db.fetchval("SELECT attempts FROM webhook_deliveries") == 3
     # The receiver saw the attempt it answered 503 and the one it answered 200; the
     # first attempt found nobody listening.
     assert len(receiver.got) == 2 and all(verify(h, b) for h, b in receiver.got)
     assert receiver.got[0][1] == receiver.got[1][1]  # the same delivery, sent again
-    await asyncio.sleep(0.3)
+    # Once any retry of the delivered row would be due (past the longest backoff,
+    # WEBHOOK_RETRY_MAX), nothing is claimed or sent again.
+    await eventually(
+        lambda: db.fetchval(
+            "SELECT now() > delivered_at + interval '0.65 seconds' FROM webhook_deliveries"
+        ),
+        what="the database's clock past the longest backoff",
+    )
     assert await dispatch(settings) == 0
     assert len(receiver.got) == 2
 
 
+async def test_the_backoff_counts_from_the_answer_of_a_slow_endpoint(
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    receiver: Receiver,
+    dispatch: Dispatch,
+    db: asyncpg.Connection,
+) -> None:
+    # An endpoint that answers 503 after longer than the backoff: the retry is due one
+    # backoff after that answer, not after the round began (else it is due at once).
+    settings = hook_settings(database_url, receiver, retry_base="0.5", retry_max="0.5")
+    api = await aiohttp_client(create_app(settings))
+    secret = make_secret(notify=["ops"])
+    sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
+    assert (
+        await api.post(f"/api/v1/secrets/{sid}/reveal", json=secret.reveal_body())
+    ).status == 200
+    await receiver.start()
+    receiver.answer, receiver.delay = 503, 1.0
+
+    assert await dispatch(settings, once=True) == 1
+    due = await db.fetchval("SELECT extract(epoch FROM next_attempt_at) FROM webhook_deliveries")
+    assert due >= receiver.answered_at + 0.5 - 0.05
+
+
+async def retry_is_due(db: asyncpg.Connection) -> bool:
+    """The one pending delivery may be claimed again (its backoff is over)."""
+    return bool(
+        await db.fetchval(
+            "SELECT next_attempt_at <= now() FROM webhook_deliveries WHERE delivered_at IS NULL"
+        )
+    )
+
+
 async def test_expiry_revoke_and_lockout_are_told_too_in_slack_format(
-    aiohttp_client, database_url: str, receiver: Receiver, dispatch, db
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    receiver: Receiver,
+    dispatch: Dispatch,
+    db: asyncpg.Connection,
 ) -> None:
     await receiver.start()
     settings = hook_settings(database_url, receiver, fmt="slack")
@@ -227,7 +292,7 @@ async def test_expiry_revoke_and_lockout_are_told_too_in_slack_format(
 
 
 async def test_senders_pick_only_configured_endpoints(
-    aiohttp_client, database_url: str, receiver, db
+    aiohttp_client: AiohttpClient, database_url: str, receiver: Receiver, db: asyncpg.Connection
 ) -> None:
     api = await aiohttp_client(create_app(hook_settings(database_url, receiver)))
     limits = await (await api.get("/api/v1/limits")).json()
@@ -240,7 +305,7 @@ async def test_senders_pick_only_configured_endpoints(
 
 
 async def test_the_cli_asks_for_notifications_and_status_shows_them(
-    aiohttp_client, database_url: str, receiver: Receiver, dispatch
+    aiohttp_client: AiohttpClient, database_url: str, receiver: Receiver, dispatch: Dispatch
 ) -> None:
     await receiver.start()
     settings = hook_settings(database_url, receiver)

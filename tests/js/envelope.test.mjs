@@ -62,6 +62,13 @@ test("malformed frames are refused", () => {
   }
 });
 
+test("a frame of more than 1000 files is refused (review finding 12)", () => {
+  const file = [0, 1, 97, 0, 0, 0, 0, 0, 0]; // name "a", no type, no bytes
+  const frame = (count) => Uint8Array.from([0, 0, 0, 0, count >> 8, count & 0xff, ...Array(count).fill(file).flat()]);
+  assert.equal(envelope.decodePayload(frame(1000)).files.length, 1000);
+  assert.throws(() => envelope.decodePayload(frame(1001)), envelope.EnvelopeError);
+});
+
 test("base64url decoding is strict", () => {
   for (const text of ["a", "ab=", "a+b", "a/b", "é", "AB", "A B"]) {
     assert.throws(() => d(text), envelope.EnvelopeError, text);

@@ -1,4 +1,4 @@
-// Protocol v1 in the browser: the same bytes as services/common/envelope.py.
+// Protocol v1 in the browser: the same bytes as services/protocol/envelope.py.
 // The contract, with test vectors, is docs/protocol.md. Nothing here talks to the
 // network: keys, passphrases and plaintext stay in this page.
 
@@ -171,7 +171,9 @@ export function decodePayload(bytes) {
     }
   };
   const payload = { text: text(4), files: [] };
-  for (let count = number(2); count > 0; count -= 1) {
+  const count = number(2);
+  if (count > MAX_FILES) throw new EnvelopeError(`at most ${MAX_FILES} files`);
+  for (let left = count; left > 0; left -= 1) {
     const name = text(2);
     const type = text(2);
     if (!name) throw new EnvelopeError("a file needs a name");

@@ -25,6 +25,10 @@ function describe(peeked) {
   return `${opens}, and expires ${formatTime(peeked.expires_at)}.`;
 }
 
+// Every object URL this page made, given back when the page goes away.
+const objectUrls = [];
+addEventListener("pagehide", () => objectUrls.splice(0).forEach((url) => URL.revokeObjectURL(url)));
+
 function renderPayload(payload) {
   show(byId("text-field"), Boolean(payload.text));
   byId("secret-text").value = payload.text;
@@ -33,7 +37,10 @@ function renderPayload(payload) {
     ...payload.files.map((file) => {
       const item = document.createElement("li");
       const link = document.createElement("a");
-      link.href = URL.createObjectURL(new Blob([file.data], { type: file.type || "application/octet-stream" }));
+      // Always bytes to save, never a document: a blob URL of the sender's own type
+      // (text/html, image/svg+xml) pasted into a tab would run its script in our origin.
+      link.href = URL.createObjectURL(new Blob([file.data], { type: "application/octet-stream" }));
+      objectUrls.push(link.href);
       link.download = file.name;
       link.textContent = `Download ${file.name}`;
       const size = document.createElement("span");

@@ -1,0 +1,35 @@
+"""The api's refusals of a request: each becomes one problem answer
+(``services/api/problems.py``). The store's domain errors live in
+``services/store/errors.py``."""
+
+from __future__ import annotations
+
+
+class InvalidRequest(Exception):
+    """A request that breaks the contract; ``field`` names the culprit, if one."""
+
+    def __init__(self, detail: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.status = status
+
+
+class AuthenticationRequired(Exception):
+    """No acceptable sender for this policy, or a token that does not work."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RateLimited(Exception):
+    """Over this client's rate for an action; ``retry_after`` in whole seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate limited")
+        self.retry_after = retry_after
+
+
+class StorageFull(Exception):
+    """Storing this would put the live ciphertext over its cap."""

@@ -1,0 +1,233 @@
+"""Prometheus metrics, ``burnafter_*``, served on each process's own port.
+
+Each process builds one registry holding only the groups it uses, so a web
+process never exports reaper gauges at zero. Labels are bounded (route template,
+method, status class, outcome): never an id, a client address or a user agent."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+
+import asyncpg
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services.server.appkeys import POOL, REGISTRY, SETTINGS
+from services.store.vocabulary import RevealOutcome
+
+log = structlog.get_logger("burnafter.metrics")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+SIZE_BUCKETS = (1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216)
+
+
+def new_registry(service: str) -> CollectorRegistry:
+    """A registry with ``burnafter_build_info`` for one service process."""
+    registry = CollectorRegistry(auto_describe=True)
+    info = Gauge(
+        "burnafter_build_info",
+        "Always 1; the labels say which build and service this is.",
+        ["version", "service"],
+        registry=registry,
+    )
+    info.labels(version=importlib.metadata.version("burnafter"), service=service).set(1)
+    return registry
+
+
+class _Declare:
+    """Declares metrics on one registry, a call per metric. Labelled counters are
+    created with each of their known label values, so they export 0 from the start."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def counter(
+        self, name: str, doc: str, label: str | None = None, values: Iterable[str] = ()
+    ) -> Counter:
+        counter = Counter(name, doc, [label] if label else [], registry=self.registry)
+        for value in values:
+            counter.labels(value)
+        return counter
+
+    def gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(name, doc, registry=self.registry)
+
+    def histogram(
+        self, name: str, doc: str, buckets: Sequence[float], labels: Sequence[str] = ()
+    ) -> Histogram:
+        return Histogram(name, doc, list(labels), buckets=buckets, registry=self.registry)
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        declare = _Declare(registry)
+        self.requests = Counter(
+            "burnafter_http_requests",
+            "HTTP requests answered, by route template, method and status class.",
+            ["route", "method", "status_class"],
+            registry=registry,
+        )
+        self.latency = declare.histogram(
+            "burnafter_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method.",
+            LATENCY_BUCKETS,
+            ["route", "method"],
+        )
+        self.in_flight = declare.gauge(
+            "burnafter_http_requests_in_flight", "HTTP requests being answered now."
+        )
+        self.database_errors = declare.counter(
+            "burnafter_database_errors",
+            "Requests or passes that failed because the database could not be reached.",
+        )
+
+
+class SecretMetrics:
+    """The api's share of the lifecycle."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        declare = _Declare(registry)
+        self.created = declare.counter("burnafter_secrets_created", "Secrets stored.")
+        self.ciphertext_bytes = declare.histogram(
+            "burnafter_secret_ciphertext_bytes",
+            "Size of each stored ciphertext (padded, so only coarse).",
+            SIZE_BUCKETS,
+        )
+        self.reveals = declare.counter(
+            "burnafter_secret_reveals", "Reveal requests, by outcome.", "outcome", RevealOutcome
+        )
+        self.unlock_failures = declare.counter(
+            "burnafter_unlock_failures", "Wrong passphrases (each spends one attempt)."
+        )
+        self.locked = declare.counter(
+            "burnafter_secrets_locked", "Secrets destroyed after too many wrong passphrases."
+        )
+        self.revoked = declare.counter(
+            "burnafter_secrets_revoked", "Secrets revoked by their sender."
+        )
+        self.rate_limited = declare.counter(
+            "burnafter_rate_limited",
+            "Requests refused with 429, by action (create, peek, reveal, receipt).",
+            "action",
+            ("create", "peek", "reveal", "receipt"),
+        )
+        self.storage_full = declare.counter(
+            "burnafter_storage_full",
+            "Creates refused with 507 because the stored ciphertext cap was reached.",
+        )
+        self.stored_bytes = declare.gauge(
+            "burnafter_stored_ciphertext_bytes",
+            "Ciphertext bytes of live secrets, as this process last counted them.",
+        )
+
+
+class ReaperMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        declare = _Declare(registry)
+        self.expired = declare.counter(
+            "burnafter_secrets_expired", "Expired secrets deleted by the reaper."
+        )
+        self.purged = declare.counter(
+            "burnafter_receipts_purged", "Receipts deleted after their retention period."
+        )
+        self.passes = declare.counter(
+            "burnafter_reaper_passes", "Reaper passes, by outcome.", "outcome", ("ok", "error")
+        )
+        self.pass_duration = declare.histogram(
+            "burnafter_reaper_pass_duration_seconds",
+            "Time a reaper pass took.",
+            (*LATENCY_BUCKETS, 10.0, 30.0, 60.0),
+        )
+        self.backlog = declare.gauge(
+            "burnafter_reaper_backlog_secrets",
+            "Expired secrets not yet deleted, after the last pass.",
+        )
+        self.backlog_age = declare.gauge(
+            "burnafter_reaper_backlog_oldest_age_seconds",
+            "How long ago the oldest expired, not yet deleted secret expired (0 when none).",
+        )
+        self.last_success = declare.gauge(
+            "burnafter_reaper_last_success_timestamp_seconds",
+            "Unix time of the last pass that completed.",
+        )
+
+
+class WebhookMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        declare = _Declare(registry)
+        self.deliveries = Counter(
+            "burnafter_webhook_deliveries",
+            "Webhook delivery attempts, by endpoint name and outcome (delivered, retry, gave_up).",
+            ["endpoint", "outcome"],
+            registry=registry,
+        )
+        self.queue_depth = declare.gauge(
+            "burnafter_webhook_queue_depth",
+            "Webhook deliveries not yet delivered nor given up, after the last round.",
+        )
+        self.oldest_age = declare.gauge(
+            "burnafter_webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending webhook delivery (0 when none).",
+        )
+
+
+class PoolCollector(Collector):
+    """Pool size and connections in use, read when scraped."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        size = self.pool.get_size()
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_size", "Connections the pool holds now.", value=size
+        )
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_max_size",
+            "Connections the pool may hold at most.",
+            value=self.pool.get_max_size(),
+        )
+        yield GaugeMetricFamily(
+            "burnafter_db_pool_in_use",
+            "Connections checked out of the pool now.",
+            value=size - self.pool.get_idle_size(),
+        )
+
+
+def watch_pool(registry: CollectorRegistry, pool: asyncpg.Pool) -> None:
+    registry.register(PoolCollector(pool))
+
+
+async def start_metrics_server(registry: CollectorRegistry, host: str, port: int) -> web.AppRunner:
+    """Serve ``GET /metrics`` on its own port, apart from the public routes."""
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("metrics_listening", port=port)
+    return runner
+
+
+async def metrics_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the metrics port for this process (``METRICS_PORT=0`` turns it off),
+    and the pool gauges once the pool exists."""
+    settings = app[SETTINGS]
+    watch_pool(app[REGISTRY], app[POOL])
+    runner = None
+    if settings.metrics_port:
+        runner = await start_metrics_server(
+            app[REGISTRY], settings.http_host, settings.metrics_port
+        )
+    yield
+    if runner is not None:
+        await runner.cleanup()

@@ -1,0 +1,149 @@
+"""The middlewares every HTTP service runs: request telemetry (request id, one log
+line by route template, HTTP metrics) and strict security headers."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from services.server.appkeys import HTTP_METRICS
+from services.server.client_address import peer_is_trusted_proxy
+
+log = structlog.get_logger("burnafter.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def route_template(request: web.Request) -> str:
+    """The matched route's pattern (``/api/v1/secrets/{id}/reveal``), never the raw path."""
+    info = request.match_info
+    resource = info.route.resource if info.http_exception is None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(request: web.Request) -> str:
+    """A trusted proxy's ``X-Request-ID`` when it is sane, else a new one: a client
+    must not choose the id that joins log lines (it could blend its requests into
+    another's)."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    if _REQUEST_ID.match(given) and peer_is_trusted_proxy(request):
+        return given
+    return os.urandom(16).hex()
+
+
+@web.middleware
+async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id (accepted or made, returned, and on every log line of the request),
+    one log line by route template, and the HTTP metrics."""
+    request_id = request_id_of(request)
+    metrics = request.config_dict[HTTP_METRICS]
+    started = time.perf_counter()
+    status = 500
+    metrics.in_flight.inc()
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            status = exc.status
+            exc.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        else:
+            status = response.status
+            response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(request)
+            metrics.in_flight.dec()
+            metrics.requests.labels(route, request.method, f"{status // 100}xx").inc()
+            metrics.latency.labels(route, request.method).observe(elapsed)
+            if status == 503:
+                metrics.database_errors.inc()
+            log.info(
+                "request",
+                method=request.method,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
+
+UNEXPECTED_ERROR = "Something went wrong on our side. Please try again later."
+
+
+def report_unexpected(exc: Exception) -> None:
+    """Log an error no code path expected: its type and the line that raised it,
+    never its message or its traceback's values, which may hold request data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
+    log.error("unexpected_error", error=type(exc).__name__, where=where)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+)
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": (
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+        "interest-cohort=(), clipboard-write=(self)"
+    ),
+}
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
+def served_over_tls(request: web.Request) -> bool:
+    """TLS here, or at a trusted proxy that says so in ``X-Forwarded-Proto``."""
+    if request.secure:
+        return True
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return proto == "https" and peer_is_trusted_proxy(request)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Strict headers on every response. Nothing but static files may be cached:
+    the pages and the API deal in secrets."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
+        report_unexpected(exc)
+        response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
+    response.headers.update(_SECURITY_HEADERS)
+    if served_over_tls(request):
+        response.headers["Strict-Transport-Security"] = _HSTS
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
+    else:
+        response.headers["Cache-Control"] = "no-store"
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response

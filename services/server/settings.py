@@ -1,0 +1,420 @@
+"""Settings: the environment, parsed once at start-up into frozen, typed objects.
+
+This module is the only place that reads ``os.environ``. A missing or malformed
+setting stops start-up with a message that names it.
+
+:data:`SETTINGS` is the one table of every server setting: its variable, parser,
+default, bounds or choices and a line of documentation. :func:`load_settings`
+builds :class:`Settings` from it, and ``python -m tools.settings_doc`` writes the
+README's table and ``.env.example`` from it. The attribute a setting fills is its
+variable in lower case (``DB_POOL_MAX`` fills ``Settings.db_pool_max``,
+``MAX_VIEWS`` fills ``Limits.max_views``, ``SSO_MAX_VIEWS`` fills
+``sender_limits["sso"].max_views``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, cast
+from urllib.parse import urlsplit
+
+KiB = 1024
+MiB = 1024 * KiB
+DAY = 86400
+
+AddressPolicy = Literal["full", "truncated", "off"]
+CreatePolicy = Literal["open", "sso", "sso-or-token"]
+SenderKind = Literal["anonymous", "sso", "token"]
+WebhookFormat = Literal["json", "slack"]
+LogFormat = Literal["json", "console"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+SENDER_KINDS: tuple[SenderKind, ...] = ("anonymous", "sso", "token")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Of:
+    """A bound or default that is the value of an earlier setting of the table."""
+
+    name: str
+
+
+Bound = int | float | Of | None
+# A parser turns the variable's text ("" when unset) into its value; it sees the
+# row and the values of the settings before it in the table.
+Parser = Callable[[str, "Setting", Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the table: one environment variable."""
+
+    name: str  # the variable; it fills the attribute of its name in lower case
+    parse: Parser
+    default: Any  # the value when the variable is unset or empty
+    doc: str  # one line, for README.md and .env.example
+    lo: Bound = None  # a number's bounds, inclusive
+    hi: Bound = None
+    choices: tuple[str, ...] = ()  # a choice's allowed values
+    shown: str = ""  # how the docs show the default, when not the value itself
+    compose: bool = False  # docker compose passes it from .env, so .env.example lists it
+
+
+def _resolve(value: Any, earlier: Mapping[str, Any]) -> Any:
+    return earlier[value.name] if isinstance(value, Of) else value
+
+
+def _number(raw: str, row: Setting, earlier: Mapping[str, Any], kind: type[float]) -> Any:
+    if not raw:
+        return _resolve(row.default, earlier)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{row.name} must be a {kind.__name__} number, got {raw!r}") from None
+    lo, hi = _resolve(row.lo, earlier), _resolve(row.hi, earlier)
+    if not lo <= value <= hi:
+        raise SettingsError(f"{row.name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def integer(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
+    """A whole number between ``lo`` and ``hi``."""
+    return int(_number(raw, row, earlier, int))
+
+
+def number(raw: str, row: Setting, earlier: Mapping[str, Any]) -> float:
+    """A number between ``lo`` and ``hi``."""
+    return float(_number(raw, row, earlier, float))
+
+
+def text(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    return raw or str(row.default)
+
+
+def choice(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    value = raw or str(row.default)
+    if value not in row.choices:
+        raise SettingsError(f"{row.name} must be one of {', '.join(row.choices)}, got {value!r}")
+    return value
+
+
+def names(raw: str, row: Setting, earlier: Mapping[str, Any]) -> frozenset[str]:
+    """A comma-separated list, lower-cased."""
+    return frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
+
+
+def networks(raw: str, row: Setting, earlier: Mapping[str, Any]) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of CIDR networks."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(
+            f"{row.name} must be a comma-separated list of CIDR networks: {exc}"
+        ) from None
+
+
+def pool_max(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
+    """DB_POOL_MAX: an integer, and at least DB_POOL_MIN."""
+    value = integer(raw, row, earlier)
+    if value < earlier["DB_POOL_MIN"]:
+        raise SettingsError(f"DB_POOL_MAX must be at least DB_POOL_MIN, got {value}")
+    return value
+
+
+def default_expires_in(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
+    """DEFAULT_EXPIRES_IN: its default yields to a shorter MAX_EXPIRES_IN, and it
+    lies between MIN_EXPIRES_IN and MAX_EXPIRES_IN."""
+    low, high = earlier["MIN_EXPIRES_IN"], earlier["MAX_EXPIRES_IN"]
+    value = integer(raw, row, earlier) if raw else min(row.default, high)
+    if not low <= value <= high:
+        raise SettingsError("DEFAULT_EXPIRES_IN must lie between MIN_EXPIRES_IN and MAX_EXPIRES_IN")
+    return value
+
+
+def audit_key(raw: str, row: Setting, earlier: Mapping[str, Any]) -> bytes:
+    """The key that turns secret ids into audit references. Without one, each process
+    makes its own, and references join only within that process's lines."""
+    if raw and len(raw) < 32:
+        raise SettingsError("AUDIT_KEY must be at least 32 characters (openssl rand -hex 32)")
+    return raw.encode() if raw else secrets.token_bytes(32)
+
+
+def admin_token(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    if raw and len(raw) < 24:
+        raise SettingsError("ADMIN_TOKEN must be at least 24 characters (openssl rand -hex 24)")
+    return raw
+
+
+_WEBHOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def webhooks(raw: str, row: Setting, earlier: Mapping[str, Any]) -> tuple[Webhook, ...]:
+    """``WEBHOOKS``: a JSON list of ``{"name", "url", "secret", "format"}``."""
+    if not raw.strip():
+        return ()
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        raise SettingsError("WEBHOOKS must be a JSON list of endpoints") from None
+    if not isinstance(entries, list):
+        raise SettingsError("WEBHOOKS must be a JSON list of endpoints")
+    hooks: list[Webhook] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) - {"name", "url", "secret", "format"}:
+            raise SettingsError("each WEBHOOKS entry has name, url, secret and format only")
+        name, url = str(entry.get("name", "")), str(entry.get("url", ""))
+        secret, fmt = str(entry.get("secret", "")), str(entry.get("format", "json"))
+        if not _WEBHOOK_NAME.match(name) or name in {hook.name for hook in hooks}:
+            raise SettingsError("each WEBHOOKS name is unique, lower case, up to 32 characters")
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise SettingsError(f"WEBHOOKS {name}: url must be http(s)://host/...")
+        if len(secret) < 32:
+            raise SettingsError(f"WEBHOOKS {name}: secret must be at least 32 characters")
+        if fmt not in ("json", "slack"):
+            raise SettingsError(f"WEBHOOKS {name}: format is json or slack")
+        hooks.append(Webhook(name, url, secret.encode(), cast(WebhookFormat, fmt)))
+    return tuple(hooks)
+
+
+_S = Setting
+_PER_MINUTE = "a minute per client address (IPv4 address, IPv6 /64) and api process"
+_BEHIND_PROXY = "believed only from `TRUSTED_PROXIES`"
+
+# Every server setting, in the order they are parsed: a bound or default that is
+# Of(another setting) names one above it.
+SETTINGS: tuple[Setting, ...] = (
+    _S("DATABASE_URL", text, "", "`postgresql://user:password@host:5432/db`",
+       shown="(required; `make run` starts an embedded PostgreSQL without it)"),
+    _S("DB_POOL_MIN", integer, 1, "connections each process keeps open", 0, 1000),
+    _S("DB_POOL_MAX", pool_max, 20, "connection pool size per process; keep it at or above "
+       "the requests a process has in flight (docs/performance.md)", 1, 1000),
+    _S("DB_STATEMENT_CACHE_SIZE", integer, 100, "asyncpg prepared-statement cache; "
+       "set `0` behind PgBouncer in transaction mode", 0, 100_000),
+    _S("DB_TIMEOUT", number, 5.0, "seconds a connect or a statement may take; "
+       "past it the request gets 503, never a hang", 0.1, 300.0),
+    _S("BODY_TIMEOUT", number, 10.0, "seconds a request body may take to arrive; "
+       "a slower client gets 408", 0.1, 600.0),
+    _S("HTTP_HOST", text, "0.0.0.0", "where api and web listen (`make run`: `127.0.0.1`)"),  # noqa: S104
+    _S("HTTP_PORT", integer, 8080, "the port api and web listen on", 0, 65535),
+    _S("LOG_FORMAT", choice, "json", "`json` lines or a readable `console` "
+       "(`make run`: `console`)", choices=("json", "console")),
+    _S("LOG_LEVEL", choice, "INFO", "the least severe level logged",
+       choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    _S("MAX_CIPHERTEXT_BYTES", integer, 1 * MiB, "largest ciphertext accepted "
+       "(the request body limit follows from it)", 1 * KiB, 256 * MiB),
+    _S("MAX_VIEWS", integer, 100, "largest `max_views` a sender may ask for", 1, 10_000),
+    _S("MIN_EXPIRES_IN", integer, 60, "shortest lifetime in seconds a sender may ask for "
+       "(1 minute)", 1, 365 * DAY),
+    _S("MAX_EXPIRES_IN", integer, 30 * DAY, "longest lifetime in seconds a sender may ask for "
+       "(30 days)", Of("MIN_EXPIRES_IN"), 365 * DAY),
+    _S("DEFAULT_EXPIRES_IN", default_expires_in, 7 * DAY, "lifetime when the sender gives "
+       "none (7 days, or `MAX_EXPIRES_IN` if shorter)", 1, 365 * DAY),
+    _S("MAX_ATTEMPTS", integer, 5, "wrong passphrases before a secret is destroyed "
+       "(also the most a sender may ask for)", 1, 100),
+    _S("MAX_STORED_CIPHERTEXT_BYTES", integer, 10 * 1024 * MiB, "cap on the ciphertext of "
+       "all live secrets (10 GiB); a create past it gets 507. `0` turns it off", 0, 2**50),
+    _S("RATE_LIMIT_CREATE", integer, 60, f"create requests {_PER_MINUTE}; over it, 429 with "
+       "`Retry-After`. `0` turns it off", 0, 1_000_000),
+    _S("RATE_LIMIT_PEEK", integer, 300, f"peek requests {_PER_MINUTE} (`GET /limits` counts "
+       "here too); `0` turns it off", 0, 1_000_000),
+    _S("RATE_LIMIT_REVEAL", integer, 120, f"reveal requests {_PER_MINUTE}; `0` turns it off",
+       0, 1_000_000),
+    _S("RATE_LIMIT_RECEIPT", integer, 120, f"receipt reads and revokes {_PER_MINUTE}; `0` "
+       "turns it off", 0, 1_000_000),
+    _S("TRUSTED_PROXIES", networks, (), "comma-separated CIDRs whose `X-Forwarded-For` "
+       "is believed"),
+    _S("CLIENT_ADDRESS_POLICY", choice, "truncated", "what access events keep of a client "
+       "address: `full`, `truncated` (/24 and /48) or `off`",
+       choices=("full", "truncated", "off"), compose=True),
+    _S("RECEIPT_RETENTION", integer, 7 * DAY, "seconds a receipt is kept after its secret "
+       "ended (7 days)", 0, 3650 * DAY),
+    _S("REAPER_INTERVAL", number, 30.0, "seconds between reaper passes (`make run`: `10`)",
+       0.1, 86400.0),
+    _S("REAPER_BATCH_SIZE", integer, 1000, "rows per reaper statement", 1, 100_000),
+    _S("SHUTDOWN_GRACE", number, 10.0, "seconds in-flight requests get to finish "
+       "after SIGTERM", 0.0, 600.0),
+    _S("METRICS_PORT", integer, 9090, "Prometheus metrics at `/metrics` on this port, apart "
+       "from the public one; `0` turns it off", 0, 65535),
+    _S("AUDIT_KEY", audit_key, b"", "32+ characters (openssl rand -hex 32); keys the "
+       "`secret_ref` of audit lines. Set the same value on every service so lines join",
+       shown="(random per process)", compose=True),
+    _S("ADMIN_TOKEN", admin_token, "", "24+ characters (openssl rand -hex 24); opens "
+       "`/admin` (HTTP Basic password or Bearer)", shown="(none: `/admin` off)", compose=True),
+    _S("ADMIN_USERS", names, frozenset(), "comma-separated signed-in users allowed "
+       "into `/admin`", compose=True),
+    _S("ADMIN_GROUPS", names, frozenset(), "comma-separated groups whose signed-in members "
+       "may enter `/admin`", compose=True),
+    _S("IDENTITY_HEADER", text, "X-Forwarded-Email", "where an identity-aware proxy puts "
+       f"the signed-in user; {_BEHIND_PROXY}, ignored (and logged) from anyone else"),
+    _S("GROUPS_HEADER", text, "X-Forwarded-Groups", "where an identity-aware proxy puts "
+       f"the user's comma-separated groups; {_BEHIND_PROXY}"),
+    _S("CREATE_POLICY", choice, "open", "who may create: `open` (anyone), `sso` (signed-in "
+       "users) or `sso-or-token` (and API tokens); opening a link never needs an account",
+       choices=("open", "sso", "sso-or-token"), compose=True),
+    _S("ANONYMOUS_MAX_EXPIRES_IN", integer, Of("MAX_EXPIRES_IN"), "the longest lifetime "
+       "an anonymous sender may ask for", Of("MIN_EXPIRES_IN"), Of("MAX_EXPIRES_IN"),
+       compose=True),
+    _S("ANONYMOUS_MAX_VIEWS", integer, Of("MAX_VIEWS"), "the most views an anonymous "
+       "sender may ask for", 1, Of("MAX_VIEWS"), compose=True),
+    _S("SSO_MAX_EXPIRES_IN", integer, Of("MAX_EXPIRES_IN"), "the longest lifetime "
+       "a signed-in user may ask for", Of("MIN_EXPIRES_IN"), Of("MAX_EXPIRES_IN")),
+    _S("SSO_MAX_VIEWS", integer, Of("MAX_VIEWS"), "the most views a signed-in user "
+       "may ask for", 1, Of("MAX_VIEWS")),
+    _S("TOKEN_MAX_EXPIRES_IN", integer, Of("MAX_EXPIRES_IN"), "the longest lifetime "
+       "an API token may ask for", Of("MIN_EXPIRES_IN"), Of("MAX_EXPIRES_IN")),
+    _S("TOKEN_MAX_VIEWS", integer, Of("MAX_VIEWS"), "the most views an API token "
+       "may ask for", 1, Of("MAX_VIEWS")),
+    _S("WEBHOOKS", webhooks, (), "JSON list of endpoints senders may ask to notify: "
+       '`[{"name": "ops", "url": "https://…", "secret": "32+ characters", '
+       '"format": "json"}]`, format `json` or `slack` (docs/webhooks.md)', compose=True),
+    _S("WEBHOOK_INTERVAL", number, 1.0, "seconds between outbox polls of the reaper",
+       0.05, 3600.0),
+    _S("WEBHOOK_TIMEOUT", number, 10.0, "seconds an endpoint gets to answer", 0.1, 120.0),
+    _S("WEBHOOK_RETRY_BASE", number, 5.0, "backoff: a failed delivery waits "
+       "`WEBHOOK_RETRY_BASE * 2**attempts` seconds", 0.01, 3600.0),
+    _S("WEBHOOK_RETRY_MAX", number, 3600.0, "backoff: the longest wait between two tries",
+       0.01, 86400.0),
+    _S("WEBHOOK_MAX_ATTEMPTS", integer, 25, "attempts before a delivery is given up",
+       1, 1000),
+)  # fmt: skip
+BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
+
+
+def _default(name: str) -> Any:
+    """A dataclass field's default: the table's."""
+    return BY_NAME[name].default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a sender may ask for, and how much any one client may do."""
+
+    max_ciphertext_bytes: int = _default("MAX_CIPHERTEXT_BYTES")
+    max_views: int = _default("MAX_VIEWS")
+    min_expires_in: int = _default("MIN_EXPIRES_IN")
+    max_expires_in: int = _default("MAX_EXPIRES_IN")
+    default_expires_in: int = _default("DEFAULT_EXPIRES_IN")
+    max_attempts: int = _default("MAX_ATTEMPTS")
+    max_label_bytes: int = 1 * KiB  # not a setting
+    max_stored_ciphertext_bytes: int = _default("MAX_STORED_CIPHERTEXT_BYTES")
+    rate_limit_create: int = _default("RATE_LIMIT_CREATE")
+    rate_limit_peek: int = _default("RATE_LIMIT_PEEK")
+    rate_limit_reveal: int = _default("RATE_LIMIT_REVEAL")
+    rate_limit_receipt: int = _default("RATE_LIMIT_RECEIPT")
+
+
+@dataclass(frozen=True)
+class SenderLimits:
+    """What one kind of sender may ask for, within the global :class:`Limits`."""
+
+    max_expires_in: int
+    max_views: int
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An endpoint the operator configured. Senders pick endpoints by name; they
+    never give a URL."""
+
+    name: str
+    url: str
+    secret: bytes
+    format: WebhookFormat = "json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server role needs, from the environment."""
+
+    database_url: str
+    db_pool_min: int = _default("DB_POOL_MIN")
+    db_pool_max: int = _default("DB_POOL_MAX")
+    db_statement_cache_size: int = _default("DB_STATEMENT_CACHE_SIZE")
+    db_timeout: float = _default("DB_TIMEOUT")
+    body_timeout: float = _default("BODY_TIMEOUT")
+    http_host: str = _default("HTTP_HOST")
+    http_port: int = _default("HTTP_PORT")
+    log_format: LogFormat = _default("LOG_FORMAT")  # noqa: RUF009 - on purpose
+    log_level: str = _default("LOG_LEVEL")
+    limits: Limits = field(default_factory=Limits)
+    trusted_proxies: tuple[IPNetwork, ...] = _default("TRUSTED_PROXIES")
+    client_address_policy: AddressPolicy = _default("CLIENT_ADDRESS_POLICY")  # noqa: RUF009 - on purpose
+    receipt_retention: int = _default("RECEIPT_RETENTION")
+    reaper_interval: float = _default("REAPER_INTERVAL")
+    reaper_batch_size: int = _default("REAPER_BATCH_SIZE")
+    shutdown_grace: float = _default("SHUTDOWN_GRACE")
+    metrics_port: int = _default("METRICS_PORT")
+    audit_key: bytes = _default("AUDIT_KEY")
+    audit_key_ephemeral: bool = True  # not a setting: AUDIT_KEY was not given
+    admin_token: str = _default("ADMIN_TOKEN")
+    admin_users: frozenset[str] = _default("ADMIN_USERS")
+    identity_header: str = _default("IDENTITY_HEADER")
+    groups_header: str = _default("GROUPS_HEADER")
+    admin_groups: frozenset[str] = _default("ADMIN_GROUPS")
+    create_policy: CreatePolicy = _default("CREATE_POLICY")  # noqa: RUF009 - on purpose
+    sender_limits: dict[SenderKind, SenderLimits] = field(default_factory=dict)
+    webhooks: tuple[Webhook, ...] = _default("WEBHOOKS")
+    webhook_interval: float = _default("WEBHOOK_INTERVAL")
+    webhook_timeout: float = _default("WEBHOOK_TIMEOUT")
+    webhook_retry_base: float = _default("WEBHOOK_RETRY_BASE")
+    webhook_retry_max: float = _default("WEBHOOK_RETRY_MAX")
+    webhook_max_attempts: int = _default("WEBHOOK_MAX_ATTEMPTS")
+
+    def limits_for(self, sender: SenderKind) -> SenderLimits:
+        return self.sender_limits.get(
+            sender, SenderLimits(self.limits.max_expires_in, self.limits.max_views)
+        )
+
+
+LIMIT_FIELDS = tuple(f.name for f in fields(Limits) if f.name.upper() in BY_NAME)
+
+
+def _parse(env: Mapping[str, str], rows: tuple[Setting, ...]) -> dict[str, Any]:
+    """Each row's value, by attribute name (its variable in lower case)."""
+    values: dict[str, Any] = {}
+    for row in rows:
+        values[row.name] = row.parse(env.get(row.name, ""), row, values)
+    return {name.lower(): value for name, value in values.items()}
+
+
+def load_limits(env: Mapping[str, str]) -> Limits:
+    rows = tuple(row for row in SETTINGS if row.name.lower() in LIMIT_FIELDS)
+    return Limits(**_parse(env, rows))
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    require_database: bool = True,
+) -> Settings:
+    """Parse the environment (``os.environ`` by default) into :class:`Settings`.
+
+    ``defaults`` stand in for variables the environment does not set (``make run``
+    listens on loopback and logs for a console, for one).
+    """
+    env = {**(defaults or {}), **(os.environ if env is None else env)}
+    if require_database and not env.get("DATABASE_URL"):
+        raise SettingsError("DATABASE_URL is required (postgresql://user:password@host:5432/db)")
+    values = _parse(env, SETTINGS)
+    limits = Limits(**{name: values.pop(name) for name in LIMIT_FIELDS})
+    sender_limits = {
+        kind: SenderLimits(values.pop(f"{kind}_max_expires_in"), values.pop(f"{kind}_max_views"))
+        for kind in SENDER_KINDS
+    }
+    return Settings(
+        **values,
+        limits=limits,
+        sender_limits=sender_limits,
+        audit_key_ephemeral=not env.get("AUDIT_KEY"),
+    )

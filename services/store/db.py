@@ -1,0 +1,44 @@
+"""The asyncpg pool. The caller owns it: services open it in a cleanup context."""
+
+from __future__ import annotations
+
+import asyncpg
+from asyncpg.exceptions import InsufficientResourcesError, OperatorInterventionError
+
+# Everything that means "PostgreSQL cannot be reached right now": refused or
+# timed-out connections and statements, a server restarting or shutting down, or
+# out of connection slots. These answer 503; nothing else does.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    OperatorInterventionError,
+    InsufficientResourcesError,
+)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without a reset round trip. asyncpg's default runs ``RESET ALL``,
+    ``CLOSE ALL``, ``UNLISTEN *`` and ``pg_advisory_unlock_all()`` on every release:
+    one more round trip per query. burnafter never changes session state on a pool
+    connection (no SET, LISTEN, cursors or advisory locks; migrations run on their
+    own connection), and asyncpg still rolls back an open transaction before this."""
+
+
+async def create_pool(
+    url: str, *, min_size: int, max_size: int, statement_cache_size: int, db_timeout: float
+) -> asyncpg.Pool:
+    """Open a pool; ``statement_cache_size=0`` makes it safe behind PgBouncer in
+    transaction mode. ``db_timeout`` bounds connects and statements."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        statement_cache_size=statement_cache_size,
+        timeout=db_timeout,
+        command_timeout=db_timeout,
+        server_settings={"application_name": "burnafter"},
+        reset=_keep_session,
+    )
+    return pool

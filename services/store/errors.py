@@ -1,0 +1,35 @@
+"""Domain errors: raised by the store and the handlers, mapped to responses in one
+table per service. Messages are fixed texts, never request data. Expected answers
+of a reveal are not errors: ``secrets.reveal`` returns them (``Refused``)."""
+
+from __future__ import annotations
+
+from services.store.vocabulary import ReceiptState
+
+
+class DomainError(Exception):
+    """Base of every error a client may be told about."""
+
+
+class SecretNotFound(DomainError):
+    """Unknown id, wrong claim, spent, expired, revoked or burned: one answer for all."""
+
+
+class ReceiptNotFound(DomainError):
+    """Unknown id or wrong manage token."""
+
+
+class SecretAlreadyEnded(DomainError):
+    """Revoke of a secret that was already spent, expired, revoked or burned."""
+
+    def __init__(self, state: ReceiptState) -> None:
+        super().__init__(f"secret already {state}")
+        self.state = state
+
+
+class TokenNameTaken(DomainError):
+    """An API token of that name exists already."""
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The schema is behind the code: run ``burnafter migrate``."""

@@ -1,0 +1,354 @@
+"""The store: every SQL statement of burnafter, and the transactions around them.
+
+Lock order is always ``secrets`` row first, then ``receipts`` row, so a reveal, a
+revoke and the reaper racing for one secret can wait for each other but never
+deadlock. Expiry is checked in each query, not left to the reaper.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+import asyncpg
+
+from services.protocol.envelope import verifier
+from services.store.errors import ReceiptNotFound, SecretAlreadyEnded, SecretNotFound
+from services.store.vocabulary import EventKind, ReceiptState, RevealOutcome
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who touched a secret, already reduced to what the address policy keeps."""
+
+    client_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    id: str
+    ciphertext: bytes
+    claim_verifier: bytes
+    unlock_verifier: bytes | None
+    manage_verifier: bytes
+    label: bytes | None
+    max_views: int
+    max_attempts: int
+    expires_in: int
+    creator: str | None = None  # the signed-in user or token that sent it
+    notify: tuple[str, ...] = ()  # webhook endpoints to tell about its events
+
+
+@dataclass(frozen=True)
+class Peek:
+    passphrase_required: bool
+    views_left: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """A view spent: the ciphertext, and how many views are left after this one."""
+
+    ciphertext: bytes
+    views_left: int
+    outcome: ClassVar[RevealOutcome] = RevealOutcome.REVEALED
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A reveal that spent no view. ``attempts_left`` is set for the passphrase
+    outcomes; after a wrong passphrase, 0 means the secret is now burned."""
+
+    outcome: RevealOutcome
+    attempts_left: int | None = None
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    at: datetime
+    event: EventKind
+    client_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    endpoint: str
+    event: str
+    state: str  # pending, delivered or failed (given up)
+    attempts: int
+    occurred_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: str
+    state: ReceiptState
+    label: bytes | None
+    max_views: int
+    views: int
+    max_attempts: int
+    failed_attempts: int
+    passphrase: bool
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    events: tuple[AccessEvent, ...]
+    notify: tuple[str, ...]
+    notifications: tuple[Notification, ...]
+
+
+def _proof_matches(proof: bytes, stored_verifier: bytes) -> bool:
+    return hmac.compare_digest(verifier(proof), stored_verifier)
+
+
+# Public, with REVEAL, for bench/pgbench_store.py, which runs them as they are.
+INSERT_SECRET = """
+WITH secret AS (
+    INSERT INTO secrets (id, ciphertext, claim_verifier, unlock_verifier,
+                         views_left, attempts_left, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+    RETURNING id, expires_at
+), receipt AS (
+    INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
+                          passphrase, ciphertext_bytes, expires_at, creator, notify)
+    SELECT id, $8, $9, $5, $6, $4::bytea IS NOT NULL, length($2), expires_at, $12, $13
+    FROM secret
+    RETURNING id
+), event AS (
+    INSERT INTO access_events (secret_id, event, client_address, user_agent)
+    SELECT id, 'created', $10, $11 FROM receipt
+)
+SELECT expires_at FROM secret
+"""
+
+
+async def create_secret(pool: asyncpg.Pool, new: NewSecret, access: Access) -> datetime:
+    """Store a secret with its receipt and 'created' event; return when it expires."""
+    expires_at: datetime = await pool.fetchval(
+        INSERT_SECRET,
+        new.id,
+        new.ciphertext,
+        new.claim_verifier,
+        new.unlock_verifier,
+        new.max_views,
+        new.max_attempts,
+        new.expires_in,
+        new.manage_verifier,
+        new.label,
+        access.client_address,
+        access.user_agent,
+        new.creator,
+        list(new.notify),
+    )
+    return expires_at
+
+
+_PEEK = """
+SELECT claim_verifier, unlock_verifier IS NOT NULL AS passphrase_required,
+       views_left, expires_at
+FROM secrets WHERE id = $1 AND expires_at > now()
+"""
+
+
+async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
+    """What the holder of the link may know before revealing; changes nothing."""
+    row = await pool.fetchrow(_PEEK, secret_id)
+    if row is None or not _proof_matches(claim, row["claim_verifier"]):
+        raise SecretNotFound
+    return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
+
+
+REVEAL = "SELECT * FROM burnafter_reveal_v1($1, $2, $3, $4, $5)"
+
+
+async def reveal(
+    pool: asyncpg.Pool, secret_id: str, claim: bytes, unlock: bytes | None, access: Access
+) -> Revealed | Refused:
+    """Spend one view and return the ciphertext, in one round trip; or say why not.
+
+    The decision runs in ``burnafter_reveal_v1`` (migration 0005), one statement that
+    holds the secret's row lock from its first read to its commit. A wrong unlock
+    proof spends one attempt instead, and the last attempt burns the secret; the
+    attempt is committed before the refusal comes back.
+    """
+    row = await pool.fetchrow(
+        REVEAL,
+        secret_id,
+        verifier(claim),
+        None if unlock is None else verifier(unlock),
+        access.client_address,
+        access.user_agent,
+    )
+    outcome = RevealOutcome(row["outcome"])
+    if outcome is RevealOutcome.REVEALED:
+        return Revealed(row["ciphertext"], row["views_left"])
+    return Refused(outcome, row["attempts_left"])
+
+
+_READ_RECEIPT = """
+SELECT id, manage_verifier, label, max_views, views, max_attempts, failed_attempts,
+       passphrase, created_at, expires_at, ended_at, notify,
+       CASE WHEN state = 'active' AND expires_at <= now()
+            THEN 'expired' ELSE state END AS state
+FROM receipts WHERE id = $1
+"""
+_READ_EVENTS = """
+SELECT at, event, client_address, user_agent
+FROM access_events WHERE secret_id = $1 ORDER BY seq
+"""
+_READ_NOTIFICATIONS = """
+SELECT endpoint, event, attempts, occurred_at, delivered_at,
+       CASE WHEN delivered_at IS NOT NULL THEN 'delivered'
+            WHEN gave_up_at IS NOT NULL THEN 'failed'
+            ELSE 'pending' END AS state
+FROM webhook_deliveries WHERE secret_id = $1 ORDER BY id
+"""
+
+
+async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Receipt:
+    """The sender's view of a secret. An expired secret reads as expired before the
+    reaper has deleted it."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(_READ_RECEIPT, secret_id)
+        if row is None or not _proof_matches(manage, row["manage_verifier"]):
+            raise ReceiptNotFound
+        events = await conn.fetch(_READ_EVENTS, secret_id)
+        notifications = await conn.fetch(_READ_NOTIFICATIONS, secret_id)
+    fields = dict(row)
+    del fields["manage_verifier"]
+    return Receipt(
+        **{
+            **fields,
+            "state": ReceiptState(fields["state"]),
+            "notify": tuple(fields["notify"]),
+            "events": tuple(
+                AccessEvent(**{**dict(event), "event": EventKind(event["event"])})
+                for event in events
+            ),
+            "notifications": tuple(Notification(**dict(n)) for n in notifications),
+        }
+    )
+
+
+_READ_MANAGE_VERIFIER = "SELECT manage_verifier FROM receipts WHERE id = $1"
+_DELETE_LIVE_SECRET = "DELETE FROM secrets WHERE id = $1 AND expires_at > now() RETURNING id"
+_RECORD_REVOKE = """
+WITH receipt AS (
+    UPDATE receipts SET state = 'revoked', ended_at = now()
+    WHERE id = $1
+    RETURNING id
+)
+INSERT INTO access_events (secret_id, event, client_address, user_agent)
+SELECT id, 'revoked', $2, $3 FROM receipt
+"""
+# A live secret was not deleted: still active means it expired and the reaper has
+# not run yet.
+_CURRENT_STATE = """
+SELECT CASE WHEN state = 'active' THEN 'expired' ELSE state END
+FROM receipts WHERE id = $1
+"""
+
+
+async def revoke(pool: asyncpg.Pool, secret_id: str, manage: bytes, access: Access) -> None:
+    """Destroy a live secret for its sender. Waits for a reveal holding the row lock."""
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval(_READ_MANAGE_VERIFIER, secret_id)
+        if stored is None or not _proof_matches(manage, stored):
+            raise ReceiptNotFound
+        async with conn.transaction():
+            if await conn.fetchval(_DELETE_LIVE_SECRET, secret_id) is not None:
+                await conn.execute(
+                    _RECORD_REVOKE, secret_id, access.client_address, access.user_agent
+                )
+                return
+            state = await conn.fetchval(_CURRENT_STATE, secret_id)
+    if state is None:  # purged since the manage token was checked
+        raise ReceiptNotFound
+    raise SecretAlreadyEnded(ReceiptState(state))
+
+
+# Each batch is taken into an array (an InitPlan), so the DELETE and the UPDATE
+# find their rows through the primary keys. Joined to a CTE instead, the planner
+# hashes the whole table for every batch, and a backlog of N rows costs N^2.
+_REAP_EXPIRED = """
+WITH deleted AS (
+    DELETE FROM secrets
+    WHERE id = ANY (ARRAY(
+        SELECT id FROM secrets
+        WHERE expires_at <= now()
+        ORDER BY expires_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING id
+), receipt AS (
+    UPDATE receipts SET state = 'expired', ended_at = now()
+    WHERE id = ANY (ARRAY(SELECT id FROM deleted)) AND state = 'active'
+    RETURNING id
+), event AS (
+    INSERT INTO access_events (secret_id, event) SELECT id, 'expired' FROM receipt
+)
+SELECT id FROM deleted
+"""
+_PURGE_RECEIPTS = """
+DELETE FROM receipts
+WHERE id = ANY (ARRAY(
+    SELECT id FROM receipts
+    WHERE ended_at < now() - make_interval(secs => $1)
+    ORDER BY ended_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+))
+RETURNING id
+"""
+_REAPER_BACKLOG = """
+SELECT count(*) AS secrets,
+       coalesce(extract(epoch FROM now() - min(expires_at)), 0)::float8 AS oldest_age
+FROM secrets WHERE expires_at <= now()
+"""
+
+
+async def reap_expired(pool: asyncpg.Pool, batch_size: int) -> list[str]:
+    """Delete one batch of expired secrets, marking their receipts; return their ids."""
+    return [row["id"] for row in await pool.fetch(_REAP_EXPIRED, batch_size)]
+
+
+async def purge_receipts(pool: asyncpg.Pool, retention: int, batch_size: int) -> list[str]:
+    """Delete one batch of receipts (and their events) ended more than ``retention`` s
+    ago; return their ids."""
+    return [row["id"] for row in await pool.fetch(_PURGE_RECEIPTS, retention, batch_size)]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    secrets: int
+    oldest_age: float
+
+
+async def reaper_backlog(pool: asyncpg.Pool) -> Backlog:
+    """Expired secrets not deleted yet, and how long ago the oldest one expired."""
+    row = await pool.fetchrow(_REAPER_BACKLOG)
+    return Backlog(row["secrets"], row["oldest_age"])
+
+
+_STORED_CIPHERTEXT_BYTES = """
+SELECT coalesce(sum(ciphertext_bytes), 0)::bigint
+FROM receipts WHERE state = 'active'
+"""
+
+
+async def stored_ciphertext_bytes(pool: asyncpg.Pool) -> int:
+    """Ciphertext bytes held by secrets not yet deleted (expired ones included until
+    the reaper runs: they still take disk)."""
+    total: int = await pool.fetchval(_STORED_CIPHERTEXT_BYTES)
+    return total
+
+
+async def database_ready(pool: asyncpg.Pool) -> bool:
+    return bool(await pool.fetchval("SELECT true"))

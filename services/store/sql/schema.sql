@@ -1,0 +1,240 @@
+-- The current schema, as replaying every migration in migrations/ produces it (a
+-- test builds one database from each and compares their catalogs). Read this to
+-- know the schema; change it by adding a migration, then mirror it here. The
+-- words in the CHECK constraints are services/store/vocabulary.py's (tested too).
+-- The migration ledger, schema_migrations, belongs to services/store/migrations.py.
+
+-- The live secrets: ciphertext and verifiers only. A row is deleted (not flagged)
+-- on its last view, on revoke, when burned and by the reaper.
+CREATE TABLE secrets (
+    id              text PRIMARY KEY,
+    ciphertext      bytea NOT NULL,
+    claim_verifier  bytea NOT NULL,
+    unlock_verifier bytea,
+    views_left      integer NOT NULL CHECK (views_left > 0),
+    attempts_left   integer NOT NULL CHECK (attempts_left > 0),
+    expires_at      timestamptz NOT NULL
+);
+CREATE INDEX secrets_expires_at_idx ON secrets (expires_at);
+
+-- What the sender's receipt link shows; kept for a retention period after the
+-- secret ends, then purged by the reaper. notify names the operator-configured
+-- webhook endpoints the sender asked to tell; creator names the sender.
+CREATE TABLE receipts (
+    id               text PRIMARY KEY,
+    manage_verifier  bytea NOT NULL,
+    label            bytea,
+    state            text NOT NULL DEFAULT 'active'
+                     CHECK (state IN ('active', 'spent', 'expired', 'revoked', 'burned')),
+    max_views        integer NOT NULL,
+    views            integer NOT NULL DEFAULT 0,
+    max_attempts     integer NOT NULL,
+    failed_attempts  integer NOT NULL DEFAULT 0,
+    passphrase       boolean NOT NULL,
+    ciphertext_bytes integer NOT NULL,
+    creator          text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    expires_at       timestamptz NOT NULL,
+    ended_at         timestamptz,
+    notify           text[] NOT NULL DEFAULT '{}',
+    CHECK ((state = 'active') = (ended_at IS NULL))
+);
+CREATE INDEX receipts_ended_at_idx ON receipts (ended_at) WHERE ended_at IS NOT NULL;
+
+-- One row per lifecycle event of a secret, keyed by the secret so the schema
+-- can be distributed by id.
+CREATE TABLE access_events (
+    secret_id      text NOT NULL REFERENCES receipts (id) ON DELETE CASCADE,
+    seq            bigint GENERATED ALWAYS AS IDENTITY,
+    at             timestamptz NOT NULL DEFAULT now(),
+    event          text NOT NULL CHECK (event IN
+                   ('created', 'viewed', 'wrong_passphrase', 'burned', 'revoked', 'expired')),
+    client_address text,
+    user_agent     text,
+    PRIMARY KEY (secret_id, seq)
+);
+-- The admin dashboard reads events by time (daily counts, audit history) and
+-- wrong passphrases by time. The hot path never uses these.
+CREATE INDEX access_events_at_idx ON access_events (at);
+CREATE INDEX access_events_event_at_idx ON access_events (event, at);
+
+-- API tokens for automation. The token is shown once; only SHA-256 of its secret
+-- part is kept. The id (the public part of the token) finds the row; the secret
+-- part is then compared in constant time by the api.
+CREATE TABLE api_tokens (
+    id           text PRIMARY KEY,
+    name         text NOT NULL UNIQUE,
+    owner        text NOT NULL,
+    secret_hash  bytea NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz,
+    revoked_at   timestamptz,
+    last_used_at timestamptz
+);
+
+-- The webhook outbox: one row per (event, endpoint), written in the transaction
+-- that changes the secret, delivered by the reaper's dispatcher, which takes rows
+-- with FOR UPDATE SKIP LOCKED so several dispatchers never send one row twice.
+CREATE TABLE webhook_deliveries (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    secret_id       text NOT NULL REFERENCES receipts (id) ON DELETE CASCADE,
+    endpoint        text NOT NULL,
+    event           text NOT NULL,
+    sender          text,
+    occurred_at     timestamptz NOT NULL DEFAULT now(),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_status     integer,
+    delivered_at    timestamptz,
+    gave_up_at      timestamptz
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND gave_up_at IS NULL;
+CREATE INDEX webhook_deliveries_secret_idx ON webhook_deliveries (secret_id);
+
+-- Equality of two byte strings that reads every byte whatever they hold: no early
+-- exit on the first difference, so the time says nothing about a verifier.
+CREATE FUNCTION burnafter_same_bytes_v1(a bytea, b bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT length(a) = length(b)
+       AND (SELECT bit_or(get_byte(a, i) # get_byte(b, i))
+            FROM generate_series(0, length(a) - 1) AS i) = 0
+$$;
+
+-- A reveal in one round trip, in one statement's transaction, holding the secret's
+-- row lock (SELECT ... FOR UPDATE) from the first read to the commit; lock order is
+-- secrets row, then receipts row. The api sends SHA-256 of the proofs, never the
+-- proofs. outcome is one of: revealed (ciphertext and views_left set), not_found
+-- (unknown, expired, or wrong claim: indistinguishable), passphrase_required
+-- (attempts_left set; nothing spent), wrong_passphrase (attempts_left set; one
+-- attempt spent, the last one burns the secret).
+CREATE FUNCTION burnafter_reveal_v1(
+    secret_id text,
+    claim_verifier bytea,
+    unlock_verifier bytea,
+    client_address text,
+    user_agent text,
+    OUT outcome text,
+    OUT ciphertext bytea,
+    OUT views_left integer,
+    OUT attempts_left integer
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    stored_claim  bytea;
+    stored_unlock bytea;
+    views         integer;
+    attempts      integer;
+    last          boolean;
+BEGIN
+    SELECT s.claim_verifier, s.unlock_verifier, s.views_left, s.attempts_left
+    INTO stored_claim, stored_unlock, views, attempts
+    FROM secrets AS s
+    WHERE s.id = burnafter_reveal_v1.secret_id AND s.expires_at > now()
+    FOR UPDATE;
+    IF NOT FOUND
+       OR NOT burnafter_same_bytes_v1(burnafter_reveal_v1.claim_verifier, stored_claim) THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+
+    IF stored_unlock IS NOT NULL AND burnafter_reveal_v1.unlock_verifier IS NULL THEN
+        outcome := 'passphrase_required';
+        attempts_left := attempts;
+        RETURN;
+    END IF;
+
+    IF stored_unlock IS NULL
+       OR burnafter_same_bytes_v1(burnafter_reveal_v1.unlock_verifier, stored_unlock) THEN
+        last := views = 1;
+        IF last THEN
+            DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v1.secret_id
+            RETURNING s.ciphertext INTO burnafter_reveal_v1.ciphertext;
+        ELSE
+            UPDATE secrets AS s SET views_left = s.views_left - 1
+            WHERE s.id = burnafter_reveal_v1.secret_id
+            RETURNING s.ciphertext INTO burnafter_reveal_v1.ciphertext;
+        END IF;
+        UPDATE receipts AS r
+        SET views = r.views + 1,
+            state = CASE WHEN last THEN 'spent' ELSE r.state END,
+            ended_at = CASE WHEN last THEN now() ELSE r.ended_at END
+        WHERE r.id = burnafter_reveal_v1.secret_id;
+        INSERT INTO access_events (secret_id, event, client_address, user_agent)
+        VALUES (burnafter_reveal_v1.secret_id, 'viewed',
+                burnafter_reveal_v1.client_address, burnafter_reveal_v1.user_agent);
+        outcome := 'revealed';
+        views_left := views - 1;
+        RETURN;
+    END IF;
+
+    attempts_left := attempts - 1;
+    last := attempts_left = 0;
+    IF last THEN
+        DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v1.secret_id;
+    ELSE
+        UPDATE secrets AS s SET attempts_left = s.attempts_left - 1
+        WHERE s.id = burnafter_reveal_v1.secret_id;
+    END IF;
+    UPDATE receipts AS r
+    SET failed_attempts = r.failed_attempts + 1,
+        state = CASE WHEN last THEN 'burned' ELSE r.state END,
+        ended_at = CASE WHEN last THEN now() ELSE r.ended_at END
+    WHERE r.id = burnafter_reveal_v1.secret_id;
+    INSERT INTO access_events (secret_id, event, client_address, user_agent)
+    SELECT burnafter_reveal_v1.secret_id, event,
+           burnafter_reveal_v1.client_address, burnafter_reveal_v1.user_agent
+    FROM unnest(CASE WHEN last THEN ARRAY['wrong_passphrase', 'burned']
+                     ELSE ARRAY['wrong_passphrase'] END) AS event;
+    outcome := 'wrong_passphrase';
+END
+$$;
+
+-- Kept for pods of the release before 0005 during its rolling deploy; a later
+-- migration drops it.
+CREATE FUNCTION burnafter_reveal(
+    secret_id text,
+    claim_verifier bytea,
+    unlock_verifier bytea,
+    client_address text,
+    user_agent text,
+    OUT outcome text,
+    OUT ciphertext bytea,
+    OUT views_left integer,
+    OUT attempts_left integer
+)
+LANGUAGE sql AS $$
+    SELECT * FROM burnafter_reveal_v1(secret_id, claim_verifier, unlock_verifier,
+                                      client_address, user_agent)
+$$;
+
+-- Every path that records a viewed, burned, revoked or expired event (reveal,
+-- revoke, the reaper) fills the webhook outbox in the same transaction: one
+-- statement per statement, not per row, so the reaper's batches stay batches. The
+-- outbox holds the event as it is sent: its v1 webhook name (secret.locked for a
+-- burned secret; services/store/vocabulary.py WEBHOOK_EVENTS).
+CREATE FUNCTION burnafter_enqueue_webhooks_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (secret_id, endpoint, event, sender, occurred_at)
+    SELECT e.secret_id, endpoint,
+           'secret.' || CASE e.event WHEN 'burned' THEN 'locked' ELSE e.event END,
+           r.creator, e.at
+    FROM inserted AS e
+    -- OFFSET 0 keeps this a lookup by primary key per event: flattened into a
+    -- join, the planner may hash all of receipts for a reaper's batch.
+    CROSS JOIN LATERAL (
+        SELECT creator, notify FROM receipts
+        WHERE id = e.secret_id AND notify <> '{}'
+        OFFSET 0
+    ) AS r
+    CROSS JOIN LATERAL unnest(r.notify) AS endpoint
+    WHERE e.event IN ('viewed', 'burned', 'revoked', 'expired');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER access_events_enqueue_webhooks
+AFTER INSERT ON access_events
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION burnafter_enqueue_webhooks_v1();

@@ -1,0 +1,75 @@
+"""The words of burnafter: one per fact, stored in PostgreSQL, spoken by the code.
+
+The SQL CHECK constraints hold the same values (tests/functional/test_store_vocabulary.py
+reads them back). API v1 and its webhooks keep the words they were published with:
+:meth:`ReceiptState.v1` and :meth:`EventKind.v1` are the one place that maps a stored
+word to its v1 name (docs/architecture.md, "Vocabulary").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReceiptState(StrEnum):
+    """Where a secret's life stands, as its receipt shows it."""
+
+    ACTIVE = "active"
+    SPENT = "spent"  # every view was used
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    BURNED = "burned"  # destroyed after too many wrong passphrases
+
+    def v1(self) -> str:
+        return _V1_STATES.get(self, self.value)
+
+
+class EventKind(StrEnum):
+    """One row of ``access_events``: something that happened to a secret."""
+
+    CREATED = "created"
+    VIEWED = "viewed"  # one view spent
+    WRONG_PASSPHRASE = "wrong_passphrase"  # one attempt spent
+    BURNED = "burned"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+    def v1(self) -> str:
+        return _V1_EVENTS.get(self, self.value)
+
+    @property
+    def audit_name(self) -> str:
+        """The audit log's ``event`` field."""
+        return f"secret.{self.value}"
+
+
+class RevealOutcome(StrEnum):
+    """What a reveal request comes to; also the ``outcome`` label of
+    ``burnafter_secret_reveals_total``."""
+
+    REVEALED = "revealed"
+    NOT_FOUND = "not_found"
+    PASSPHRASE_REQUIRED = "passphrase_required"
+    WRONG_PASSPHRASE = "wrong_passphrase"
+
+
+# API v1 was published with these words; clients and webhook receivers may match on
+# them, so v1 keeps them (the stored word is the one on the left).
+_V1_STATES = {ReceiptState.SPENT: "viewed", ReceiptState.BURNED: "locked"}
+_V1_EVENTS = {EventKind.WRONG_PASSPHRASE: "unlock_failed", EventKind.BURNED: "locked"}
+
+# The events a sender can be notified of, with their v1 webhook names. The outbox
+# trigger (burnafter_enqueue_webhooks_v1) writes these names; a test checks it.
+WEBHOOK_EVENTS = {
+    kind: f"secret.{kind.v1()}"
+    for kind in (EventKind.VIEWED, EventKind.EXPIRED, EventKind.BURNED, EventKind.REVOKED)
+}
+
+
+def parse_event(word: str) -> EventKind | None:
+    """An event kind named by its word or by its v1 name (old links and bookmarks
+    still filter); None for anything else."""
+    for kind in EventKind:
+        if word in (kind.value, kind.v1()):
+            return kind
+    return None

@@ -1,0 +1,133 @@
+"""The dashboard's pages: lifecycle charts, live secrets, failed-unlock hot spots
+and the audit history, read from PostgreSQL. Never ciphertext, never ids: secrets
+appear as their audit reference."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from services.server.appkeys import AUDITOR, POOL
+from services.store import admin as admin_store
+from services.store.vocabulary import EventKind, parse_event
+from services.web.admin.auth import ADMIN
+
+DAYS = 30
+PAGE_SIZE = 50
+MAX_PAGE = 1000
+MAX_FILTER_CHARS = 64
+CHART_WIDTH, CHART_HEIGHT = 300, 80
+SIZE_LABELS = (
+    "under 1 KB",
+    "1 to 4 KB",
+    "4 to 64 KB",
+    "64 to 256 KB",
+    "256 KB to 1 MB",
+    "over 1 MB",
+)
+EXPIRY_LABELS = ("within 1 hour", "1 hour to 1 day", "1 to 7 days", "7 to 30 days", "over 30 days")
+EVENT_NAMES = {
+    EventKind.CREATED: "Created",
+    EventKind.VIEWED: "Viewed",
+    EventKind.WRONG_PASSPHRASE: "Wrong passphrase",
+    EventKind.BURNED: "Burned",
+    EventKind.REVOKED: "Revoked",
+    EventKind.EXPIRED: "Expired",
+}
+
+
+def _chart(
+    counts: dict[tuple[date, EventKind], int], event: EventKind, days: list[date]
+) -> dict[str, Any]:
+    values = [counts.get((day, event), 0) for day in days]
+    top = max(values) or 1
+    step = CHART_WIDTH / len(days)
+    bars = []
+    for n, (day, value) in enumerate(zip(days, values, strict=True)):
+        height = round(value / top * (CHART_HEIGHT - 4), 1)
+        bars.append(
+            {
+                "x": round(n * step + 1, 1),
+                "y": CHART_HEIGHT - height,
+                "width": round(step - 2, 1),
+                "height": height,
+                "title": f"{day.isoformat()}: {value}",
+            }
+        )
+    return {
+        "event": event,
+        "name": EVENT_NAMES[event],
+        "total": sum(values),
+        "peak": max(values),
+        "bars": bars,
+    }
+
+
+@aiohttp_jinja2.template("admin.html")
+async def overview(request: web.Request) -> dict[str, Any]:
+    actor = request[ADMIN]
+    pool = request.config_dict[POOL]
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
+    counts = await admin_store.daily_counts(pool, DAYS)
+    active = await admin_store.active_secrets(pool)
+    return {
+        "actor": actor,
+        "days": DAYS,
+        "first_day": days[0],
+        "charts": [_chart(counts, event, days) for event in admin_store.CHARTED_EVENTS],
+        "chart_width": CHART_WIDTH,
+        "chart_height": CHART_HEIGHT,
+        "active": active,
+        "by_size": list(zip(SIZE_LABELS, active.by_size, strict=True)),
+        "by_expiry": list(zip(EXPIRY_LABELS, active.by_expiry, strict=True)),
+        "hotspots": await admin_store.failed_unlock_hotspots(pool, days=7, limit=10),
+    }
+
+
+def _filters(request: web.Request) -> tuple[EventKind | None, str | None, int]:
+    word = request.query.get("event") or None
+    event = None if word is None else parse_event(word)
+    if word is not None and event is None:
+        raise web.HTTPBadRequest(text="Unknown event filter.")
+    address = (request.query.get("address") or "").strip() or None
+    if address is not None and (len(address) > MAX_FILTER_CHARS or not address.isprintable()):
+        raise web.HTTPBadRequest(text="The address filter is too long or not printable.")
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        raise web.HTTPBadRequest(text="The page must be a number.") from None
+    if not 1 <= page <= MAX_PAGE:
+        raise web.HTTPBadRequest(text=f"The page must be between 1 and {MAX_PAGE}.")
+    return event, address, page
+
+
+@aiohttp_jinja2.template("admin_audit.html")
+async def audit_history(request: web.Request) -> dict[str, Any]:
+    actor = request[ADMIN]
+    event, address, page = _filters(request)
+    rows = await admin_store.audit_history(
+        request.config_dict[POOL], event, address, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
+    )
+    auditor = request.config_dict[AUDITOR]
+    return {
+        "actor": actor,
+        "events": EVENT_NAMES,
+        "event": event or "",
+        "address": address or "",
+        "page": page,
+        "has_next": len(rows) > PAGE_SIZE,
+        "rows": [
+            {
+                "at": row.at,
+                "event": EVENT_NAMES[row.event],
+                "ref": auditor.ref(row.secret_id),
+                "client_address": row.client_address,
+                "user_agent": row.user_agent,
+            }
+            for row in rows[:PAGE_SIZE]
+        ],
+    }

@@ -1,0 +1,88 @@
+"""API tokens on the admin dashboard: list, create (the value is shown once), and
+revoke. Forms post to the same origin only: a POST whose ``Origin`` is another
+site is refused, so a page elsewhere cannot make an admin's browser act."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from services.server.appkeys import AUDITOR, POOL
+from services.server.client_address import access_of
+from services.store import tokens
+from services.store.errors import TokenNameTaken
+from services.web.admin.auth import ADMIN
+
+MAX_FORM_BYTES = 4096
+
+
+def _same_origin(request: web.Request) -> None:
+    origin = request.headers.get("Origin", "")
+    if not origin or urlsplit(origin).netloc != request.host:
+        raise web.HTTPForbidden(text="Cross-site form posts are refused.")
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_FORM_BYTES, request.content_length or 0)
+    return {key: str(value).strip() for key, value in (await request.post()).items()}
+
+
+async def _page(request: web.Request, actor: str, status: int = 200, **extra: Any) -> web.Response:
+    listed = await tokens.list_tokens(request.config_dict[POOL])
+    now = datetime.now(UTC)
+    context = {"actor": actor, "tokens": [(t, t.state(now)) for t in listed], **extra}
+    return aiohttp_jinja2.render_template("admin_tokens.html", request, context, status=status)
+
+
+async def token_list(request: web.Request) -> web.Response:
+    return await _page(request, request[ADMIN])
+
+
+async def token_create(request: web.Request) -> web.Response:
+    actor = request[ADMIN]
+    _same_origin(request)
+    form = await _form(request)
+    name, owner, days = form.get("name", ""), form.get("owner", ""), form.get("expires_days", "")
+    if not tokens.is_valid_name(name):
+        return await _page(
+            request, actor, error="Name: lower-case letters, digits, . _ -; up to 64.", status=400
+        )
+    if not tokens.is_valid_owner(owner):
+        return await _page(request, actor, error="Owner: who answers for this token.", status=400)
+    try:
+        expires_in = tokens.expiry_days(days) * 86400 if days else None
+    except ValueError:
+        return await _page(
+            request,
+            actor,
+            error=f"Expiry: 1 to {tokens.MAX_EXPIRES_DAYS} days, or empty.",
+            status=400,
+        )
+    try:
+        value, made = await tokens.create_token(request.config_dict[POOL], name, owner, expires_in)
+    except TokenNameTaken:
+        return await _page(request, actor, error="A token of that name exists.", status=409)
+    request.config_dict[AUDITOR].record(
+        "token.created", outcome="ok", actor=actor, access=access_of(request), token=made.name
+    )
+    return await _page(request, actor, new_token=value, new_name=made.name)
+
+
+async def token_revoke(request: web.Request) -> web.Response:
+    actor = request[ADMIN]
+    _same_origin(request)
+    name = request.match_info["name"]
+    revoked = None
+    if tokens.is_valid_name(name):
+        revoked = await tokens.revoke_token(request.config_dict[POOL], name)
+    if revoked is None:
+        return await _page(request, actor, error="No live token of that name.", status=404)
+    request.config_dict[AUDITOR].record(
+        "token.revoked", outcome="ok", actor=actor, access=access_of(request), token=name
+    )
+    raise web.HTTPSeeOther("/admin/tokens")

@@ -1,0 +1,203 @@
+"""Findings of the outside security review (docs/security.md, "Review findings"):
+each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from multidict import CIMultiDict
+
+from tests.support.fixtures_types import ApiClient, ClientWith, StartService
+from tests.support.sealing import make_secret
+
+PROXY = {"TRUSTED_PROXIES": "127.0.0.1/32", "CLIENT_ADDRESS_POLICY": "full"}
+SOME_ID = "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def assert_security_headers(response: aiohttp.ClientResponse) -> None:
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_deeply_nested_json_is_a_400_with_every_header(api: ApiClient) -> None:
+    nested = "[" * 100_000 + "]" * 100_000  # deeper than Python's parser goes
+    response = await api.post(
+        "/api/v1/secrets", data=nested, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert (await response.json())["type"] == "urn:burnafter:problem:invalid-request"
+    assert_security_headers(response)
+
+
+@pytest.fixture
+def failing_peek(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("a message that may hold request data")
+
+    monkeypatch.setattr("services.api.handlers.secrets.peek", broken)
+
+
+@pytest.mark.usefixtures("failing_peek")
+async def test_an_unexpected_error_is_a_500_problem_with_every_header_and_no_message(
+    api: ApiClient, test_log: Path
+) -> None:
+    before = test_log.stat().st_size
+    secret = make_secret()
+    response = await api.post(f"/api/v1/secrets/{SOME_ID}/peek", json=secret.claim_body())
+    assert response.status == 500
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert (await response.json())["type"] == "urn:burnafter:problem:internal-error"
+    assert_security_headers(response)
+    logged = test_log.read_bytes()[before:]
+    assert b'"unexpected_error"' in logged and b"RuntimeError" in logged
+    assert b"may hold request data" not in logged
+
+
+async def test_an_unexpected_error_on_a_page_is_a_500_with_every_header(
+    admin_site: ClientWith, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("services.web.app.signed_in_name", broken)
+    site = await admin_site()
+    response = await site.get("/")
+    assert response.status == 500
+    assert_security_headers(response)
+
+
+async def test_every_x_forwarded_for_line_counts(api_with: ClientWith) -> None:
+    """A proxy that appends its own line (HAProxy) puts the address it saw last;
+    the client wrote the first line itself."""
+    api = await api_with(**PROXY)
+    secret = make_secret()
+    headers = CIMultiDict([("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-For", "198.51.100.7")])
+    created = await api.post("/api/v1/secrets", json=secret.body, headers=headers)
+    assert created.status == 201
+    receipt = await api.get(
+        f"/api/v1/receipts/{(await created.json())['id']}", headers=secret.bearer
+    )
+    (event,) = (await receipt.json())["events"]
+    assert event["client_address"] == "198.51.100.7"
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-Email", "X-Forwarded-Groups"])
+async def test_an_identity_header_sent_twice_is_refused(api_with: ClientWith, header: str) -> None:
+    api = await api_with(**PROXY, CREATE_POLICY="sso")
+    headers = CIMultiDict([("X-Forwarded-Email", "alice@example.com")])
+    headers.add(header, "mallory@example.com" if header == "X-Forwarded-Email" else "admins")
+    if header == "X-Forwarded-Groups":
+        headers.add(header, "staff")
+    response = await api.post("/api/v1/secrets", json=make_secret().body, headers=headers)
+    assert response.status == 400
+
+
+@pytest.mark.parametrize("action", ["peek", "reveal"])
+async def test_peek_and_reveal_refuse_a_create_sized_body_unread(
+    api: ApiClient, action: str
+) -> None:
+    claim = make_secret().claim_body()
+    big = json.dumps({**claim, "padding": "x" * 1_400_000})
+    response = await api.post(
+        f"/api/v1/secrets/{SOME_ID}/{action}",
+        data=io.BytesIO(big.encode()),
+        headers={"Content-Type": "application/json", "Content-Length": str(len(big))},
+    )
+    assert response.status == 413
+    assert (await response.json())["type"] == "urn:burnafter:problem:payload-too-large"
+
+
+async def test_a_chunked_peek_body_is_cut_off_at_its_limit(base_url: str) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"claim": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{base_url}/api/v1/secrets/{SOME_ID}/peek",
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert response.status == 413
+
+
+ADMIN = {"X-Forwarded-Email": "root@example.com"}
+
+
+@pytest.fixture
+async def admin(admin_site: ClientWith) -> ApiClient:
+    return await admin_site(TRUSTED_PROXIES="127.0.0.1/32", ADMIN_USERS="root@example.com")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"name": "ci", "owner": "ops@example.com", "expires_days": "²"},
+        {"name": "ci", "owner": "ops\x00@example.com"},
+    ],
+    ids=["superscript days", "NUL in owner"],
+)
+async def test_hostile_admin_form_inputs_get_a_400(admin: ApiClient, form: dict[str, str]) -> None:
+    origin = {"Origin": str(admin.make_url("")).rstrip("/")}
+    response = await admin.post("/admin/tokens", data=form, headers={**ADMIN, **origin})
+    assert response.status == 400
+
+
+async def test_hostile_admin_paths_and_filters_get_a_4xx(admin: ApiClient) -> None:
+    origin = {"Origin": str(admin.make_url("")).rstrip("/")}
+    revoke = await admin.post("/admin/tokens/a%00b/revoke", headers={**ADMIN, **origin})
+    assert revoke.status == 404
+    audit = await admin.get("/admin/audit?address=%00", headers=ADMIN)
+    assert audit.status == 400
+    assert re.search(r"not printable", await audit.text())
+
+
+async def test_malformed_requests_log_neither_the_request_line_nor_the_address(
+    database_url: str, start_service: StartService
+) -> None:
+    """Finding 9: aiohttp's own error log quoted the raw request line (which may hold
+    a secret id) and the full client address, at ERROR, as often as anyone sent one."""
+    api = start_service("api", database_url, CLIENT_ADDRESS_POLICY="off")
+    secret_id = "Zq9X" + secrets.token_urlsafe(14)[:18]
+    host, port = api.url.removeprefix("http://").split(":")
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /api/v1/secrets/{secret_id}\x01 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        answer = await reader.read(200)
+        writer.close()
+        assert answer.split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    lines = [json.loads(line) for line in api.log.read_text().splitlines() if line.strip()]
+    malformed = [line for line in lines if "malformed_request" in line["event"]]
+    assert len(malformed) == 3
+    assert all(line["level"] == "warning" for line in malformed)
+    text = api.log.read_text()
+    assert secret_id not in text
+    assert "Error handling request" not in text
+
+
+async def test_receipt_reads_revokes_and_limits_are_rate_limited(api_with: ClientWith) -> None:
+    """Finding 14: a receipt read, a revoke and ``/limits`` each cost a database look-up
+    (a token's too), and had no rate limit."""
+    api = await api_with(RATE_LIMIT_RECEIPT="2", RATE_LIMIT_PEEK="1")
+    secret = make_secret()
+    sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
+    assert (await api.get(f"/api/v1/receipts/{sid}", headers=secret.bearer)).status == 200
+    assert (await api.delete(f"/api/v1/secrets/{sid}", headers=secret.bearer)).status == 204
+    refused = await api.get(f"/api/v1/receipts/{sid}", headers=secret.bearer)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert (await api.get("/api/v1/limits")).status == 200
+    assert (await api.get("/api/v1/limits")).status == 429

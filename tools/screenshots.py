@@ -1,0 +1,113 @@
+"""``make screenshots``: each page at phone and desktop widths, and in dark mode, into
+docs/screenshots/.
+
+Starts its own PostgreSQL and the app as ``make run`` serves it, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import asyncpg
+from aiohttp import web
+from playwright.async_api import BrowserContext, Page, ViewportSize, async_playwright
+
+from services.dev.app import build_app
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.server.settings import load_settings
+from services.store.migrations import migrate
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FileToShare,
+    create_secret,
+    open_landing,
+    reveal,
+)
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
+VARIANTS: dict[str, tuple[ViewportSize, Literal["light", "dark"]]] = {
+    "phone": (PHONE, "light"),
+    "desktop": (DESKTOP, "light"),
+    "dark": (DESKTOP, "dark"),
+}
+
+
+async def shoot(context: BrowserContext, site: str, variant: str) -> None:
+    async def save(page: Page, name: str) -> None:
+        await page.screenshot(path=str(OUT / f"{name}-{variant}.png"), full_page=True)
+
+    page = await context.new_page()
+    await page.goto(site + "/")
+    await page.wait_for_selector("#expires option", state="attached")
+    await page.fill("#secret-text", "db-admin / 4uK#p9!vQz-2mW")
+    await page.click(".more-options summary")
+    await page.fill("#passphrase", "correct horse battery staple")
+    await page.fill("#label", "Staging database, for Dana")
+    await save(page, "create")
+    await page.click("#create-button")
+    await page.wait_for_selector("#result:not([hidden])")
+    await save(page, "result")
+
+    share, receipt = await create_secret(
+        context,
+        site,
+        "AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        files=(FileToShare("ci-deploy.pem", b"-----BEGIN KEY-----\n", "text/plain"),),
+        views=2,
+        label="AWS key for the CI pipeline",
+    )
+    landing = await open_landing(context, str(share))
+    await save(landing, "landing")
+    await reveal(landing)
+    await save(landing, "revealed")
+    receipt_page = await context.new_page()
+    await receipt_page.goto(str(receipt))
+    await receipt_page.wait_for_selector("#receipt:not([hidden])")
+    await save(receipt_page, "receipt")
+
+
+async def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="burnafter-shots-"))
+    folder.chmod(0o755)
+    server = EmbeddedPostgres(folder / "postgres", durable=False)
+    conn = await asyncpg.connect(await asyncio.to_thread(server.start))
+    await migrate(conn)
+    await conn.close()
+    settings = dataclasses.replace(
+        load_settings({"DATABASE_URL": server.url, "LOG_LEVEL": "WARNING"}), http_port=0
+    )
+    runner = web.AppRunner(build_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+            for variant, (viewport, scheme) in VARIANTS.items():
+                context = await browser.new_context(
+                    viewport=viewport,
+                    color_scheme=scheme,
+                )
+                await shoot(context, f"http://127.0.0.1:{port}", variant)
+                await context.close()
+            await browser.close()
+    finally:
+        await runner.cleanup()
+        server.stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
