@@ -103,8 +103,15 @@ class Receipt:
     notifications: tuple[Notification, ...]
 
 
-def _proof_matches(proof: bytes, stored_verifier: bytes) -> bool:
-    return hmac.compare_digest(verifier(proof), stored_verifier)
+# What a proof is compared with when no row has the id, so that an unknown id and a
+# wrong proof cost the same work (review finding 1, docs/security.md).
+_STAND_IN = bytes(32)
+
+
+def _proof_matches(proof: bytes, stored_verifier: bytes | None) -> bool:
+    """In constant time, and with the same work whether a row was found or not."""
+    same = hmac.compare_digest(verifier(proof), stored_verifier or _STAND_IN)
+    return same and stored_verifier is not None
 
 
 # Public, with REVEAL, for bench/pgbench_store.py, which runs them as they are.
@@ -159,12 +166,12 @@ FROM secrets WHERE id = $1 AND expires_at > now()
 async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     """What the holder of the link may know before revealing; changes nothing."""
     row = await pool.fetchrow(_PEEK, secret_id)
-    if row is None or not _proof_matches(claim, row["claim_verifier"]):
+    if not _proof_matches(claim, row and row["claim_verifier"]) or row is None:
         raise SecretNotFound
     return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
 
 
-REVEAL = "SELECT * FROM burnafter_reveal_v1($1, $2, $3, $4, $5)"
+REVEAL = "SELECT * FROM burnafter_reveal_v2($1, $2, $3, $4, $5)"
 
 
 async def reveal(
@@ -172,8 +179,9 @@ async def reveal(
 ) -> Revealed | Refused:
     """Spend one view and return the ciphertext, in one round trip; or say why not.
 
-    The decision runs in ``burnafter_reveal_v1`` (migration 0005), one statement that
-    holds the secret's row lock from its first read to its commit. A wrong unlock
+    The decision runs in ``burnafter_reveal_v2`` (migration 0006), one statement. It
+    checks the claim without a lock (a wrong claim costs what an unknown id costs),
+    then holds the secret's row lock from a second check to its commit. A wrong unlock
     proof spends one attempt instead, and the last attempt burns the secret; the
     attempt is committed before the refusal comes back.
     """
@@ -216,7 +224,7 @@ async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Rec
     reaper has deleted it."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_READ_RECEIPT, secret_id)
-        if row is None or not _proof_matches(manage, row["manage_verifier"]):
+        if not _proof_matches(manage, row and row["manage_verifier"]) or row is None:
             raise ReceiptNotFound
         events = await conn.fetch(_READ_EVENTS, secret_id)
         notifications = await conn.fetch(_READ_NOTIFICATIONS, secret_id)
@@ -259,7 +267,7 @@ async def revoke(pool: asyncpg.Pool, secret_id: str, manage: bytes, access: Acce
     """Destroy a live secret for its sender. Waits for a reveal holding the row lock."""
     async with pool.acquire() as conn:
         stored = await conn.fetchval(_READ_MANAGE_VERIFIER, secret_id)
-        if stored is None or not _proof_matches(manage, stored):
+        if not _proof_matches(manage, stored):
             raise ReceiptNotFound
         async with conn.transaction():
             if await conn.fetchval(_DELETE_LIVE_SECRET, secret_id) is not None:

@@ -12,14 +12,59 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 from multidict import CIMultiDict
 
+from services.store.secrets import REVEAL
 from tests.support.fixtures_types import ApiClient, ClientWith, StartService
 from tests.support.sealing import make_secret
+from tests.support.waiting import eventually
 
 PROXY = {"TRUSTED_PROXIES": "127.0.0.1/32", "CLIENT_ADDRESS_POLICY": "full"}
 SOME_ID = "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+async def test_a_wrong_claim_neither_takes_nor_waits_for_the_row_lock(
+    api: ApiClient, db: asyncpg.Connection, database_url: str
+) -> None:
+    # Finding 1: the cause of the timing oracle. Another transaction holds the row
+    # lock; a reveal with a wrong claim must answer 404 without queueing on it (it
+    # used to lock first, and so wrote and waited for a WAL flush).
+    secret = make_secret()
+    live = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
+    wrong = {"claim": make_secret().claim_body()["claim"]}
+    holder = await asyncpg.connect(database_url)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM secrets WHERE id = $1 FOR UPDATE", live)
+            reveal = asyncio.ensure_future(api.post(f"/api/v1/secrets/{live}/reveal", json=wrong))
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            await eventually(
+                lambda: reveal.done() or db.fetchval(waiting),
+                what="the reveal answered or queued on the lock",
+            )
+            assert reveal.done(), "the reveal with a wrong claim queued on the row lock"
+            assert (await reveal).status == 404
+    finally:
+        await holder.close()
+    # The right claim still reveals, once.
+    right = await api.post(f"/api/v1/secrets/{live}/reveal", json=secret.reveal_body())
+    assert right.status == 200
+
+
+@pytest.mark.parametrize("claim_verifier", [None, b""], ids=["NULL", "empty"])
+async def test_the_reveal_function_refuses_a_null_or_empty_claim(
+    api: ApiClient, db: asyncpg.Connection, claim_verifier: bytes | None
+) -> None:
+    # Finding 2: a NULL claim verifier revealed the secret (STRICT compare, NULL, and
+    # `IF NOT NULL` is false). The api never sends one; the function must not care.
+    secret = make_secret()
+    live = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
+    for statement in [REVEAL, "SELECT * FROM burnafter_reveal_v1($1, $2, $3, $4, $5)"]:
+        row = await db.fetchrow(statement, live, claim_verifier, None, None, None)
+        assert (row["outcome"], row["ciphertext"]) == ("not_found", None), statement
+    assert await db.fetchval("SELECT views_left FROM secrets WHERE id = $1", live) == 1
 
 
 def assert_security_headers(response: aiohttp.ClientResponse) -> None:

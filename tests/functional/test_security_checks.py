@@ -54,8 +54,8 @@ async def test_every_proof_is_compared_in_constant_time(
 async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(
     db: asyncpg.Connection, database_url: str
 ) -> None:
-    """burnafter_same_bytes_v1 reads every byte (a difference in the last one counts),
-    never calls NULL or empty input equal, and is what the reveal decides by: a stored
+    """burnafter_same_bytes_v2 reads every byte (a difference in the last one counts),
+    calls NULL or empty input unequal, and is what the reveal decides by: a stored
     claim or unlock verifier off in its last byte only refuses the right proof."""
     a = bytes(range(32))
     cases = [
@@ -63,12 +63,13 @@ async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(
         (a, bytes([1]) + a[1:], False),  # differs in the first byte
         (a, a[:31] + bytes([0]), False),  # differs in the last byte only
         (a, a[:31], False),  # shorter
-        (b"", b"", None),  # empty: never equal
-        (None, None, None),  # NULL: never equal
-        (a, None, None),
+        (b"", b"", False),  # empty: never equal
+        (None, None, False),  # NULL: never equal
+        (a, None, False),
+        (None, a, False),
     ]
     for left, right, expected in cases:
-        assert await db.fetchval("SELECT burnafter_same_bytes_v1($1, $2)", left, right) is expected
+        assert await db.fetchval("SELECT burnafter_same_bytes_v2($1, $2)", left, right) is expected
 
     claim, unlock, access = b"c" * 32, b"u" * 32, secrets.Access(None, None)
 

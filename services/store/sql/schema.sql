@@ -93,22 +93,29 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at)
 CREATE INDEX webhook_deliveries_secret_idx ON webhook_deliveries (secret_id);
 
 -- Equality of two byte strings that reads every byte whatever they hold: no early
--- exit on the first difference, so the time says nothing about a verifier.
-CREATE FUNCTION burnafter_same_bytes_v1(a bytea, b bytea) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT length(a) = length(b)
-       AND (SELECT bit_or(get_byte(a, i) # get_byte(b, i))
-            FROM generate_series(0, length(a) - 1) AS i) = 0
+-- exit on the first difference, so the time says nothing about a verifier. NULL
+-- and empty input are never equal.
+CREATE FUNCTION burnafter_same_bytes_v2(a bytea, b bytea) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN a IS NULL OR b IS NULL OR length(a) <> length(b) OR length(a) = 0 THEN false
+        ELSE (SELECT bit_or(get_byte(a, i) # get_byte(b, i))
+              FROM generate_series(0, length(a) - 1) AS i) = 0
+    END
 $$;
 
--- A reveal in one round trip, in one statement's transaction, holding the secret's
--- row lock (SELECT ... FOR UPDATE) from the first read to the commit; lock order is
--- secrets row, then receipts row. The api sends SHA-256 of the proofs, never the
--- proofs. outcome is one of: revealed (ciphertext and views_left set), not_found
--- (unknown, expired, or wrong claim: indistinguishable), passphrase_required
--- (attempts_left set; nothing spent), wrong_passphrase (attempts_left set; one
--- attempt spent, the last one burns the secret).
-CREATE FUNCTION burnafter_reveal_v1(
+-- A reveal in one round trip, in one statement's transaction. The claim is checked
+-- first, without a lock or a write, against the stored verifier or, when no live
+-- row has the id, a stand-in: a wrong claim costs what an unknown id costs, so the
+-- time says nothing of whether the secret exists. A right claim then locks the row
+-- (SELECT ... FOR UPDATE) until the commit and checks again; lock order is secrets
+-- row, then receipts row. Every check refuses unless it is TRUE. The api sends
+-- SHA-256 of the proofs, never the proofs. outcome is one of: revealed (ciphertext
+-- and views_left set), not_found (unknown, expired, or wrong claim:
+-- indistinguishable), passphrase_required (attempts_left set; nothing spent),
+-- wrong_passphrase (attempts_left set; one attempt spent, the last one burns the
+-- secret).
+CREATE FUNCTION burnafter_reveal_v2(
     secret_id text,
     claim_verifier bytea,
     unlock_verifier bytea,
@@ -121,48 +128,60 @@ CREATE FUNCTION burnafter_reveal_v1(
 )
 LANGUAGE plpgsql AS $$
 DECLARE
+    -- Compared with when no live row has the id, so that path does the same work.
+    stand_in      CONSTANT bytea := decode(repeat('00', 32), 'hex');
     stored_claim  bytea;
     stored_unlock bytea;
     views         integer;
     attempts      integer;
     last          boolean;
 BEGIN
-    SELECT s.claim_verifier, s.unlock_verifier, s.views_left, s.attempts_left
-    INTO stored_claim, stored_unlock, views, attempts
+    SELECT s.claim_verifier INTO stored_claim
     FROM secrets AS s
-    WHERE s.id = burnafter_reveal_v1.secret_id AND s.expires_at > now()
-    FOR UPDATE;
-    IF NOT FOUND
-       OR NOT burnafter_same_bytes_v1(burnafter_reveal_v1.claim_verifier, stored_claim) THEN
+    WHERE s.id = burnafter_reveal_v2.secret_id AND s.expires_at > now();
+    IF burnafter_same_bytes_v2(burnafter_reveal_v2.claim_verifier,
+                               coalesce(stored_claim, stand_in)) IS NOT TRUE THEN
         outcome := 'not_found';
         RETURN;
     END IF;
 
-    IF stored_unlock IS NOT NULL AND burnafter_reveal_v1.unlock_verifier IS NULL THEN
+    SELECT s.claim_verifier, s.unlock_verifier, s.views_left, s.attempts_left
+    INTO stored_claim, stored_unlock, views, attempts
+    FROM secrets AS s
+    WHERE s.id = burnafter_reveal_v2.secret_id AND s.expires_at > now()
+    FOR UPDATE;
+    IF NOT FOUND
+       OR burnafter_same_bytes_v2(burnafter_reveal_v2.claim_verifier, stored_claim)
+          IS NOT TRUE THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+
+    IF stored_unlock IS NOT NULL AND burnafter_reveal_v2.unlock_verifier IS NULL THEN
         outcome := 'passphrase_required';
         attempts_left := attempts;
         RETURN;
     END IF;
 
     IF stored_unlock IS NULL
-       OR burnafter_same_bytes_v1(burnafter_reveal_v1.unlock_verifier, stored_unlock) THEN
+       OR burnafter_same_bytes_v2(burnafter_reveal_v2.unlock_verifier, stored_unlock) THEN
         last := views = 1;
         IF last THEN
-            DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v1.secret_id
-            RETURNING s.ciphertext INTO burnafter_reveal_v1.ciphertext;
+            DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v2.secret_id
+            RETURNING s.ciphertext INTO burnafter_reveal_v2.ciphertext;
         ELSE
             UPDATE secrets AS s SET views_left = s.views_left - 1
-            WHERE s.id = burnafter_reveal_v1.secret_id
-            RETURNING s.ciphertext INTO burnafter_reveal_v1.ciphertext;
+            WHERE s.id = burnafter_reveal_v2.secret_id
+            RETURNING s.ciphertext INTO burnafter_reveal_v2.ciphertext;
         END IF;
         UPDATE receipts AS r
         SET views = r.views + 1,
             state = CASE WHEN last THEN 'spent' ELSE r.state END,
             ended_at = CASE WHEN last THEN now() ELSE r.ended_at END
-        WHERE r.id = burnafter_reveal_v1.secret_id;
+        WHERE r.id = burnafter_reveal_v2.secret_id;
         INSERT INTO access_events (secret_id, event, client_address, user_agent)
-        VALUES (burnafter_reveal_v1.secret_id, 'viewed',
-                burnafter_reveal_v1.client_address, burnafter_reveal_v1.user_agent);
+        VALUES (burnafter_reveal_v2.secret_id, 'viewed',
+                burnafter_reveal_v2.client_address, burnafter_reveal_v2.user_agent);
         outcome := 'revealed';
         views_left := views - 1;
         RETURN;
@@ -171,23 +190,40 @@ BEGIN
     attempts_left := attempts - 1;
     last := attempts_left = 0;
     IF last THEN
-        DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v1.secret_id;
+        DELETE FROM secrets AS s WHERE s.id = burnafter_reveal_v2.secret_id;
     ELSE
         UPDATE secrets AS s SET attempts_left = s.attempts_left - 1
-        WHERE s.id = burnafter_reveal_v1.secret_id;
+        WHERE s.id = burnafter_reveal_v2.secret_id;
     END IF;
     UPDATE receipts AS r
     SET failed_attempts = r.failed_attempts + 1,
         state = CASE WHEN last THEN 'burned' ELSE r.state END,
         ended_at = CASE WHEN last THEN now() ELSE r.ended_at END
-    WHERE r.id = burnafter_reveal_v1.secret_id;
+    WHERE r.id = burnafter_reveal_v2.secret_id;
     INSERT INTO access_events (secret_id, event, client_address, user_agent)
-    SELECT burnafter_reveal_v1.secret_id, event,
-           burnafter_reveal_v1.client_address, burnafter_reveal_v1.user_agent
+    SELECT burnafter_reveal_v2.secret_id, event,
+           burnafter_reveal_v2.client_address, burnafter_reveal_v2.user_agent
     FROM unnest(CASE WHEN last THEN ARRAY['wrong_passphrase', 'burned']
                      ELSE ARRAY['wrong_passphrase'] END) AS event;
     outcome := 'wrong_passphrase';
 END
+$$;
+
+-- Kept for pods of the release before 0006 during its rolling deploy.
+CREATE FUNCTION burnafter_reveal_v1(
+    secret_id text,
+    claim_verifier bytea,
+    unlock_verifier bytea,
+    client_address text,
+    user_agent text,
+    OUT outcome text,
+    OUT ciphertext bytea,
+    OUT views_left integer,
+    OUT attempts_left integer
+)
+LANGUAGE sql AS $$
+    SELECT * FROM burnafter_reveal_v2(secret_id, claim_verifier, unlock_verifier,
+                                      client_address, user_agent)
 $$;
 
 -- Kept for pods of the release before 0005 during its rolling deploy; a later
