@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from urllib.parse import parse_qs, urlsplit
 
+from services.server.settings import Limits
 from services.store import secrets
 
 # A fresh 22-character id per pair, from a random number pgbench draws.
@@ -32,8 +33,9 @@ def _bind(sql: str, values: dict[int, str]) -> str:
 
 
 def script(claim_verifier: bytes, ciphertext: bytes, access: secrets.Access) -> str:
+    limits = Limits()  # the default cap and quota: counted as in production
     create = _bind(
-        secrets.INSERT_SECRET,
+        secrets.CREATE,
         {
             1: _ID,
             2: _literal(ciphertext),
@@ -48,6 +50,9 @@ def script(claim_verifier: bytes, ciphertext: bytes, access: secrets.Access) -> 
             11: _literal(access.user_agent),
             12: "NULL",  # creator: anonymous
             13: "'{}'::text[]",  # notify: nobody
+            14: str(limits.max_stored_ciphertext_bytes),
+            15: "'pgbench'",  # quota_key: one sender
+            16: str(limits.max_stored_ciphertext_bytes_per_sender),
         },
     )
     reveal = _bind(

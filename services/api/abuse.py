@@ -1,13 +1,16 @@
-"""Abuse limits of the api: per-client-address rate limits, and a cap on the
-ciphertext bytes stored, so a flood can neither hog the service nor fill the disk.
+"""Abuse limits of the api: per-client-address rate limits, and limits on the
+ciphertext bytes stored (all secrets', and each sender's), so a flood can neither
+hog the service nor fill the disk.
 
-Both are per process: with N api replicas a client gets N times the rate, so put
-the matching limit at the ingress too (docs/operations.md). The storage total is
-re-read every few seconds and counts this process's creates in between, so the
-cap can be overshot by at most what the replicas accept in one interval."""
+Rate limits are per process: with N api replicas a client gets N times the rate,
+so put the matching limit at the ingress too (docs/operations.md). The storage
+limits are counted in the database, exactly across every replica (migration
+0006)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from collections import OrderedDict
@@ -16,12 +19,15 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
-from services.api.errors import RateLimited, StorageFull
+from services.api.errors import RateLimited
 from services.server.client_address import client_of
 from services.store import secrets
+from services.store.errors import SenderQuotaFull, StorageFull
 
 MAX_TRACKED_CLIENTS = 100_000
-STORAGE_REFRESH_SECONDS = 5.0
+# Before a create is refused for storage, the bytes of ended secrets are counted
+# back (a scan of the secrets table), at most this often per process.
+RECOUNT_SECONDS = 1.0
 
 
 @dataclass
@@ -60,20 +66,31 @@ def client_key(request: web.Request) -> str:
 
 
 class StorageCap:
-    """Refuses a create that would put the live ciphertext over ``limit`` bytes."""
+    """Creates within the storage limits, which the database counts exactly (it only
+    adds; ended secrets give their bytes back at a recount). Before refusing, this
+    recounts, at most once every RECOUNT_SECONDS, and tries once more."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._read_at = -math.inf
+    def __init__(self, limits: secrets.StorageLimits, quota_hash_key: bytes) -> None:
+        self.limits = limits
+        self._hash_key = quota_hash_key
+        self._recounted_at = -math.inf
 
-    async def reserve(self, pool: asyncpg.Pool, size: int) -> None:
-        if self.limit <= 0:
-            return
-        now = time.monotonic()
-        if now - self._read_at > STORAGE_REFRESH_SECONDS:
-            self.used = await secrets.stored_ciphertext_bytes(pool)
-            self._read_at = now
-        if self.used + size > self.limit:
-            raise StorageFull
-        self.used += size
+    def quota_key(self, sender: str) -> str:
+        """The key of a sender's quota: a keyed hash, so the database does not hold
+        who sent (an address, for an anonymous sender)."""
+        return hmac.new(self._hash_key, sender.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def create(
+        self, pool: asyncpg.Pool, new: secrets.NewSecret, access: secrets.Access, sender: str
+    ) -> secrets.Created:
+        """Store ``new`` for ``sender`` (the identity its quota counts against)."""
+        key = self.quota_key(sender)
+        try:
+            return await secrets.create_secret(pool, new, access, self.limits, key)
+        except (StorageFull, SenderQuotaFull):
+            now = time.monotonic()
+            if now - self._recounted_at < RECOUNT_SECONDS:
+                raise
+            self._recounted_at = now
+            await secrets.recount_storage(pool)
+            return await secrets.create_secret(pool, new, access, self.limits, key)

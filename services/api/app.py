@@ -19,6 +19,7 @@ from services.server.metrics import SecretMetrics
 from services.server.middlewares import request_telemetry, security_headers
 from services.server.service import setup_service
 from services.server.settings import Settings
+from services.store import secrets
 
 
 def openapi_document(settings: Settings) -> bytes:
@@ -49,7 +50,12 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
             "receipt": limits.rate_limit_receipt,
         }
     )
-    app[STORAGE_CAP] = StorageCap(limits.max_stored_ciphertext_bytes)
+    app[STORAGE_CAP] = StorageCap(
+        secrets.StorageLimits(
+            limits.max_stored_ciphertext_bytes, limits.max_stored_ciphertext_bytes_per_sender
+        ),
+        settings.audit_key,
+    )
     app[OPENAPI] = openapi_document(settings)
     app.router.add_get("/v1/openapi.json", handlers.openapi_document, name="openapi")
     app.router.add_get("/v1/limits", handlers.limits, name="limits")

@@ -29,7 +29,3 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__("rate limited")
         self.retry_after = retry_after
-
-
-class StorageFull(Exception):
-    """Storing this would put the live ciphertext over its cap."""

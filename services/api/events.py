@@ -67,8 +67,8 @@ class SecretEvents:
     def rate_limited(self, action: str) -> None:
         self.metrics.rate_limited.labels(action=action).inc()
 
-    def storage_full(self) -> None:
-        self.metrics.storage_full.inc()
+    def storage_full(self, sender_quota: bool) -> None:
+        self.metrics.storage_full.labels(limit="sender" if sender_quota else "all").inc()
 
     def stored(self, total_bytes: int) -> None:
         self.metrics.stored_bytes.set(total_bytes)

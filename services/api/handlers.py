@@ -8,7 +8,7 @@ from aiohttp import web
 
 from services.api.abuse import client_key
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
-from services.api.errors import RateLimited, StorageFull
+from services.api.errors import RateLimited
 from services.api.problems import refusal
 from services.api.requests import (
     CREATE_FIELDS,
@@ -28,6 +28,7 @@ from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.store import secrets
+from services.store.errors import SenderQuotaFull, StorageFull
 
 
 async def limits(request: web.Request) -> web.Response:
@@ -59,16 +60,6 @@ def _rate_limit(request: web.Request, action: str) -> None:
         raise
 
 
-async def _reserve_storage(request: web.Request, size: int) -> None:
-    cap, events = request.app[STORAGE_CAP], request.app[SECRET_EVENTS]
-    try:
-        await cap.reserve(request.config_dict[POOL], size)
-    except StorageFull:
-        events.storage_full()
-        raise
-    events.stored(cap.used)
-
-
 async def create_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "create")
     sender = await permitted_sender(request)
@@ -82,14 +73,21 @@ async def create_secret(request: web.Request) -> web.Response:
         creator=sender.actor,
         endpoints={hook.name for hook in settings.webhooks},
     )
-    await _reserve_storage(request, len(new.ciphertext))
-    access = access_of(request)
-    expires_at = await secrets.create_secret(request.config_dict[POOL], new, access)
-    request.app[SECRET_EVENTS].created(
-        new.id, len(new.ciphertext), new.max_views, access, sender.actor
-    )
+    access, events = access_of(request), request.app[SECRET_EVENTS]
+    # An anonymous sender's quota is its address's (as rate limits count it).
+    quota_owner = sender.actor or f"address {client_key(request)}"
+    try:
+        created = await request.app[STORAGE_CAP].create(
+            request.config_dict[POOL], new, access, quota_owner
+        )
+    except (StorageFull, SenderQuotaFull) as refused:
+        events.storage_full(type(refused) is SenderQuotaFull)
+        raise
+    events.created(new.id, len(new.ciphertext), new.max_views, access, sender.actor)
+    if created.stored_bytes is not None:
+        events.stored(created.stored_bytes)
     return web.json_response(
-        {"id": new.id, "expires_at": timestamp(expires_at), "max_views": new.max_views},
+        {"id": new.id, "expires_at": timestamp(created.expires_at), "max_views": new.max_views},
         status=201,
     )
 

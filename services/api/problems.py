@@ -13,10 +13,16 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from services.api.errors import AuthenticationRequired, InvalidRequest, RateLimited, StorageFull
+from services.api.errors import AuthenticationRequired, InvalidRequest, RateLimited
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
 from services.store.db import DATABASE_UNAVAILABLE
-from services.store.errors import ReceiptNotFound, SecretAlreadyEnded, SecretNotFound
+from services.store.errors import (
+    ReceiptNotFound,
+    SecretAlreadyEnded,
+    SecretNotFound,
+    SenderQuotaFull,
+    StorageFull,
+)
 from services.store.secrets import Refused
 from services.store.vocabulary import RevealOutcome
 
@@ -134,6 +140,13 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
         "storage-full",
         "Storage full",
         "The service holds as many secrets as it may. Try again later.",
+    ),
+    SenderQuotaFull: lambda _: Problem(
+        507,
+        "sender-quota-full",
+        "Sender quota full",
+        "You hold as much in secrets as one sender may. Revoke some, or try again once "
+        "some are viewed or expire.",
     ),
     AuthenticationRequired: lambda exc: Problem(
         401,

@@ -118,11 +118,14 @@ class SecretMetrics:
         )
         self.storage_full = declare.counter(
             "burnafter_storage_full",
-            "Creates refused with 507 because the stored ciphertext cap was reached.",
+            "Creates refused with 507, by the limit reached: the cap on all secrets' "
+            "ciphertext (all) or one sender's quota (sender).",
+            "limit",
+            ("all", "sender"),
         )
         self.stored_bytes = declare.gauge(
             "burnafter_stored_ciphertext_bytes",
-            "Ciphertext bytes of live secrets, as this process last counted them.",
+            "Ciphertext bytes of live secrets, as counted at this process's last create.",
         )
 
 

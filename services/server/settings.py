@@ -223,6 +223,10 @@ SETTINGS: tuple[Setting, ...] = (
        "(also the most a sender may ask for)", 1, 100),
     _S("MAX_STORED_CIPHERTEXT_BYTES", integer, 10 * 1024 * MiB, "cap on the ciphertext of "
        "all live secrets (10 GiB); a create past it gets 507. `0` turns it off", 0, 2**50),
+    _S("MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER", integer, 1024 * MiB, "cap on the "
+       "ciphertext of one sender's live secrets (1 GiB): per API token or signed-in user, "
+       "per address for anonymous senders; a create past it gets 507. Needs the same "
+       "`AUDIT_KEY` on every api replica. `0` turns it off", 0, 2**50),
     _S("RATE_LIMIT_CREATE", integer, 60, f"create requests {_PER_MINUTE}; over it, 429 with "
        "`Retry-After`. `0` turns it off", 0, 1_000_000),
     _S("RATE_LIMIT_PEEK", integer, 300, f"peek requests {_PER_MINUTE} (`GET /limits` counts "
@@ -307,6 +311,7 @@ class Limits:
     max_attempts: int = _default("MAX_ATTEMPTS")
     max_label_bytes: int = 1 * KiB  # not a setting
     max_stored_ciphertext_bytes: int = _default("MAX_STORED_CIPHERTEXT_BYTES")
+    max_stored_ciphertext_bytes_per_sender: int = _default("MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER")
     rate_limit_create: int = _default("RATE_LIMIT_CREATE")
     rate_limit_peek: int = _default("RATE_LIMIT_PEEK")
     rate_limit_reveal: int = _default("RATE_LIMIT_REVEAL")

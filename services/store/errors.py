@@ -27,6 +27,14 @@ class SecretAlreadyEnded(DomainError):
         self.state = state
 
 
+class StorageFull(DomainError):
+    """Storing this would put the ciphertext of all secrets over its cap."""
+
+
+class SenderQuotaFull(DomainError):
+    """Storing this would put the ciphertext of this sender's secrets over its quota."""
+
+
 class TokenNameTaken(DomainError):
     """An API token of that name exists already."""
 

@@ -15,7 +15,13 @@ from typing import ClassVar
 import asyncpg
 
 from services.protocol.envelope import verifier
-from services.store.errors import ReceiptNotFound, SecretAlreadyEnded, SecretNotFound
+from services.store.errors import (
+    ReceiptNotFound,
+    SecretAlreadyEnded,
+    SecretNotFound,
+    SenderQuotaFull,
+    StorageFull,
+)
 from services.store.vocabulary import EventKind, ReceiptState, RevealOutcome
 
 
@@ -115,30 +121,39 @@ def _proof_matches(proof: bytes, stored_verifier: bytes | None) -> bool:
 
 
 # Public, with REVEAL, for bench/pgbench_store.py, which runs them as they are.
-INSERT_SECRET = """
-WITH secret AS (
-    INSERT INTO secrets (id, ciphertext, claim_verifier, unlock_verifier,
-                         views_left, attempts_left, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
-    RETURNING id, expires_at
-), receipt AS (
-    INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
-                          passphrase, ciphertext_bytes, expires_at, creator, notify)
-    SELECT id, $8, $9, $5, $6, $4::bytea IS NOT NULL, length($2), expires_at, $12, $13
-    FROM secret
-    RETURNING id
-), event AS (
-    INSERT INTO access_events (secret_id, event, client_address, user_agent)
-    SELECT id, 'created', $10, $11 FROM receipt
-)
-SELECT expires_at FROM secret
+CREATE = """
+SELECT * FROM burnafter_create_secret_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                                         $12, $13, $14, $15, $16)
 """
+_RECOUNT = "SELECT burnafter_recount_storage_v1()"
 
 
-async def create_secret(pool: asyncpg.Pool, new: NewSecret, access: Access) -> datetime:
-    """Store a secret with its receipt and 'created' event; return when it expires."""
-    expires_at: datetime = await pool.fetchval(
-        INSERT_SECRET,
+@dataclass(frozen=True)
+class StorageLimits:
+    """Bytes of ciphertext all secrets, and one sender's, may hold (0: no limit)."""
+
+    cap: int = 0
+    quota: int = 0
+
+
+@dataclass(frozen=True)
+class Created:
+    expires_at: datetime
+    stored_bytes: int | None  # all secrets' bytes, when they are counted
+
+
+async def create_secret(
+    pool: asyncpg.Pool,
+    new: NewSecret,
+    access: Access,
+    limits: StorageLimits = StorageLimits(),  # frozen, so shared safely
+    quota_key: str | None = None,  # needed with limits.quota
+) -> Created:
+    """Store a secret with its receipt and 'created' event, within the cap on all
+    secrets' ciphertext and the quota of its sender (``quota_key``), exactly under
+    concurrency (migration 0006). Raises StorageFull or SenderQuotaFull."""
+    row = await pool.fetchrow(
+        CREATE,
         new.id,
         new.ciphertext,
         new.claim_verifier,
@@ -152,8 +167,22 @@ async def create_secret(pool: asyncpg.Pool, new: NewSecret, access: Access) -> d
         access.user_agent,
         new.creator,
         list(new.notify),
+        limits.cap,
+        quota_key,
+        limits.quota,
     )
-    return expires_at
+    if row["outcome"] == "storage_full":
+        raise StorageFull
+    if row["outcome"] == "quota_full":
+        raise SenderQuotaFull
+    return Created(row["expires_at"], row["stored_bytes"])
+
+
+async def recount_storage(pool: asyncpg.Pool) -> int:
+    """Count the bytes held again from the secrets left, giving back those of ended
+    secrets; return all secrets' bytes."""
+    total: int = await pool.fetchval(_RECOUNT)
+    return total
 
 
 _PEEK = """
@@ -343,19 +372,6 @@ async def reaper_backlog(pool: asyncpg.Pool) -> Backlog:
     """Expired secrets not deleted yet, and how long ago the oldest one expired."""
     row = await pool.fetchrow(_REAPER_BACKLOG)
     return Backlog(row["secrets"], row["oldest_age"])
-
-
-_STORED_CIPHERTEXT_BYTES = """
-SELECT coalesce(sum(ciphertext_bytes), 0)::bigint
-FROM receipts WHERE state = 'active'
-"""
-
-
-async def stored_ciphertext_bytes(pool: asyncpg.Pool) -> int:
-    """Ciphertext bytes held by secrets not yet deleted (expired ones included until
-    the reaper runs: they still take disk)."""
-    total: int = await pool.fetchval(_STORED_CIPHERTEXT_BYTES)
-    return total
 
 
 async def database_ready(pool: asyncpg.Pool) -> bool:

@@ -62,7 +62,9 @@ async def _in_batches(
 async def reap_once(
     pool: asyncpg.Pool, settings: Settings, on_batch: Batch = _ignore_batch
 ) -> ReapPass:
-    """Run batches until no expired secret and no receipt past retention is left.
+    """Run batches until no expired secret and no receipt past retention is left,
+    then count the bytes stored again, giving back those of every secret that ended
+    since (the storage limits, migration 0006).
 
     ``on_batch("expired" | "purged", ids)`` sees each batch once it is committed, so
     a pass over a million-row backlog holds a batch or two of ids at a time."""
@@ -74,6 +76,7 @@ async def reap_once(
         "purged",
         on_batch,
     )
+    await secrets.recount_storage(pool)
     return ReapPass(expired, purged)
 
 

@@ -73,5 +73,5 @@ async def test_the_stored_ciphertext_cap_refuses_with_507(
     assert full.status == 507
     assert (await full.json())["type"] == "urn:burnafter:problem:storage-full"
     assert await db.fetchval("SELECT count(*) FROM secrets") == 2
-    assert metric(api, "burnafter_storage_full_total") == 1
+    assert metric(api, 'burnafter_storage_full_total{limit="all"}') == 1
     assert metric(api, "burnafter_stored_ciphertext_bytes") == size * 2

@@ -246,3 +246,74 @@ async def test_receipt_reads_revokes_and_limits_are_rate_limited(api_with: Clien
     assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
     assert (await api.get("/api/v1/limits")).status == 200
     assert (await api.get("/api/v1/limits")).status == 429
+
+
+def stored_size(body: dict[str, object]) -> int:
+    return len(str(body["ciphertext"])) * 3 // 4  # base64url to bytes
+
+
+async def test_the_storage_cap_holds_exactly_under_parallel_creates(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    # Finding 8: 40 parallel creates overshot the cap (each process re-read the total
+    # every few seconds). Room for exactly ten of them.
+    bodies = [make_secret().body for _ in range(40)]
+    size = stored_size(bodies[0])
+    assert all(stored_size(body) == size for body in bodies)
+    api = await api_with(
+        **PROXY,
+        MAX_STORED_CIPHERTEXT_BYTES=str(size * 10 + size // 2),
+        MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER="0",
+    )
+    answers = await asyncio.gather(
+        *(
+            api.post("/api/v1/secrets", json=body, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+            for n, body in enumerate(bodies)
+        )
+    )
+    assert sorted(a.status for a in answers) == [201] * 10 + [507] * 30
+    held = await db.fetchval("SELECT sum(length(ciphertext)) FROM secrets")
+    assert held == size * 10
+    assert await db.fetchval("SELECT bytes FROM storage_usage WHERE scope = 'all'") == held
+
+
+async def test_one_sender_cannot_fill_the_store_for_everyone(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    # Finding 8: one anonymous sender could fill the whole cap and block every create
+    # for up to 30 days. A quota per sender leaves room for the others.
+    size = stored_size(make_secret().body)
+    api = await api_with(
+        **PROXY,
+        MAX_STORED_CIPHERTEXT_BYTES=str(size * 10),
+        MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER=str(size * 2),
+    )
+    greedy, other = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "198.51.100.2"}
+    greedy_secrets = [make_secret() for _ in range(3)]
+    answers = [
+        await api.post("/api/v1/secrets", json=secret.body, headers=greedy)
+        for secret in greedy_secrets
+    ]
+    assert [a.status for a in answers] == [201, 201, 507]
+    problem = await answers[2].json()
+    assert problem["type"] == "urn:burnafter:problem:sender-quota-full"
+    assert (await api.post("/api/v1/secrets", json=make_secret().body, headers=other)).status == 201
+    # The database holds a keyed hash of each sender, never the address.
+    keys = await db.fetch("SELECT scope FROM storage_usage WHERE scope <> 'all'")
+    assert len(keys) == 2 and not any("203.0.113" in row["scope"] for row in keys)
+
+    # A secret that ends gives its bytes back (at the next recount, at most a second
+    # away): the greedy sender may store one more, and only one.
+    first = greedy_secrets[0]
+    sid = (await answers[0].json())["id"]
+    revealed = await api.post(
+        f"/api/v1/secrets/{sid}/reveal", json=first.reveal_body(), headers=greedy
+    )
+    assert revealed.status == 200
+
+    async def stored_one_more() -> bool:
+        again = await api.post("/api/v1/secrets", json=make_secret().body, headers=greedy)
+        return again.status == 201
+
+    await eventually(stored_one_more, interval=0.2, what="the freed bytes given back")
+    assert not await stored_one_more()

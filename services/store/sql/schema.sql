@@ -5,7 +5,8 @@
 -- The migration ledger, schema_migrations, belongs to services/store/migrations.py.
 
 -- The live secrets: ciphertext and verifiers only. A row is deleted (not flagged)
--- on its last view, on revoke, when burned and by the reaper.
+-- on its last view, on revoke, when burned and by the reaper. quota_key is a keyed
+-- hash of who sent it, when a quota per sender is set (storage_usage below).
 CREATE TABLE secrets (
     id              text PRIMARY KEY,
     ciphertext      bytea NOT NULL,
@@ -13,9 +14,22 @@ CREATE TABLE secrets (
     unlock_verifier bytea,
     views_left      integer NOT NULL CHECK (views_left > 0),
     attempts_left   integer NOT NULL CHECK (attempts_left > 0),
-    expires_at      timestamptz NOT NULL
+    expires_at      timestamptz NOT NULL,
+    quota_key       text
 );
 CREATE INDEX secrets_expires_at_idx ON secrets (expires_at);
+
+-- Ciphertext bytes held: one row for all secrets ('all'), one per quota_key. A
+-- create reserves its size here in the statement that stores it, holding the lock
+-- on 'all' to its commit, so the cap holds exactly under concurrency; ends of
+-- secrets do not write here, a recount gives freed bytes back
+-- (burnafter_recount_storage_v1, run by the reaper and by the api before it
+-- refuses).
+CREATE TABLE storage_usage (
+    scope text PRIMARY KEY,  -- 'all', or a secret's quota_key
+    bytes bigint NOT NULL CHECK (bytes >= 0)
+);
+INSERT INTO storage_usage (scope, bytes) VALUES ('all', 0);
 
 -- What the sender's receipt link shows; kept for a retention period after the
 -- secret ends, then purged by the reaper. notify names the operator-configured
@@ -242,6 +256,92 @@ CREATE FUNCTION burnafter_reveal(
 LANGUAGE sql AS $$
     SELECT * FROM burnafter_reveal_v1(secret_id, claim_verifier, unlock_verifier,
                                       client_address, user_agent)
+$$;
+
+-- A create in one statement: reserve the ciphertext's size on 'all' (against
+-- storage_cap) and on the sender's quota_key (against quota), then store the
+-- secret, its receipt and its 'created' event.
+CREATE FUNCTION burnafter_create_secret_v1(
+    secret_id text,
+    ciphertext bytea,
+    claim_verifier bytea,
+    unlock_verifier bytea,
+    max_views integer,
+    max_attempts integer,
+    expires_in double precision,
+    manage_verifier bytea,
+    label bytea,
+    client_address text,
+    user_agent text,
+    creator text,
+    notify text[],
+    storage_cap bigint,  -- 0: no cap
+    quota_key text,
+    quota bigint,        -- 0: no quota per sender
+    OUT outcome text,    -- created, storage_full or quota_full
+    OUT expires_at timestamptz,
+    OUT stored_bytes bigint  -- all secrets' bytes after this one, when counted
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    size bigint := length(burnafter_create_secret_v1.ciphertext);
+BEGIN
+    IF storage_cap > 0 OR quota > 0 THEN
+        UPDATE storage_usage AS u SET bytes = u.bytes + size
+        WHERE u.scope = 'all' AND (storage_cap = 0 OR u.bytes + size <= storage_cap)
+        RETURNING u.bytes INTO stored_bytes;
+        IF NOT FOUND THEN
+            outcome := 'storage_full';
+            RETURN;
+        END IF;
+    END IF;
+    IF quota > 0 THEN
+        INSERT INTO storage_usage AS u (scope, bytes)
+        SELECT burnafter_create_secret_v1.quota_key, size WHERE size <= quota
+        ON CONFLICT (scope) DO UPDATE SET bytes = u.bytes + EXCLUDED.bytes
+        WHERE u.bytes + EXCLUDED.bytes <= quota;
+        IF NOT FOUND THEN
+            UPDATE storage_usage AS u SET bytes = u.bytes - size WHERE u.scope = 'all';
+            stored_bytes := NULL;
+            outcome := 'quota_full';
+            RETURN;
+        END IF;
+    END IF;
+
+    INSERT INTO secrets AS s (id, ciphertext, claim_verifier, unlock_verifier,
+                              views_left, attempts_left, expires_at, quota_key)
+    VALUES (secret_id, ciphertext, claim_verifier, unlock_verifier, max_views,
+            max_attempts, now() + make_interval(secs => expires_in),
+            CASE WHEN quota > 0 THEN burnafter_create_secret_v1.quota_key END)
+    RETURNING s.expires_at INTO burnafter_create_secret_v1.expires_at;
+    INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
+                          passphrase, ciphertext_bytes, expires_at, creator, notify)
+    VALUES (secret_id, manage_verifier, label, max_views, max_attempts,
+            unlock_verifier IS NOT NULL, size, burnafter_create_secret_v1.expires_at,
+            creator, notify);
+    INSERT INTO access_events (secret_id, event, client_address, user_agent)
+    VALUES (secret_id, 'created', client_address, user_agent);
+    outcome := 'created';
+END
+$$;
+
+-- Give the bytes of ended secrets back: count storage_usage again from the
+-- secrets that are left, under the lock creates take.
+CREATE FUNCTION burnafter_recount_storage_v1(OUT stored_bytes bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Creates hold this lock to their commit: past it, every secret they made is
+    -- visible to the statements below (each takes a new snapshot).
+    PERFORM 1 FROM storage_usage WHERE scope = 'all' FOR UPDATE;
+    DELETE FROM storage_usage WHERE scope <> 'all';
+    INSERT INTO storage_usage (scope, bytes)
+    SELECT quota_key, sum(length(ciphertext)) FROM secrets
+    WHERE quota_key IS NOT NULL GROUP BY quota_key;
+    UPDATE storage_usage
+    SET bytes = (SELECT coalesce(sum(length(ciphertext)), 0) FROM secrets)
+    WHERE scope = 'all'
+    RETURNING bytes INTO stored_bytes;
+END
 $$;
 
 -- Every path that records a viewed, burned, revoked or expired event (reveal,

@@ -135,3 +135,103 @@ LANGUAGE sql AS $$
 $$;
 
 DROP FUNCTION burnafter_same_bytes_v1(bytea, bytea);
+
+-- Review finding 8: the cap on stored ciphertext was checked against an estimate
+-- each api process refreshed every few seconds, so parallel creates overshot it,
+-- and one sender could fill it alone. The bytes held are now counted in
+-- storage_usage: one row for all secrets ('all') and one per sender key (a keyed
+-- hash of who sent, kept on the secret's row and gone with it). A create reserves
+-- its size on 'all' and then on its sender's row, refused if either would pass its
+-- limit, in the statement that inserts the secret; the row lock on 'all' is held
+-- to the commit, so no two creates can both take the last free bytes. Ends of
+-- secrets do not write here (a reveal stays one short statement): a recount under
+-- the same lock gives freed bytes back, run by the reaper each pass and by the api
+-- before it refuses.
+CREATE TABLE storage_usage (
+    scope text PRIMARY KEY,  -- 'all', or a secret's quota_key
+    bytes bigint NOT NULL CHECK (bytes >= 0)
+);
+ALTER TABLE secrets ADD COLUMN quota_key text;
+INSERT INTO storage_usage (scope, bytes)
+SELECT 'all', coalesce(sum(length(ciphertext)), 0) FROM secrets;
+
+CREATE FUNCTION burnafter_create_secret_v1(
+    secret_id text,
+    ciphertext bytea,
+    claim_verifier bytea,
+    unlock_verifier bytea,
+    max_views integer,
+    max_attempts integer,
+    expires_in double precision,
+    manage_verifier bytea,
+    label bytea,
+    client_address text,
+    user_agent text,
+    creator text,
+    notify text[],
+    storage_cap bigint,  -- 0: no cap
+    quota_key text,
+    quota bigint,        -- 0: no quota per sender
+    OUT outcome text,    -- created, storage_full or quota_full
+    OUT expires_at timestamptz,
+    OUT stored_bytes bigint  -- all secrets' bytes after this one, when counted
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    size bigint := length(burnafter_create_secret_v1.ciphertext);
+BEGIN
+    IF storage_cap > 0 OR quota > 0 THEN
+        UPDATE storage_usage AS u SET bytes = u.bytes + size
+        WHERE u.scope = 'all' AND (storage_cap = 0 OR u.bytes + size <= storage_cap)
+        RETURNING u.bytes INTO stored_bytes;
+        IF NOT FOUND THEN
+            outcome := 'storage_full';
+            RETURN;
+        END IF;
+    END IF;
+    IF quota > 0 THEN
+        INSERT INTO storage_usage AS u (scope, bytes)
+        SELECT burnafter_create_secret_v1.quota_key, size WHERE size <= quota
+        ON CONFLICT (scope) DO UPDATE SET bytes = u.bytes + EXCLUDED.bytes
+        WHERE u.bytes + EXCLUDED.bytes <= quota;
+        IF NOT FOUND THEN
+            UPDATE storage_usage AS u SET bytes = u.bytes - size WHERE u.scope = 'all';
+            stored_bytes := NULL;
+            outcome := 'quota_full';
+            RETURN;
+        END IF;
+    END IF;
+
+    INSERT INTO secrets AS s (id, ciphertext, claim_verifier, unlock_verifier,
+                              views_left, attempts_left, expires_at, quota_key)
+    VALUES (secret_id, ciphertext, claim_verifier, unlock_verifier, max_views,
+            max_attempts, now() + make_interval(secs => expires_in),
+            CASE WHEN quota > 0 THEN burnafter_create_secret_v1.quota_key END)
+    RETURNING s.expires_at INTO burnafter_create_secret_v1.expires_at;
+    INSERT INTO receipts (id, manage_verifier, label, max_views, max_attempts,
+                          passphrase, ciphertext_bytes, expires_at, creator, notify)
+    VALUES (secret_id, manage_verifier, label, max_views, max_attempts,
+            unlock_verifier IS NOT NULL, size, burnafter_create_secret_v1.expires_at,
+            creator, notify);
+    INSERT INTO access_events (secret_id, event, client_address, user_agent)
+    VALUES (secret_id, 'created', client_address, user_agent);
+    outcome := 'created';
+END
+$$;
+
+CREATE FUNCTION burnafter_recount_storage_v1(OUT stored_bytes bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Creates hold this lock to their commit: past it, every secret they made is
+    -- visible to the statements below (each takes a new snapshot).
+    PERFORM 1 FROM storage_usage WHERE scope = 'all' FOR UPDATE;
+    DELETE FROM storage_usage WHERE scope <> 'all';
+    INSERT INTO storage_usage (scope, bytes)
+    SELECT quota_key, sum(length(ciphertext)) FROM secrets
+    WHERE quota_key IS NOT NULL GROUP BY quota_key;
+    UPDATE storage_usage
+    SET bytes = (SELECT coalesce(sum(length(ciphertext)), 0) FROM secrets)
+    WHERE scope = 'all'
+    RETURNING bytes INTO stored_bytes;
+END
+$$;
