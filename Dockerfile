@@ -1,6 +1,11 @@
 # One image for every role: `burnafter api | web | reaper | migrate`.
 # Runs as a non-root numeric user and works with a read-only root filesystem.
-ARG BASE_IMAGE=debian:bookworm-slim
+# Pinned by digest, so a rebuild gets the bytes that were reviewed, not whatever the
+# tag points to that day (security finding 14). The digest of the multi-platform
+# index of debian:bookworm-slim (docker-library/repo-info, August 2026); bump it
+# with each Debian point release. A build without a registry passes its own base
+# by digest (tools/image_smoke.py).
+ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim@sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241
 
 FROM ${BASE_IMAGE} AS build
 # hadolint ignore=DL3008

@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from services.api import handlers
-from services.api.abuse import RateLimiter, StorageCap
+from services.api.abuse import StorageCap
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
 from services.api.events import SecretEvents
 from services.api.problems import problem_middleware
@@ -17,6 +17,7 @@ from services.api.requests import create_body_limit
 from services.server.audit import Auditor
 from services.server.metrics import SecretMetrics
 from services.server.middlewares import request_telemetry, security_headers
+from services.server.rate_limits import RateLimiter
 from services.server.service import setup_service
 from services.server.settings import Settings
 from services.store import secrets

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.api.abuse import RateLimiter, StorageCap
+from services.api.abuse import StorageCap
 from services.api.events import SecretEvents
+from services.server.rate_limits import RateLimiter
 
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 STORAGE_CAP = web.AppKey("storage_cap", StorageCap)

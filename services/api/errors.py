@@ -21,11 +21,3 @@ class AuthenticationRequired(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-class RateLimited(Exception):
-    """Over this client's rate for an action; ``retry_after`` in whole seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("rate limited")
-        self.retry_after = retry_after

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from services.api.abuse import client_key
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
-from services.api.errors import RateLimited
 from services.api.problems import refusal
 from services.api.requests import (
     CREATE_FIELDS,
@@ -27,6 +26,7 @@ from services.api.wire import timestamp, to_json
 from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
+from services.server.rate_limits import RateLimited
 from services.store import secrets
 from services.store.errors import SenderQuotaFull, StorageFull
 

@@ -13,8 +13,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from services.api.errors import AuthenticationRequired, InvalidRequest, RateLimited
+from services.api.errors import AuthenticationRequired, InvalidRequest
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
+from services.server.rate_limits import RateLimited
 from services.store.db import DATABASE_UNAVAILABLE
 from services.store.errors import (
     ReceiptNotFound,

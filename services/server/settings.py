@@ -235,6 +235,9 @@ SETTINGS: tuple[Setting, ...] = (
        0, 1_000_000),
     _S("RATE_LIMIT_RECEIPT", integer, 120, f"receipt reads and revokes {_PER_MINUTE}; `0` "
        "turns it off", 0, 1_000_000),
+    _S("RATE_LIMIT_ADMIN_SIGN_IN", integer, 10, f"wrong `ADMIN_TOKEN`s {_PER_MINUTE}; over "
+       "it, every token from that address gets 429 with `Retry-After`. `0` turns it off",
+       0, 1_000_000),
     _S("TRUSTED_PROXIES", networks, (), "comma-separated CIDRs whose `X-Forwarded-For` "
        "is believed"),
     _S("CLIENT_ADDRESS_POLICY", choice, "truncated", "what access events keep of a client "
@@ -316,6 +319,7 @@ class Limits:
     rate_limit_peek: int = _default("RATE_LIMIT_PEEK")
     rate_limit_reveal: int = _default("RATE_LIMIT_REVEAL")
     rate_limit_receipt: int = _default("RATE_LIMIT_RECEIPT")
+    rate_limit_admin_sign_in: int = _default("RATE_LIMIT_ADMIN_SIGN_IN")
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,6 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")
-    app.add_subapp("/admin", create_admin_app())
+    app.add_subapp("/admin", create_admin_app(settings))
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app

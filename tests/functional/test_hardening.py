@@ -317,3 +317,28 @@ async def test_one_sender_cannot_fill_the_store_for_everyone(
 
     await eventually(stored_one_more, interval=0.2, what="the freed bytes given back")
     assert not await stored_one_more()
+
+
+async def test_wrong_admin_tokens_are_rate_limited_per_address(admin_site: ClientWith) -> None:
+    # Finding 14: admin sign-in had no rate limit, so ADMIN_TOKEN could be guessed as
+    # fast as the web answered. Past the limit even the right token waits.
+    right = "r" * 30
+    site = await admin_site(
+        ADMIN_TOKEN=right, RATE_LIMIT_ADMIN_SIGN_IN="3", TRUSTED_PROXIES="127.0.0.1/32"
+    )
+    guesser, admin = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "198.51.100.6"}
+
+    def bearer(token: str, where: dict[str, str]) -> dict[str, str]:
+        return {**where, "Authorization": f"Bearer {token}"}
+
+    for n in range(3):
+        wrong = await site.get("/admin", headers=bearer(f"guess-{n}".ljust(30, "x"), guesser))
+        assert wrong.status == 401
+    for token in ["guess-4".ljust(30, "x"), right]:
+        limited = await site.get("/admin", headers=bearer(token, guesser))
+        assert limited.status == 429
+        assert int(limited.headers["Retry-After"]) >= 1
+    assert (await site.get("/admin", headers=bearer(right, admin))).status == 200
+    # An admin's own page loads are not counted: only wrong tokens are.
+    for _ in range(5):
+        assert (await site.get("/admin", headers=bearer(right, admin))).status == 200

@@ -26,6 +26,7 @@ def make_settings(database_url: str, **env: str) -> Settings:
         "RATE_LIMIT_PEEK": "0",
         "RATE_LIMIT_REVEAL": "0",
         "RATE_LIMIT_RECEIPT": "0",
+        "RATE_LIMIT_ADMIN_SIGN_IN": "0",
     }
     return load_settings({**base, **env})
 

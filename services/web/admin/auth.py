@@ -5,7 +5,9 @@ The dashboard is off (404) unless ``ADMIN_TOKEN``, ``ADMIN_USERS`` or
 ``ADMIN_GROUPS`` is set. An admin is either a signed-in user
 (services/server/identity.py) named in ``ADMIN_USERS`` or in a group of
 ``ADMIN_GROUPS``, or anyone presenting ``ADMIN_TOKEN`` (HTTP Basic password, or
-Bearer). Every decision on a presented credential is an audit line."""
+Bearer). Every decision on a presented credential is an audit line. Wrong tokens
+are rate limited per client address (``RATE_LIMIT_ADMIN_SIGN_IN``): past the
+limit, every token from that address gets 429 before it is even compared."""
 
 from __future__ import annotations
 
@@ -16,12 +18,15 @@ import hmac
 from aiohttp import web
 
 from services.server.appkeys import AUDITOR, SETTINGS
-from services.server.client_address import access_of
+from services.server.client_address import access_of, client_of
 from services.server.identity import bearer_token, signed_in
 from services.server.middlewares import Handler
+from services.server.rate_limits import RateLimited, RateLimiter
 
 ADMIN = web.RequestKey("admin", str)
 """The admin's identity, set on every request the admin sub-app serves."""
+SIGN_IN = "admin_sign_in"
+SIGN_IN_LIMITER = web.AppKey("admin_sign_in_limiter", RateLimiter)
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="burnafter admin", charset="UTF-8"'}
 
@@ -61,10 +66,20 @@ def require_admin(request: web.Request) -> str:
     token = _presented_token(request)
     if token is None:
         raise web.HTTPUnauthorized(headers=_CHALLENGE)
+    limiter, client = request.app[SIGN_IN_LIMITER], client_of(request).rate_limit_key
+    try:
+        limiter.check(SIGN_IN, client)
+    except RateLimited as limited:
+        audit("rate_limited", None)
+        raise web.HTTPTooManyRequests(
+            text="Too many wrong admin tokens from your address. Try again later.",
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
     if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
         audit("ok", "admin-token")
         return "admin-token"
     audit("denied", None)
+    limiter.take(SIGN_IN, client)
     raise web.HTTPUnauthorized(headers=_CHALLENGE)
 
 
