@@ -1,10 +1,28 @@
 """Who is signed in: the user and groups that an identity-aware proxy (oauth2-proxy,
 Pomerium, an ingress with external auth) puts in ``IDENTITY_HEADER`` and
 ``GROUPS_HEADER``. They are believed only from a ``TRUSTED_PROXIES`` peer;
-from anyone else they are ignored, and that is logged."""
+from anyone else they are ignored, and that is logged.
+
+The groups header is read one way only, so that no group name the identity
+provider grants can be read as another group (an admin group above all):
+
+- a header holding any character that is not printable (controls, tabs, format
+  characters such as a zero-width space, and every space but the ASCII one, e.g.
+  a no-break space) is disbelieved whole: the user is signed in with no groups;
+- it is split at each ``,``, once; only ASCII spaces around a name are dropped,
+  and empty names name no group;
+- names are compared case-insensitively (:func:`fold`), but the compatibility
+  look-alikes keep their case (the Kelvin sign, U+212A, does not become ``k``)
+  and nothing outside ASCII is lowered into ASCII.
+
+The user is checked and folded the same way. What no reader of the header can
+tell apart is the proxy's own joining: a name that itself holds a comma, or
+starts or ends with a space, arrives exactly like two names, or like the name
+without the spaces. docs/operations.md says how to keep such names away from the admin groups."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import structlog
@@ -32,20 +50,47 @@ def signed_in(request: web.Request) -> Identity | None:
         if len(request.headers.getall(header, [])) > 1:
             # Two lines: one from the proxy and one from the client, in some order.
             raise web.HTTPBadRequest(text=f"{header} appears more than once.")
-    user = request.headers.get(settings.identity_header, "").strip().lower()
-    if not user:
+    raw_user = request.headers.get(settings.identity_header, "").strip(" ")
+    if not raw_user:
         return None
     if not peer_is_trusted_proxy(request):
         log.warning("identity_header_ignored", reason="peer is not a trusted proxy")
         return None
-    if len(user) > MAX_IDENTITY_CHARS or not user.isprintable():
+    if len(raw_user) > MAX_IDENTITY_CHARS or not raw_user.isprintable():
         log.warning("identity_header_ignored", reason="not a plausible identity")
         return None
-    raw_groups = request.headers.get(settings.groups_header, "")
-    groups = frozenset(
-        group.strip().lower() for group in raw_groups.split(",")[:MAX_GROUPS] if group.strip()
-    )
-    return Identity(user, groups)
+    groups = group_names(request.headers.get(settings.groups_header, ""))
+    if groups is None:
+        log.warning("groups_header_ignored", reason="not a plausible list of groups")
+        groups = frozenset()
+    return Identity(fold(raw_user), groups)
+
+
+def group_names(raw: str) -> frozenset[str] | None:
+    """The groups of a groups header (module docstring), or None if it is not
+    believable: then the user has no group."""
+    if not raw.isprintable():
+        return None
+    names = (name.strip(" ") for name in raw.split(",")[:MAX_GROUPS])
+    return frozenset(fold(name) for name in names if name)
+
+
+def fold(name: str) -> str:
+    """``name`` in lower case, character by character, except characters whose
+    lower case could pass for another name's: compatibility look-alikes (not in
+    NFKC form, such as the Kelvin sign) and characters outside ASCII that would
+    lower into ASCII (the dotted capital I) stay as they are, so they match nothing
+    that ``ADMIN_USERS`` or ``ADMIN_GROUPS`` names in plain letters."""
+    return "".join(_fold_character(character) for character in name)
+
+
+def _fold_character(character: str) -> str:
+    lower = character.lower()
+    if character.isascii():
+        return lower
+    if unicodedata.normalize("NFKC", character) != character:
+        return character
+    return character if any(c.isascii() for c in lower) else lower
 
 
 def signed_in_name(request: web.Request) -> str | None:
