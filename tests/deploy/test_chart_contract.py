@@ -7,6 +7,7 @@ Run by ``make check-deploy``, which provides helm (``HELM``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -23,13 +24,30 @@ from tools.net import wait_for_http
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "burnafter"
 
 
-def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def helm_template(values: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+    """``helm template`` with each value set by ``--set``, or by ``--set-json`` when
+    it is a dict or list (label keys hold dots)."""
     helm = os.environ.get("HELM", "helm")
     args = [helm, "template", "burnafter", str(CHART)]
     for key, value in (values or {}).items():
-        args += ["--set", f"{key}={value}"]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+        if isinstance(value, dict | list):
+            args += ["--set-json", f"{key}={json.dumps(value)}"]
+        else:
+            args += ["--set", f"{key}={value}"]
+    return subprocess.run(args, capture_output=True, text=True, check=False)
+
+
+def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    done = helm_template(values)
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def render_error(values: dict[str, Any]) -> str:
+    """The message of a render the chart refuses."""
+    done = helm_template(values)
+    assert done.returncode != 0, "the chart rendered"
+    return " ".join(done.stderr.split())
 
 
 def container_env(
@@ -139,13 +157,24 @@ def test_config_changes_roll_the_pods() -> None:
     assert checksum({}) != checksum({"config.maxViews": "5"})
 
 
+# Finding 13: the identity headers (who is signed in, who is an admin) are believed
+# from config.trustedProxies, so only the ingress controller's pods may reach the
+# pods that believe them.
+POD_CIDR = "10.244.0.0/16"
+POLICY = {"networkPolicy.enabled": "true", "config.trustedProxies": POD_CIDR}
+SSO = {
+    "ingress.enabled": "true",
+    "sso.enabled": "true",
+    "sso.authUrl": "https://auth.example.com/oauth2/auth",
+    "sso.signinUrl": "https://auth.example.com/oauth2/start",
+}
+
+
 def test_sso_puts_sign_in_before_creating_but_not_before_opening() -> None:
     objects = render(
         {
-            "ingress.enabled": "true",
-            "sso.enabled": "true",
-            "sso.authUrl": "https://auth.example.com/oauth2/auth",
-            "sso.signinUrl": "https://auth.example.com/oauth2/start",
+            **POLICY,
+            **SSO,
             "config.createPolicy": "sso",
             "config.senderLimits.anonymous.maxViews": "3",
         }
@@ -167,3 +196,91 @@ def test_sso_puts_sign_in_before_creating_but_not_before_opening() -> None:
     assert config["CREATE_POLICY"] == "sso"
     assert config["ANONYMOUS_MAX_VIEWS"] == "3"
     assert "SSO_MAX_VIEWS" not in config
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"config.trustedProxies": POD_CIDR},
+        {**SSO, "config.trustedProxies": POD_CIDR, "config.adminGroups": "platform-admins"},
+        SSO,
+    ],
+    ids=["trusted-proxies", "sso-with-trusted-proxies", "sso"],
+)
+def test_identity_trust_without_a_network_policy_is_refused(values: dict[str, Any]) -> None:
+    message = render_error(values)
+    assert "any pod that can reach them could claim to be any user" in message
+    # The two ways out, by name.
+    assert "networkPolicy.enabled=true" in message
+    assert "networkPolicy.ingressControllerNamespace" in message
+    assert "networkPolicy.ingressControllerPodLabels" in message
+    assert "identity.trustWithoutNetworkPolicy=true" in message
+
+
+def test_identity_trust_without_a_network_policy_renders_with_the_explicit_opt_out() -> None:
+    opt_out = {"identity.trustWithoutNetworkPolicy": "true"}
+    objects = render({**SSO, "config.trustedProxies": POD_CIDR, **opt_out})
+    assert not [o for o in objects if o["kind"] == "NetworkPolicy"]
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert config["TRUSTED_PROXIES"] == POD_CIDR
+    # Without trust there is nothing to opt out of.
+    assert render({})
+
+
+@pytest.mark.parametrize(
+    ("values", "namespace", "pods"),
+    [
+        (
+            POLICY,
+            "ingress-nginx",
+            {
+                "app.kubernetes.io/name": "ingress-nginx",
+                "app.kubernetes.io/component": "controller",
+            },
+        ),
+        (
+            {
+                **POLICY,
+                **SSO,
+                "networkPolicy.ingressControllerNamespace": "edge",
+                "networkPolicy.ingressControllerPodLabels": {"app": "edge-proxy"},
+            },
+            "edge",
+            {"app": "edge-proxy"},
+        ),
+    ],
+    ids=["defaults", "sso-own-selectors"],
+)
+def test_with_identity_trust_only_the_ingress_controller_pods_reach_api_and_web(
+    values: dict[str, Any], namespace: str, pods: dict[str, str]
+) -> None:
+    objects = render(values)
+    policies = {
+        o["metadata"]["labels"]["app.kubernetes.io/component"]: o["spec"]
+        for o in objects
+        if o["kind"] == "NetworkPolicy"
+    }
+    assert sorted(policies) == ["api", "reaper", "web"]
+    controller = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "podSelector": {"matchLabels": pods},
+    }
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    for component, spec in policies.items():
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
+        assert "Ingress" in spec["policyTypes"]
+        # Every rule names who and which port: no rule admits everyone.
+        assert all(rule.get("from") and rule.get("ports") for rule in spec["ingress"])
+        admitted = {
+            (port["port"], json.dumps(peer, sort_keys=True))
+            for rule in spec["ingress"]
+            for peer in rule["from"]
+            for port in rule["ports"]
+        }
+        expected = {("metrics", json.dumps(prometheus, sort_keys=True))}
+        if component != "reaper":
+            # One peer, both selectors in it (they must both match), on the http port only.
+            expected.add(("http", json.dumps(controller, sort_keys=True)))
+        assert admitted == expected, component

@@ -157,3 +157,21 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/* Refuse identity trust that nothing restricts (security review finding 13). The
+api and web pods believe the identity headers from config.trustedProxies, and the
+ingress controller's pod IPs are not fixed, so the CIDR there holds other pods
+too: only a NetworkPolicy admitting nothing but the controller's pods makes the
+trust mean "from the ingress controller". Called by configmap.yaml. */}}
+{{- define "burnafter.checkIdentityTrust" -}}
+{{- $v := .Values -}}
+{{- if and (or $v.config.trustedProxies $v.sso.enabled) (not $v.networkPolicy.enabled) (not $v.identity.trustWithoutNetworkPolicy) -}}
+{{- $headers := ternary $v.sso.responseHeaders (list $v.config.identityHeader $v.config.groupsHeader) $v.sso.enabled -}}
+{{- $who := printf "%s and %s (who is signed in, who is an admin)" (index $headers 0) (index $headers 1) -}}
+{{- $why := printf "sso.enabled needs the api and web pods to believe %s from the ingress controller's pods (config.trustedProxies)" $who -}}
+{{- if $v.config.trustedProxies -}}
+{{- $why = printf "config.trustedProxies (%s) makes every api and web pod believe %s from those addresses" $v.config.trustedProxies $who -}}
+{{- end -}}
+{{- fail (printf "identity trust without a NetworkPolicy: %s, but networkPolicy.enabled is false, so any pod that can reach them could claim to be any user. Either set networkPolicy.enabled=true, with networkPolicy.ingressControllerNamespace and networkPolicy.ingressControllerPodLabels naming the ingress controller's pods (or oauth2-proxy's, if it proxies to burnafter itself): the policy then lets only those pods reach api and web, and config.trustedProxies may be the pod CIDR. Or, if something else already admits only those pods, set identity.trustWithoutNetworkPolicy=true. See the chart README, \"Trusted proxies and identity\"." $why) -}}
+{{- end -}}
+{{- end }}
