@@ -7,9 +7,8 @@ import asyncpg
 import pytest
 from prometheus_client import generate_latest
 
-from services.server.rate_limits import RateLimiter
-from services.server.rate_limits import RateLimited
 from services.server.appkeys import REGISTRY
+from services.server.rate_limits import RateLimited, RateLimiter
 from tests.support.fixtures_types import ApiClient, ClientWith
 from tests.support.sealing import make_secret
 
