@@ -1,24 +1,33 @@
 """The client commands of ``burnafter``: send, open, status, revoke.
 
-Errors are one line on stderr and a distinct exit code (see ``ExitCode``)."""
+Errors are one line on stderr and a distinct exit code (see ``ExitCode``); none
+repeats a link, key or token.
+
+A link holds its key after ``#`` (a receipt link, the key to the manage token), so
+``open``, ``status`` and ``revoke`` also read it from standard input (a prompt that
+does not echo, on a terminal) or from ``--link-file``: a command line can be read by
+every local user in ``/proc/PID/cmdline``, and the shell keeps it in its history."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import mimetypes
+import os
 import re
+import stat
 import sys
 import unicodedata
 from collections.abc import Callable, Coroutine
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from services.client import api_client
 from services.client.api_client import Api, ApiError, ClientError, InsecureServer, ServerUnreachable
-from services.client.links import MalformedLink, parse_link
+from services.client.links import MAX_LINK_CHARS, Link, LinkKind, MalformedLink, parse_link
 from services.client.settings import ClientSettings
 from services.protocol.envelope import EnvelopeError, Payload, SecretFile
 
@@ -31,6 +40,7 @@ class ExitCode(IntEnum):
     PASSPHRASE = 4
     UNREACHABLE = 5
     MALFORMED_LINK = 6
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 
 class CliError(Exception):
@@ -62,6 +72,84 @@ def read_passphrase(path: str | None) -> str | None:
     if not passphrase:
         raise CliError("the passphrase file is empty")
     return passphrase
+
+
+_LINK_NAME = {"s": "share link", "r": "receipt link"}
+
+
+def _first_line(stream: BinaryIO, where: str, kind: LinkKind) -> str:
+    """The first line of ``stream``, stripped; reads no more than a link can take."""
+    limit = MAX_LINK_CHARS + 3  # room for surrounding blanks and a CRLF
+    line = stream.readline(limit)
+    if len(line) == limit and not line.endswith(b"\n"):
+        raise MalformedLink(
+            f"that is not a {_LINK_NAME[kind]}: the first line of {where} is too long"
+        )
+    try:
+        text = line.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise MalformedLink(f"that is not a {_LINK_NAME[kind]}: {where} is not text") from None
+    if not text:
+        raise CliError(f"no link: the first line of {where} is empty", ExitCode.USAGE)
+    return text
+
+
+def _read_link_file(path: str, kind: LinkKind) -> str:
+    """The first line of the file ``path``. A regular file that group or others may
+    read is refused, as ssh refuses such a private key: the link would be theirs too."""
+    try:
+        with Path(path).open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
+                raise CliError(
+                    f"the link file {path} can be read by other users: chmod 600 it, "
+                    "or give the link on standard input"
+                )
+            return _first_line(file, path, kind)
+    except OSError as exc:
+        raise CliError(f"cannot read the link file {path}: {exc.strerror}") from None
+
+
+def _stdin_is_a_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _link_from_stdin(argument: str | None, link_file: str | None) -> bool:
+    return argument in (None, "-") and link_file is None
+
+
+def read_link(argument: str | None, link_file: str | None, kind: LinkKind) -> Link:
+    """The link from the command line (kept for compatibility), ``--link-file``, or
+    standard input when ``argument`` is omitted or ``-``: a prompt without echo on a
+    terminal (getpass: it reads and writes ``/dev/tty``), else the first line."""
+    if link_file is not None and argument is not None:
+        raise CliError("give the link as an argument or with --link-file, not both", ExitCode.USAGE)
+    if link_file is not None:
+        return parse_link(_read_link_file(link_file, kind), kind)
+    if argument is not None and argument != "-":
+        return parse_link(argument, kind)
+    if _stdin_is_a_terminal():
+        try:
+            text = getpass.getpass(f"{_LINK_NAME[kind]} (not shown): ")
+        except EOFError:  # Ctrl-D: end the prompt's line before the message
+            if sys.stderr is not None and sys.stderr.isatty():
+                print(file=sys.stderr)
+            raise CliError("no link given", ExitCode.USAGE) from None
+        except UnicodeDecodeError:
+            raise MalformedLink(f"that is not a {_LINK_NAME[kind]}: it is not text") from None
+        if not text.strip():
+            raise CliError("no link given", ExitCode.USAGE)
+        return parse_link(text, kind)
+    if sys.stdin is None:
+        raise CliError("no link: standard input is closed", ExitCode.USAGE)
+    return parse_link(_first_line(sys.stdin.buffer, "standard input", kind), kind)
+
+
+def _is_standard_input(path: str) -> bool:
+    try:
+        return os.path.samestat(Path(path).stat(), os.fstat(0))
+    except OSError:
+        return False
 
 
 def _read_files(paths: list[str]) -> tuple[SecretFile, ...]:
@@ -151,8 +239,28 @@ async def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
         print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
 
 
+def take_link(args: argparse.Namespace) -> Link:
+    """The link of ``open`` (``args.link``), ``status`` or ``revoke``
+    (``args.receipt_link``). Read before the event loop starts, so a Ctrl-C at the
+    prompt interrupts at once (``asyncio.run`` would only cancel its task)."""
+    if args.link_kind == "r":
+        return read_link(args.receipt_link, args.link_file, "r")
+    if (
+        args.passphrase_file is not None
+        and _link_from_stdin(args.link, args.link_file)
+        and not _stdin_is_a_terminal()
+        and _is_standard_input(args.passphrase_file)
+    ):
+        raise CliError(
+            "the link and the passphrase cannot both come from standard input: "
+            "give the link with --link-file, or the passphrase in a file",
+            ExitCode.USAGE,
+        )
+    return read_link(args.link, args.link_file, "s")
+
+
 async def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
-    link = parse_link(args.link, "s")
+    link: Link = args.taken_link
     folder = Path(args.output_dir)
     if not folder.is_dir():
         raise CliError(f"no such folder: {args.output_dir}")
@@ -173,7 +281,7 @@ async def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
 
 
 async def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
-    link = parse_link(args.receipt_link, "r")
+    link: Link = args.taken_link
     async with Api(link.base, timeout=settings.timeout, insecure=args.insecure) as api:
         receipt = await api_client.read_status(api, link)
     if args.json:
@@ -205,10 +313,33 @@ async def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None
 
 
 async def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
-    link = parse_link(args.receipt_link, "r")
+    link: Link = args.taken_link
     async with Api(link.base, timeout=settings.timeout, insecure=args.insecure) as api:
         await api_client.revoke(api, link)
     print("revoked: the secret is destroyed", file=sys.stderr)
+
+
+_LINK_SAFETY = (
+    "The link holds its key after '#'. Rather than as an argument, give it on "
+    "standard input (omit it, or give -: the first line is read; on a terminal you "
+    "are asked for it and it is not shown) or with --link-file: other local users can "
+    "read a command line in /proc/PID/cmdline, and your shell keeps it in its history."
+)
+
+
+def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKind) -> None:
+    name = _LINK_NAME[kind]
+    parser.add_argument(
+        dest,
+        nargs="?",
+        metavar=dest.upper(),
+        help=f"the {name}; omit it or give - to read it from standard input (safer)",
+    )
+    parser.add_argument(
+        "--link-file",
+        metavar="PATH",
+        help=f"read the {name} from the first line of PATH, a file only you can read",
+    )
 
 
 def _add_insecure_flag(parser: argparse.ArgumentParser) -> None:
@@ -245,23 +376,39 @@ def add_client_commands(
     _add_insecure_flag(send)
     send.set_defaults(client_command=cmd_send)
 
-    open_ = commands.add_parser("open", help="open a share link (spends one view)")
-    open_.add_argument("link")
-    open_.add_argument("--passphrase-file", metavar="F", help="the passphrase, in file F")
+    open_ = commands.add_parser(
+        "open",
+        help="open a share link (spends one view)",
+        description="Open a share link: spends one view. " + _LINK_SAFETY,
+    )
+    _add_link_arguments(open_, "link", "s")
+    open_.add_argument(
+        "--passphrase-file",
+        metavar="F",
+        help="the passphrase, in file F (not standard input when the link comes from it)",
+    )
     open_.add_argument("--output-dir", metavar="DIR", default=".", help="where files are written")
     _add_insecure_flag(open_)
-    open_.set_defaults(client_command=cmd_open)
+    open_.set_defaults(client_command=cmd_open, link_kind="s")
 
-    status = commands.add_parser("status", help="show a receipt: state and access events")
-    status.add_argument("receipt_link")
+    status = commands.add_parser(
+        "status",
+        help="show a receipt: state and access events",
+        description="Show a receipt: state, views, expiry and access events. " + _LINK_SAFETY,
+    )
+    _add_link_arguments(status, "receipt_link", "r")
     status.add_argument("--json", action="store_true", help="print the receipt as JSON")
     _add_insecure_flag(status)
-    status.set_defaults(client_command=cmd_status)
+    status.set_defaults(client_command=cmd_status, link_kind="r")
 
-    revoke = commands.add_parser("revoke", help="destroy a secret through its receipt link")
-    revoke.add_argument("receipt_link")
+    revoke = commands.add_parser(
+        "revoke",
+        help="destroy a secret through its receipt link",
+        description="Destroy a secret now, through its receipt link. " + _LINK_SAFETY,
+    )
+    _add_link_arguments(revoke, "receipt_link", "r")
     _add_insecure_flag(revoke)
-    revoke.set_defaults(client_command=cmd_revoke)
+    revoke.set_defaults(client_command=cmd_revoke, link_kind="r")
 
 
 _API_EXIT = {
@@ -288,7 +435,12 @@ def run_client_command(args: argparse.Namespace, settings: ClientSettings) -> in
         args.client_command
     )
     try:
+        if getattr(args, "link_kind", None) is not None:
+            args.taken_link = take_link(args)
         asyncio.run(command(args, settings))
+    except KeyboardInterrupt:
+        print("\nburnafter: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
     except ApiError as exc:
         print(f"burnafter: {_explain(exc)}", file=sys.stderr)
         return _API_EXIT.get(exc.kind, ExitCode.ERROR)

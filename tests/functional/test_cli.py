@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from services.cli.client_commands import ExitCode
-from services.client.links import make_link
-from tests.support.cli import cli, watch_cli_links
+from services.client.links import Link, make_link
+from services.protocol.envelope import b64u_encode
+from tests.support.cli import BIN, cli, cli_in_terminal, watch_cli_links
 from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import secret_text
 
@@ -204,3 +208,184 @@ async def test_the_client_library_peeks_without_spending_and_reads_the_limits(
             peeked = await api.peek(sent.link.id, claim)
             assert peeked["views_left"] == 2 and peeked["passphrase_required"] is False
         assert (await open_link(api, sent.link)).views_left == 1
+
+
+# The link off the command line (review finding 11): other local users read a
+# command line in /proc/PID/cmdline, and the shell keeps it in its history.
+
+
+def _shows_no_key(output: bytes, link: Link) -> bool:
+    return b64u_encode(link.key).encode() not in output and str(link).encode() not in output
+
+
+@pytest.mark.parametrize("link_args", [(), ("-",)], ids=["omitted", "dash"])
+async def test_open_reads_the_link_from_standard_input(
+    base_url: str, tmp_path: Path, link_args: tuple[str, ...]
+) -> None:
+    text = secret_text()
+    sent = await cli("send", "--server", base_url, stdin=text.encode())
+    share, _ = watch_cli_links(sent.stdout, sent.stderr)
+    # burnafter send | burnafter open: the link on stdout is the first line of stdin.
+    opened = await cli("open", *link_args, "--output-dir", str(tmp_path), stdin=sent.stdout)
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == text.encode()
+    assert _shows_no_key(opened.stderr, share)
+
+
+async def test_open_reads_the_link_from_a_private_link_file_and_refuses_a_shared_one(
+    base_url: str, tmp_path: Path
+) -> None:
+    text = secret_text()
+    sent = await cli("send", "--server", base_url, stdin=text.encode())
+    share, _ = watch_cli_links(sent.stdout, sent.stderr)
+    link_file = tmp_path / "link"
+    link_file.write_text(f"  {share}\r\nonly the first line counts\n")
+    link_file.chmod(0o644)
+    shared = await cli("open", "--link-file", str(link_file), cwd=tmp_path)
+    assert shared.returncode == ExitCode.ERROR
+    assert shared.stderr.startswith(b"burnafter: ") and len(shared.stderr.splitlines()) == 1
+    assert b"other users" in shared.stderr and b"chmod 600" in shared.stderr
+    assert _shows_no_key(shared.stderr, share)
+    link_file.chmod(0o600)
+    opened = await cli("open", "--link-file", str(link_file), cwd=tmp_path)
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == text.encode()
+
+
+async def test_status_and_revoke_read_the_receipt_link_from_stdin_or_a_file(
+    base_url: str, tmp_path: Path
+) -> None:
+    sent = await cli("send", "--server", base_url, stdin=secret_text().encode())
+    share, receipt = watch_cli_links(sent.stdout, sent.stderr)
+    status = await cli("status", stdin=f"{receipt}\n".encode())
+    assert status.returncode == 0, status.stderr
+    assert b"state:     active" in status.stdout
+    revoked = await cli("revoke", "-", stdin=f"{receipt}\n".encode())
+    assert revoked.returncode == 0, revoked.stderr
+    assert _shows_no_key(revoked.stderr, receipt)
+    assert (await cli("open", stdin=f"{share}\n".encode())).returncode == ExitCode.GONE
+    receipt_file = tmp_path / "receipt"
+    receipt_file.write_text(f"{receipt}\n")
+    receipt_file.chmod(0o600)
+    status = await cli("status", "--link-file", str(receipt_file), "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["state"] == "revoked"
+
+
+async def test_on_a_terminal_open_prompts_for_the_link_without_echoing_it(
+    base_url: str, tmp_path: Path
+) -> None:
+    text = secret_text()
+    sent = await cli("send", "--server", base_url, stdin=text.encode())
+    share, _ = watch_cli_links(sent.stdout, sent.stderr)
+    code, screen = await cli_in_terminal(
+        "open", "--output-dir", str(tmp_path), prompt=b"share link", typed=f"{share}\r".encode()
+    )
+    assert b"share link" in screen, screen
+    assert code == 0, screen
+    assert text.encode() in screen
+    assert _shows_no_key(screen, share), "the terminal echoed the link"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "says"),
+    [(b"\x03", 130, b"interrupted"), (b"\x04", ExitCode.USAGE, b"no link given")],  # 130: Ctrl-C
+    ids=["ctrl-c", "ctrl-d"],
+)
+async def test_on_a_terminal_ctrl_c_or_ctrl_d_at_the_prompt_ends_with_one_clear_line(
+    typed: bytes, code: int, says: bytes
+) -> None:
+    result, screen = await cli_in_terminal("revoke", prompt=b"receipt link", typed=typed)
+    assert b"receipt link" in screen, screen
+    assert result == code, screen
+    assert screen.endswith(b"burnafter: " + says + b"\r\n"), screen
+    assert b"Traceback" not in screen
+
+
+def test_a_link_read_from_stdin_is_not_on_the_process_command_line(tmp_path: Path) -> None:
+    """While ``open`` talks to the server, its /proc/PID/cmdline (readable by every
+    local user) holds no key. The "server" is a socket that accepts and hangs up:
+    when it accepts, the CLI has read the link and is using it."""
+    key = os.urandom(32)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        link = make_link(f"http://127.0.0.1:{server.getsockname()[1]}", "s", "A" * 22, key)
+        with subprocess.Popen(
+            [str(BIN / "burnafter"), "open", "--output-dir", str(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={"PATH": os.environ.get("PATH", "")},
+        ) as process:
+            assert process.stdin is not None and process.stderr is not None
+            process.stdin.write(f"{link}\n".encode())
+            process.stdin.close()
+            # Whichever comes first: the CLI connects, or it exits (its stderr closes).
+            ready = select.select([server.fileno(), process.stderr.fileno()], [], [], 60)[0]
+            assert server.fileno() in ready, f"the CLI never connected: {process.stderr.read()!r}"
+            connection, _ = server.accept()
+            with connection:
+                cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+            stderr = process.stderr.read()
+    assert b"open" in cmdline.split(b"\0")
+    assert b64u_encode(key).encode() not in cmdline
+    assert process.returncode == ExitCode.UNREACHABLE
+    assert b64u_encode(key).encode() not in stderr
+
+
+_KEY = "k" * 42 + "A"  # a well-formed key: never to be shown back
+_LINK = f"http://127.0.0.1:9/s/{'A' * 22}#{_KEY}"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "file_text", "code", "says"),
+    [
+        (("open",), b"", None, ExitCode.USAGE, b"no link"),
+        (("open",), f"\n{_LINK}\n".encode(), None, ExitCode.USAGE, b"no link"),
+        (("open", _LINK, "--link-file", "{file}"), b"", _LINK, ExitCode.USAGE, b"not both"),
+        (("open", "-", "--link-file", "{file}"), b"", _LINK, ExitCode.USAGE, b"not both"),
+        (("open", "--link-file", "{missing}"), b"", None, ExitCode.ERROR, b"cannot read"),
+        (("open", "--link-file", "{dir}"), b"", None, ExitCode.ERROR, b"cannot read"),
+        (("revoke", "--link-file", "{file}"), b"", " \n", ExitCode.USAGE, b"no link"),
+        (("open",), b"\xff\xfe" + _LINK.encode(), None, ExitCode.MALFORMED_LINK, b"not text"),
+        (("open",), _LINK.encode() + b"A" * 5000, None, ExitCode.MALFORMED_LINK, b"too long"),
+        (("status",), _LINK.encode(), None, ExitCode.MALFORMED_LINK, b"not a receipt link"),
+        (
+            ("open", "--passphrase-file", "/dev/stdin"),
+            _LINK.encode(),
+            None,
+            ExitCode.USAGE,
+            b"standard input",
+        ),
+    ],
+    ids=[
+        "empty-stdin",
+        "blank-first-line",
+        "argument-and-file",
+        "dash-and-file",
+        "missing-file",
+        "folder",
+        "blank-file",
+        "not-utf8",
+        "too-long",
+        "wrong-kind",
+        "passphrase-on-stdin-too",
+    ],
+)
+async def test_a_bad_link_input_is_one_clear_line_without_the_key(
+    tmp_path: Path,
+    args: tuple[str, ...],
+    stdin: bytes,
+    file_text: str | None,
+    code: ExitCode,
+    says: bytes,
+) -> None:
+    link_file = tmp_path / "link"
+    if file_text is not None:
+        link_file.write_text(file_text)
+        link_file.chmod(0o600)
+    places = {"file": str(link_file), "missing": str(tmp_path / "nope"), "dir": str(tmp_path)}
+    result = await cli(*(arg.format(**places) for arg in args), stdin=stdin, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith(b"burnafter: ") and len(result.stderr.splitlines()) == 1
+    assert says in result.stderr
+    assert _KEY.encode() not in result.stderr

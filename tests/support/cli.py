@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import os
+import select
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 from services.client.links import Link, parse_link
@@ -46,3 +51,70 @@ def watch_cli_links(
     LEAK_WATCH.add_share_link(share, passphrase)
     LEAK_WATCH.add_receipt_link(receipt)
     return share, receipt
+
+
+def _take_the_terminal() -> None:
+    """In the child, after ``setsid``: make its standard input (the pty) its
+    controlling terminal, as a login shell's is, so ``/dev/tty`` is that pty."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _read_screen(master: int, screen: bytearray, until: bytes | None, deadline: float) -> None:
+    """Read what the terminal shows into ``screen`` until ``until`` appears in it, or
+    the terminal closes (every holder of its other end has gone), or ``deadline``."""
+    while until is None or until not in screen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([master], [], [], left)[0]:
+            raise TimeoutError(f"the terminal showed no {until!r} in time: {bytes(screen)!r}")
+        try:
+            chunk = os.read(master, 4096)
+        except OSError as exc:  # EIO: the terminal is closed
+            if exc.errno != errno.EIO:
+                raise
+            return
+        if not chunk:
+            return
+        screen += chunk
+
+
+def run_cli_in_terminal(
+    *args: str, prompt: bytes, typed: bytes, cwd: Path | None = None, timeout: float = 60
+) -> tuple[int, bytes]:
+    """Run ``burnafter`` on a fresh pseudo-terminal (its controlling terminal, and its
+    standard input, output and error), wait until the terminal shows ``prompt``,
+    type ``typed``, and read the screen to the end. Answers the exit code and all
+    the terminal showed, echo included. If the prompt never comes, nothing is typed."""
+    deadline = time.monotonic() + timeout
+    master, slave = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [str(BIN / "burnafter"), *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={"PATH": os.environ.get("PATH", ""), "TERM": "dumb"},
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_take_the_terminal,  # noqa: PLW1509 - only an ioctl, no locks
+        )
+    finally:
+        os.close(slave)
+    screen = bytearray()
+    try:
+        _read_screen(master, screen, prompt, deadline)
+        if prompt in screen:
+            os.write(master, typed)
+        _read_screen(master, screen, None, deadline)
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+        returncode = process.wait(timeout)
+    return returncode, bytes(screen)
+
+
+async def cli_in_terminal(
+    *args: str, prompt: bytes, typed: bytes, cwd: Path | None = None
+) -> tuple[int, bytes]:
+    """:func:`run_cli_in_terminal`, without blocking the event loop of the api."""
+    return await asyncio.to_thread(run_cli_in_terminal, *args, prompt=prompt, typed=typed, cwd=cwd)
