@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from services.api.app import create_v1
+from services.api.requests import create_body_limit
 from services.dev.embedded_postgres import EmbeddedPostgres
 from services.server.appkeys import REGISTRY
 from services.server.log_setup import configure_logging
@@ -48,8 +49,16 @@ async def _migrate(database_url: str) -> None:
 
 
 def build_app(settings: Settings) -> web.Application:
-    """The web app with the api mounted at ``/api`` and the reaper as a task."""
+    """The web app with the api mounted at ``/api`` and the reaper as a task.
+
+    aiohttp makes each request with the root app's body limit, never a sub-app's, and
+    ``request.read()``, ``json()`` and ``post()`` hold to it. The root here takes the
+    api's limit (which follows ``MAX_CIPHERTEXT_BYTES``) rather than aiohttp's 1 MiB
+    default, so that ``make run`` refuses no body the api and the page accept, however
+    it is read. The web app's ``create_app`` takes no limit and aiohttp has no setter,
+    so the attribute that ``Application(client_max_size=...)`` fills is set."""
     app = create_web_app(settings, service="dev")
+    app._client_max_size = create_body_limit(settings.limits)
     app.add_subapp("/api", create_v1(settings, app[REGISTRY]))
     app.cleanup_ctx.append(worker_context)
     return app
