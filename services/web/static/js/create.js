@@ -2,9 +2,10 @@
 import * as api from "./api.js";
 import { prepareSecret } from "./envelope.js";
 import { buildLink } from "./links.js";
-import { generatePassword, passphraseStrength } from "./passwords.js";
+import { PASSWORD_KINDS, generate, passphraseStrength } from "./passwords.js";
 import { drawQr } from "./qr.js";
-import { byId, focusHeading, formatBytes, formatDuration, formatTime, plural, say, show, wireCopyButtons } from "./ui.js";
+import { budget, fileType, fitFiles, formatSize } from "./sizes.js";
+import { byId, focusHeading, formatDuration, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
 const EXPIRY_CHOICES = [300, 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
 const FALLBACK_LIMITS = {
@@ -15,13 +16,33 @@ const FALLBACK_LIMITS = {
   default_expires_in: 7 * 86400,
   max_attempts: 5,
 };
-// Framing, padding and sealing add a little to what the files and text weigh.
-const OVERHEAD_ALLOWANCE = 0.9;
+const CREATE_LABEL = "Create secret link";
 
 const form = byId("create-form");
 const error = byId("create-error");
+const button = byId("create-button");
 const attached = [];
 let limits = FALLBACK_LIMITS;
+let room = budget(FALLBACK_LIMITS.max_ciphertext_bytes);
+let mayCreate = true;
+let over = false; // the text and files do not fit: Create waits until they do
+let busy = false; // a create is in flight: a second click or Enter does nothing
+
+/** "once" for 1, "N times" otherwise. */
+const times = (count) => (count === 1 ? "once" : `${count} times`);
+
+/** The one way the page states the limit: in the hint, the warnings and the errors. */
+const limitText = () => formatSize(room.shown, { down: true });
+
+/** A size beside the limit: exact bytes when both would round to the same text. */
+function sizeBesideLimit(bytes) {
+  const text = formatSize(bytes);
+  return text === limitText() ? `${bytes.toLocaleString("en")} bytes` : text;
+}
+
+function updateCreateButton() {
+  button.disabled = !mayCreate || over || busy;
+}
 
 function fillChoices() {
   const select = byId("expires");
@@ -36,8 +57,8 @@ function fillChoices() {
   );
   const views = byId("views");
   views.max = String(limits.max_views);
-  byId("views-suffix").textContent = `time(s), at most ${limits.max_views}`;
-  byId("max-size").textContent = formatBytes(Math.floor(limits.max_ciphertext_bytes * OVERHEAD_ALLOWANCE));
+  updateViewsSuffix();
+  byId("max-size").textContent = limitText();
   byId("max-attempts").textContent = String(limits.max_attempts);
   const endpoints = limits.notify_endpoints || [];
   byId("notify-choices").replaceChildren(
@@ -53,36 +74,97 @@ function fillChoices() {
     }),
   );
   byId("notify-field").hidden = endpoints.length === 0;
-  const mayCreate = limits.may_create !== false;
+  mayCreate = limits.may_create !== false;
   byId("sign-in-needed").hidden = mayCreate;
-  byId("create-button").disabled = !mayCreate;
+  updateCreateButton();
 }
 
-function renderFiles() {
-  const list = byId("file-list");
-  list.replaceChildren(
-    ...attached.map((file, index) => {
+function updateViewsSuffix() {
+  const count = Number(byId("views").value);
+  byId("views-suffix").textContent = `${count === 1 ? "time" : "times"}, at most ${limits.max_views}`;
+}
+
+function removeFile(file) {
+  const at = attached.indexOf(file);
+  if (at >= 0) attached.splice(at, 1);
+  checkFit({ files: true });
+}
+
+let shownOver = null; // the files marked in the list, to redraw it only when they change
+
+/** Whether the text and files fit: each file that does not is marked in the list
+ * and named in a warning, and Create waits until they fit. ``files``: the list of
+ * files changed. */
+function checkFit({ files = false } = {}) {
+  const fit = fitFiles(byId("secret-text").value, attached, room.frame);
+  const overFiles = fit.over.map((index) => attached[index]);
+  const key = fit.over.join(",");
+  if (files || key !== shownOver) {
+    renderFiles(overFiles);
+    shownOver = key;
+  }
+  warnAboutSize(fit, overFiles);
+}
+
+function renderFiles(overFiles) {
+  byId("file-list").replaceChildren(
+    ...attached.map((file) => {
       const item = document.createElement("li");
       const name = document.createElement("span");
-      name.textContent = `${file.name} (${formatBytes(file.size)})`;
+      name.textContent = `${file.name} (${formatSize(file.size)})`;
+      if (overFiles.includes(file)) {
+        item.className = "file-over";
+        const mark = document.createElement("strong");
+        mark.className = "file-over-mark";
+        mark.textContent = `Does not fit: over the limit of ${limitText()} in all`;
+        name.append(" ", mark);
+      }
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "button-link";
       remove.textContent = "Remove";
       remove.setAttribute("aria-label", `Remove ${file.name}`);
-      remove.addEventListener("click", () => {
-        attached.splice(index, 1);
-        renderFiles();
-      });
+      remove.addEventListener("click", () => removeFile(file));
       item.append(name, remove);
       return item;
     }),
   );
 }
 
+function sizeWarning(fit, overFiles) {
+  const limit = `a secret holds up to ${limitText()} in all, text and files together`;
+  if (fit.textOver) return `The text is too large: ${limit}. Shorten it to create the link.`;
+  if (overFiles.length === 1) {
+    const [file] = overFiles;
+    return `${file.name} (${sizeBesideLimit(file.size)}) does not fit: ${limit}. Remove it to create the link.`;
+  }
+  if (overFiles.length > 1) {
+    const names = overFiles.map((file) => `${file.name} (${formatSize(file.size)})`);
+    return `${names.slice(0, -1).join(", ")} and ${names.at(-1)} do not fit: ${limit}. Remove them to create the link.`;
+  }
+  return "";
+}
+
+function warnAboutSize(fit, overFiles) {
+  const text = sizeWarning(fit, overFiles);
+  const paragraph = byId("size-warning-text");
+  if (paragraph.textContent !== text) paragraph.textContent = text; // announced once, not per keystroke
+  const removeOver = byId("remove-over");
+  removeOver.hidden = fit.textOver || overFiles.length === 0;
+  removeOver.textContent = overFiles.length === 1 ? `Remove ${overFiles[0].name}` : `Remove these ${overFiles.length} files`;
+  removeOver.onclick = () => {
+    for (const file of overFiles) attached.splice(attached.indexOf(file), 1);
+    checkFit({ files: true });
+    byId("secret-files").focus();
+  };
+  over = Boolean(text);
+  show(byId("size-warning"), over);
+  updateCreateButton();
+}
+
 function attach(files) {
   attached.push(...files);
-  renderFiles();
+  checkFit({ files: true });
 }
 
 function wireFiles() {
@@ -105,6 +187,64 @@ function wireFiles() {
     event.preventDefault();
     attach([...event.dataTransfer.files]);
   });
+  // The text counts too: a long paste can go over on its own.
+  byId("secret-text").addEventListener("input", () => checkFit());
+}
+
+/** The generator's options: characters or words, and how many. */
+function wireGenerator() {
+  const text = byId("secret-text");
+  const kind = byId("generate-kind");
+  const length = byId("generate-length");
+  const question = byId("replace-question");
+  const note = byId("generated-note");
+
+  kind.addEventListener("change", () => {
+    const spec = PASSWORD_KINDS[kind.value];
+    length.min = String(spec.min);
+    length.max = String(spec.max);
+    length.value = String(spec.default);
+  });
+
+  const fill = () => {
+    let generated;
+    try {
+      generated = generate(kind.value, length.value);
+    } catch (problem) {
+      say(note, problem.message);
+      length.focus();
+      return;
+    }
+    text.value = generated.value;
+    text.dispatchEvent(new Event("input"));
+    const count = `${length.value} ${kind.value}`;
+    say(note, `Generated a password of ${count}, about ${generated.bits} bits of randomness.`);
+    text.focus();
+  };
+  const closeQuestion = (focus) => {
+    show(question, false);
+    focus.focus();
+  };
+
+  byId("generate-password").addEventListener("click", () => {
+    if (text.value.trim()) {
+      say(note, "");
+      show(question);
+      byId("replace-yes").focus();
+    } else {
+      fill();
+    }
+  });
+  byId("replace-yes").addEventListener("click", () => {
+    show(question, false);
+    fill();
+  });
+  byId("replace-no").addEventListener("click", () => closeQuestion(text));
+  question.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeQuestion(byId("generate-password"));
+  });
+  // Typing again answers the question: what is in the field is what counts.
+  text.addEventListener("input", () => show(question, false));
 }
 
 function wirePassphrase() {
@@ -119,18 +259,13 @@ function wirePassphrase() {
     toggle.textContent = showing ? "Show" : "Hide";
     toggle.setAttribute("aria-pressed", String(!showing));
   });
-  byId("generate-password").addEventListener("click", () => {
-    const text = byId("secret-text");
-    text.value = generatePassword();
-    text.focus();
-  });
 }
 
 async function readPayload() {
   const files = await Promise.all(
     attached.map(async (file) => ({
       name: file.name,
-      type: file.type || "application/octet-stream",
+      type: fileType(file),
       data: new Uint8Array(await file.arrayBuffer()),
     })),
   );
@@ -140,7 +275,7 @@ async function readPayload() {
 function readOptions() {
   const views = Number(byId("views").value);
   if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
-    throw new RangeError(`It can be opened between 1 and ${limits.max_views} times.`);
+    throw new RangeError(`It can be viewed between 1 and ${limits.max_views} times.`);
   }
   const passphrase = byId("passphrase").value;
   return {
@@ -158,53 +293,70 @@ function showResult(created, prepared, options) {
   byId("receipt-link").value = buildLink("r", created.id, prepared.receiptKey);
   drawQr(byId("share-qr"), shareLink);
   byId("result-summary").textContent =
-    `It can be opened ${plural(created.max_views, "time")} and expires ${formatTime(created.expires_at)}, ` +
+    `It can be viewed ${times(created.max_views)} and expires ${formatTime(created.expires_at)}, ` +
     "whichever comes first.";
   show(byId("passphrase-reminder"), Boolean(options.passphrase));
   form.reset();
   attached.length = 0;
+  checkFit({ files: true });
   show(byId("compose"), false);
   show(byId("result"));
   focusHeading(byId("result-title"));
 }
 
+const tooLarge = () => `That is too large: a secret holds up to ${limitText()} in all, text and files together.`;
+
 async function submit(event) {
   event.preventDefault();
+  if (busy) return; // a double click, or Enter while encrypting: one secret only
+  if (over) {
+    byId("size-warning").scrollIntoView({ block: "center" });
+    return;
+  }
   say(error, "");
-  const button = byId("create-button");
+  busy = true;
+  updateCreateButton();
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Encrypting…";
   try {
     const options = readOptions();
     const payload = await readPayload();
     if (!payload.text && payload.files.length === 0) {
       throw new RangeError("Type or paste a secret, or attach a file.");
     }
-    button.disabled = true;
-    button.textContent = "Encrypting…";
     const prepared = await prepareSecret(payload, options);
-    if (prepared.ciphertextBytes > limits.max_ciphertext_bytes) {
-      throw new RangeError(`That is too large: at most ${formatBytes(limits.max_ciphertext_bytes)} in all.`);
-    }
+    if (prepared.ciphertextBytes > limits.max_ciphertext_bytes) throw new RangeError(tooLarge());
+    button.textContent = "Sending…";
     const created = await api.createSecret(prepared.body);
     showResult(created, prepared, options);
   } catch (problem) {
-    say(error, problem.message, "error");
+    say(error, problem instanceof api.ApiProblem && problem.status === 413 ? tooLarge() : problem.message, "error");
   } finally {
-    button.disabled = false;
-    button.textContent = "Create secret link";
+    busy = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = CREATE_LABEL;
+    updateCreateButton();
   }
 }
 
 async function start() {
+  // Without a secure context the browser withholds WebCrypto: say so before
+  // anything is typed, and leave the form disabled.
+  if (!requireSecureContext(form)) return;
   wireFiles();
+  wireGenerator();
   wirePassphrase();
   wireCopyButtons();
+  byId("views").addEventListener("input", updateViewsSuffix);
   form.addEventListener("submit", submit);
   try {
     limits = await api.limits();
   } catch {
     say(error, "The server's limits could not be loaded; using the usual ones.", "warning");
   }
+  room = budget(limits.max_ciphertext_bytes);
   fillChoices();
+  checkFit({ files: true });
 }
 
 start();

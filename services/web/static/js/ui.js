@@ -67,3 +67,57 @@ export function formatDuration(seconds) {
 export function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
+
+/**
+ * Why this page cannot encrypt or decrypt here, or null when it can. Browsers give
+ * pages their cryptography (WebCrypto, crypto.subtle) only in a secure context: a
+ * page served over HTTPS, or from localhost on the machine itself. Over plain http
+ * from any other address it is missing, and nothing can be sealed or opened.
+ */
+export function insecureContextProblem(win = globalThis) {
+  if (win.isSecureContext && win.crypto && win.crypto.subtle) return null;
+  const { protocol, host } = win.location;
+  if (win.isSecureContext) {
+    return {
+      title: "This browser cannot encrypt or decrypt secrets.",
+      why: "It does not offer the encryption this page needs (WebCrypto). Nothing has been sent anywhere.",
+      fix: "Open this page in a current version of Firefox, Chrome, Edge or Safari.",
+    };
+  }
+  return {
+    title: "This page cannot work over a plain http connection.",
+    why:
+      `It was opened as ${protocol}//${host}, which your browser does not count as secure, so it ` +
+      "withholds the encryption this page needs (WebCrypto). Nothing has been sent anywhere.",
+    fix:
+      "Open it over HTTPS, at an address that starts with https://, or, on the computer that " +
+      "runs burnafter, as http://localhost. " +
+      "If you run this service, serve it over HTTPS.",
+  };
+}
+
+/**
+ * Check the secure context before anything can be typed: when the page cannot
+ * encrypt here, say why and what to do in a notice placed before ``element``, and
+ * disable every control of ``form``. Returns true when the page can go on.
+ * ``extra`` adds a sentence for this page (the open page: the link still works).
+ */
+export function requireSecureContext(form, { element = form, extra = "" } = {}) {
+  const problem = insecureContextProblem();
+  if (!problem) return true;
+  const notice = document.createElement("div");
+  notice.id = "insecure-context";
+  notice.className = "notice notice-error";
+  notice.setAttribute("role", "alert");
+  const title = document.createElement("strong");
+  title.textContent = problem.title;
+  const why = document.createElement("p");
+  why.textContent = problem.why;
+  const fix = document.createElement("p");
+  fix.textContent = extra ? `${problem.fix} ${extra}` : problem.fix;
+  notice.append(title, why, fix);
+  element.before(notice);
+  for (const control of form.elements) control.disabled = true;
+  form.setAttribute("aria-disabled", "true");
+  return false;
+}
