@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from services.web.admin.dashboard import human_bytes
 from tests.support.audit import AuditTail
 from tests.support.fixtures_types import ClientWith
 
@@ -114,7 +116,8 @@ async def test_dashboard_shows_the_seeded_counts(
         in html.split('id="chart-created"')[1].split("</figure>")[0]
     )
     assert re.search(r'id="active-count">3<', html)
-    assert re.search(r'id="active-bytes">76053 bytes<', html)
+    # 76053 bytes, written as people read it; the exact count on hover (was "76053 bytes").
+    assert re.search(r'id="active-bytes" title="76,053 bytes">74 KB<', html)
     by_size = re.findall(
         r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>",
         html.split('id="by-size"')[1].split("</table>")[0],
@@ -161,3 +164,18 @@ async def test_audit_history_filters_and_pages(
     assert "A" * 22 not in html  # secrets appear as audit references, never ids
     for bad in ("event=nope", "page=0", "page=x", "address=" + "9" * 65):
         assert (await site.get(f"/admin/audit?{bad}", headers=basic(TOKEN))).status == 400
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, "0 bytes"), (1, "1 byte"), (1023, "1023 bytes"), (1024, "1.0 KB"),
+        (5000, "4.9 KB"), (10 * 1024, "10 KB"), (76053, "74 KB"),
+        (10 * 1024 - 30, "10 KB"), (1024 * 1024 - 60, "1.0 MB"), (1024 * 1000, "1000 KB"),
+        (5 * 1024 * 1024 + 1, "5.0 MB"),
+        (10 * 1024**3, "10 GB"),
+    ],
+)  # fmt: skip
+def test_sizes_are_written_as_people_read_them(count: int, shown: str) -> None:
+    """As the size table counts (1 KB = 1024 bytes), never "1024 KB"."""
+    assert human_bytes(count) == shown

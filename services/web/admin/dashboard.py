@@ -19,7 +19,12 @@ DAYS = 30
 PAGE_SIZE = 50
 MAX_PAGE = 1000
 MAX_FILTER_CHARS = 64
-CHART_WIDTH, CHART_HEIGHT = 300, 80
+# The charts' SVG: a plot area with room on the left for the count axis and below
+# for the date axis; user units (about CSS pixels at the usual width).
+CHART_WIDTH, CHART_HEIGHT = 300, 170
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, 280, 10, 128
+DATE_TICKS = (0, 10, 20, 29)
+"""Days (0 = the first of the 30) whose date is written under the axis."""
 SIZE_LABELS = (
     "under 1 KB",
     "1 to 4 KB",
@@ -39,30 +44,66 @@ EVENT_NAMES = {
 }
 
 
+def human_bytes(count: int) -> str:
+    """A size as people read it, in the units of the size table (1 KB = 1024 bytes),
+    as the create page writes file sizes: ``900 bytes``, ``4.9 KB``, ``74 KB``, ``1.2 MB``."""
+    if count < 1024:
+        return "1 byte" if count == 1 else f"{count} bytes"
+    value, unit = count / 1024, "KB"
+    for bigger in ("MB", "GB", "TB"):
+        if round(value) < 1024:  # as written below: never "1024 KB"
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}" if round(value, 1) < 10 else f"{value:.0f} {unit}"
+
+
+def _count_ticks(peak: int) -> list[int]:
+    """Whole counts to label on the vertical axis: 0, the peak, and a middle one."""
+    if peak <= 0:
+        return [0, 1]  # the scale of an empty chart, as drawn
+    return [0, peak] if peak < 4 else [0, peak // 2, peak]
+
+
 def _chart(
     counts: dict[tuple[date, EventKind], int], event: EventKind, days: list[date]
 ) -> dict[str, Any]:
     values = [counts.get((day, event), 0) for day in days]
-    top = max(values) or 1
-    step = CHART_WIDTH / len(days)
+    peak = max(values)
+    top = peak or 1
+    plot_height = PLOT_BOTTOM - PLOT_TOP
+    step = (PLOT_RIGHT - PLOT_LEFT) / len(days)
+
+    def y_of(value: float) -> float:
+        return round(PLOT_BOTTOM - value / top * plot_height, 1)
+
     bars = []
     for n, (day, value) in enumerate(zip(days, values, strict=True)):
-        height = round(value / top * (CHART_HEIGHT - 4), 1)
         bars.append(
             {
-                "x": round(n * step + 1, 1),
-                "y": CHART_HEIGHT - height,
+                "x": round(PLOT_LEFT + n * step + 1, 1),
+                "y": y_of(value),
                 "width": round(step - 2, 1),
-                "height": height,
+                "height": round(PLOT_BOTTOM - y_of(value), 1),
                 "title": f"{day.isoformat()}: {value}",
             }
         )
+    date_ticks = [
+        {
+            "x": round(PLOT_LEFT + (n + 0.5) * step, 1),
+            "label": f"{days[n].day} {days[n]:%b}",
+            "iso": days[n].isoformat(),
+        }
+        for n in DATE_TICKS
+        if n < len(days)
+    ]
     return {
         "event": event,
         "name": EVENT_NAMES[event],
         "total": sum(values),
-        "peak": max(values),
+        "peak": peak,
         "bars": bars,
+        "count_ticks": [{"y": y_of(tick), "label": tick} for tick in _count_ticks(peak)],
+        "date_ticks": date_ticks,
     }
 
 
@@ -76,12 +117,21 @@ async def overview(request: web.Request) -> dict[str, Any]:
     active = await admin_store.active_secrets(pool)
     return {
         "actor": actor,
+        "section": "dashboard",
         "days": DAYS,
         "first_day": days[0],
+        "last_day": days[-1],
         "charts": [_chart(counts, event, days) for event in admin_store.CHARTED_EVENTS],
-        "chart_width": CHART_WIDTH,
-        "chart_height": CHART_HEIGHT,
+        "chart": {
+            "width": CHART_WIDTH,
+            "height": CHART_HEIGHT,
+            "left": PLOT_LEFT,
+            "right": PLOT_RIGHT,
+            "top": PLOT_TOP,
+            "bottom": PLOT_BOTTOM,
+        },
         "active": active,
+        "active_size": human_bytes(active.bytes),
         "by_size": list(zip(SIZE_LABELS, active.by_size, strict=True)),
         "by_expiry": list(zip(EXPIRY_LABELS, active.by_expiry, strict=True)),
         "hotspots": await admin_store.failed_unlock_hotspots(pool, days=7, limit=10),
@@ -115,6 +165,7 @@ async def audit_history(request: web.Request) -> dict[str, Any]:
     auditor = request.config_dict[AUDITOR]
     return {
         "actor": actor,
+        "section": "audit",
         "events": EVENT_NAMES,
         "event": event or "",
         "address": address or "",

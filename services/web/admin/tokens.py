@@ -1,12 +1,13 @@
 """API tokens on the admin dashboard: list, create (the value is shown once), and
-revoke. Forms post to the same origin only: a POST whose ``Origin`` is another
-site is refused, so a page elsewhere cannot make an admin's browser act."""
+revoke. Every post is checked by :func:`forms.from_own_page` first, so a page on
+another site cannot make an admin's browser act (``Sec-Fetch-Site``, else the
+page's own ``Origin`` or its hidden form token; why not ``Origin`` alone: there).
+A refused post changes nothing and answers 403 with the token page and why."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -15,15 +16,10 @@ from services.server.appkeys import AUDITOR, POOL
 from services.server.client_address import access_of
 from services.store import tokens
 from services.store.errors import TokenNameTaken
+from services.web.admin import forms
 from services.web.admin.auth import ADMIN
 
 MAX_FORM_BYTES = 4096
-
-
-def _same_origin(request: web.Request) -> None:
-    origin = request.headers.get("Origin", "")
-    if not origin or urlsplit(origin).netloc != request.host:
-        raise web.HTTPForbidden(text="Cross-site form posts are refused.")
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -35,7 +31,13 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def _page(request: web.Request, actor: str, status: int = 200, **extra: Any) -> web.Response:
     listed = await tokens.list_tokens(request.config_dict[POOL])
     now = datetime.now(UTC)
-    context = {"actor": actor, "tokens": [(t, t.state(now)) for t in listed], **extra}
+    context = {
+        "actor": actor,
+        "section": "tokens",
+        "form_token": forms.make_token(request, actor),
+        "tokens": [(t, t.state(now)) for t in listed],
+        **extra,
+    }
     return aiohttp_jinja2.render_template("admin_tokens.html", request, context, status=status)
 
 
@@ -45,8 +47,9 @@ async def token_list(request: web.Request) -> web.Response:
 
 async def token_create(request: web.Request) -> web.Response:
     actor = request[ADMIN]
-    _same_origin(request)
     form = await _form(request)
+    if not forms.from_own_page(request, actor, form):
+        return await _page(request, actor, error=forms.REFUSED, status=403)
     name, owner, days = form.get("name", ""), form.get("owner", ""), form.get("expires_days", "")
     if not tokens.is_valid_name(name):
         return await _page(
@@ -75,7 +78,8 @@ async def token_create(request: web.Request) -> web.Response:
 
 async def token_revoke(request: web.Request) -> web.Response:
     actor = request[ADMIN]
-    _same_origin(request)
+    if not forms.from_own_page(request, actor, await _form(request)):
+        return await _page(request, actor, error=forms.REFUSED, status=403)
     name = request.match_info["name"]
     revoked = None
     if tokens.is_valid_name(name):
