@@ -9,26 +9,37 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import termios
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.client.links import Link, parse_link
 from tests.support.leaks import LEAK_WATCH
 
 BIN = Path(sys.executable).parent
+# The checkout these tests belong to: the command under test imports its code from
+# here, wherever the virtualenv's editable install points (another checkout, or a
+# git worktree of an older commit that these tests are run against).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def cli_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """A user's minimal environment (no ``BURNAFTER_*`` of the test runner's own),
+    with ``env`` on top."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(CHECKOUT), **(env or {})}
 
 
 def run_cli(
     *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     """Run the ``burnafter`` command as a user would (blocking)."""
-    environment = {"PATH": os.environ.get("PATH", ""), **(env or {})}
     return subprocess.run(
         [str(BIN / "burnafter"), *args],
         input=stdin,
         capture_output=True,
-        env=environment,
+        env=cli_environment(env),
         cwd=cwd,
         timeout=120,
         check=False,
@@ -54,15 +65,18 @@ def watch_cli_links(
 
 
 def _take_the_terminal() -> None:
-    """In the child, after ``setsid``: make its standard input (the pty) its
+    """In the child, after ``setsid``: make its standard error (the pty) its
     controlling terminal, as a login shell's is, so ``/dev/tty`` is that pty."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(2, termios.TIOCSCTTY, 0)
 
 
-def _read_screen(master: int, screen: bytearray, until: bytes | None, deadline: float) -> None:
-    """Read what the terminal shows into ``screen`` until ``until`` appears in it, or
-    the terminal closes (every holder of its other end has gone), or ``deadline``."""
-    while until is None or until not in screen:
+def _read_screen(
+    master: int, screen: bytearray, until: bytes | None, deadline: float, start: int = 0
+) -> None:
+    """Read what the terminal shows into ``screen`` until ``until`` appears in it
+    (from ``start`` on), or the terminal closes (every holder of its other end has
+    gone), or ``deadline``."""
+    while until is None or until not in screen[start:]:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([master], [], [], left)[0]:
             raise TimeoutError(f"the terminal showed no {until!r} in time: {bytes(screen)!r}")
@@ -78,32 +92,50 @@ def _read_screen(master: int, screen: bytearray, until: bytes | None, deadline: 
 
 
 def run_cli_in_terminal(
-    *args: str, prompt: bytes, typed: bytes, cwd: Path | None = None, timeout: float = 60
+    *args: str,
+    prompt: bytes | None = None,
+    typed: bytes = b"",
+    answers: Sequence[tuple[bytes, bytes]] = (),
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
 ) -> tuple[int, bytes]:
     """Run ``burnafter`` on a fresh pseudo-terminal (its controlling terminal, and its
-    standard input, output and error), wait until the terminal shows ``prompt``,
-    type ``typed``, and read the screen to the end. Answers the exit code and all
-    the terminal showed, echo included. If the prompt never comes, nothing is typed."""
+    standard output and error; its standard input too, unless ``stdin`` is given,
+    which is then piped in). For each ``(prompt, typed)`` of ``prompt``/``typed`` and
+    ``answers``, in turn: wait until the terminal shows ``prompt`` (after what was
+    shown before), then type ``typed``. Then read the screen to the end. Answers the
+    exit code and all the terminal showed, echo included. A prompt that never comes
+    stops the typing: its answer and the later ones are not typed."""
     deadline = time.monotonic() + timeout
+    steps = [*([(prompt, typed)] if prompt is not None else []), *answers]
     master, slave = os.openpty()
-    try:
-        process = subprocess.Popen(
-            [str(BIN / "burnafter"), *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env={"PATH": os.environ.get("PATH", ""), "TERM": "dumb"},
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_take_the_terminal,  # noqa: PLW1509 - only an ioctl, no locks
-        )
-    finally:
-        os.close(slave)
+    with tempfile.TemporaryFile() as piped:
+        if stdin is not None:
+            piped.write(stdin)
+            piped.seek(0)
+        try:
+            process = subprocess.Popen(
+                [str(BIN / "burnafter"), *args],
+                stdin=slave if stdin is None else piped,
+                stdout=slave,
+                stderr=slave,
+                env=cli_environment({"TERM": "dumb", **(env or {})}),
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_take_the_terminal,  # noqa: PLW1509 - only an ioctl, no locks
+            )
+        finally:
+            os.close(slave)
     screen = bytearray()
     try:
-        _read_screen(master, screen, prompt, deadline)
-        if prompt in screen:
-            os.write(master, typed)
+        for expected, answer in steps:
+            seen = len(screen)
+            _read_screen(master, screen, expected, deadline, seen)
+            if expected not in screen[seen:]:
+                break
+            os.write(master, answer)
         _read_screen(master, screen, None, deadline)
     finally:
         os.close(master)
@@ -114,7 +146,22 @@ def run_cli_in_terminal(
 
 
 async def cli_in_terminal(
-    *args: str, prompt: bytes, typed: bytes, cwd: Path | None = None
+    *args: str,
+    prompt: bytes | None = None,
+    typed: bytes = b"",
+    answers: Sequence[tuple[bytes, bytes]] = (),
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> tuple[int, bytes]:
     """:func:`run_cli_in_terminal`, without blocking the event loop of the api."""
-    return await asyncio.to_thread(run_cli_in_terminal, *args, prompt=prompt, typed=typed, cwd=cwd)
+    return await asyncio.to_thread(
+        run_cli_in_terminal,
+        *args,
+        prompt=prompt,
+        typed=typed,
+        answers=answers,
+        stdin=stdin,
+        env=env,
+        cwd=cwd,
+    )
