@@ -1,18 +1,26 @@
 """The client commands of ``burnafter``: send, open, status, revoke.
 
-Errors are one line on stderr and a distinct exit code (see ``ExitCode``); none
-repeats a link, key or token.
+Errors are one line on stderr (with ``--json``, one JSON object: ``{"error": …,
+"code": …}``) and a distinct exit code (see ``ExitCode``); none repeats a link, key
+or token, and each names the flag, variable or file at fault and the operating
+system's words for what went wrong.
 
 A link holds its key after ``#`` (a receipt link, the key to the manage token), so
 ``open``, ``status`` and ``revoke`` also read it from standard input (a prompt that
 does not echo, on a terminal) or from ``--link-file``: a command line can be read by
-every local user in ``/proc/PID/cmdline``, and the shell keeps it in its history."""
+every local user in ``/proc/PID/cmdline``, and the shell keeps it in its history.
+
+Text on standard input follows the convention of text files: its lines end with a
+newline. ``send`` takes one final newline off (``echo secret | burnafter send`` sends
+``secret``), and ``open`` puts one back (``burnafter open`` prints ``secret`` and a
+newline), so ``burnafter open | burnafter send`` sends the same secret again, and a
+file sent with ``send < FILE`` comes back whole with ``open > FILE``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import errno
 import json
 import mimetypes
 import os
@@ -21,15 +29,35 @@ import stat
 import sys
 import unicodedata
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
+from services.cli.terminal import (
+    MoreThanOneLine,
+    NoTerminal,
+    ProgressLine,
+    ask_hidden,
+    end_prompt_line,
+)
 from services.client import api_client
-from services.client.api_client import Api, ApiError, ClientError, InsecureServer, ServerUnreachable
+from services.client.api_client import (
+    Api,
+    ApiError,
+    ClientError,
+    InsecureServer,
+    NoAnswer,
+    Opened,
+    Sent,
+    ServerUnreachable,
+    check_transport,
+)
 from services.client.links import MAX_LINK_CHARS, Link, LinkKind, MalformedLink, parse_link
-from services.client.settings import ClientSettings
+from services.client.settings import TIMEOUT_RANGE, ClientSettings, is_server_url
 from services.protocol.envelope import EnvelopeError, Payload, SecretFile
+
+T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
@@ -49,6 +77,36 @@ class CliError(Exception):
         self.code = code
 
 
+# The words of burnafter, for counts: "once" or "N times"; "1 view left", "N views left".
+
+
+def times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def views_left(count: int) -> str:
+    return f"{plural(count, 'view')} left"
+
+
+def attempts_left(count: int) -> str:
+    return f"{plural(count, 'attempt')} left"
+
+
+def moment(timestamp: str) -> str:
+    """An API timestamp as a person reads it: ``2026-11-30 15:20 UTC``."""
+    try:
+        when = datetime.fromisoformat(timestamp).astimezone(UTC)
+    except ValueError:
+        return timestamp
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Argument types: argparse prefixes each message with "argument --FLAG: ".
+
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -61,20 +119,115 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def read_passphrase(path: str | None) -> str | None:
-    if path is None:
-        return None
+def parse_views(text: str) -> int:
+    if not (text.strip().isascii() and text.strip().isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of views, 1 or more")
+    return int(text)
+
+
+def parse_timeout(text: str) -> float:
+    lo, hi = TIMEOUT_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds from {lo:g} to {hi:g}"
+        )
+    return value
+
+
+def parse_server(text: str) -> str:
+    if not is_server_url(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL such as https://burnafter.example.com"
+        )
+    return text.strip()
+
+
+# Passphrases: from a file, or asked for on the terminal.
+
+
+def read_passphrase_file(path: str) -> str:
+    """The content of the file ``path``, less one final newline."""
+    flag = f"--passphrase-file {path}"
     try:
         text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read the passphrase file: {type(exc).__name__}") from None
+    except OSError as exc:
+        raise CliError(f"{flag}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{flag}: not UTF-8 text") from None
     passphrase = text.removesuffix("\n").removesuffix("\r")
     if not passphrase:
-        raise CliError("the passphrase file is empty")
+        raise CliError(f"{flag}: the file is empty")
     return passphrase
 
 
+def _ask(prompt: str, flag: str) -> bytes:
+    """One hidden line from the terminal; Ctrl-D and a missing terminal end the
+    command with one line (Ctrl-C with "interrupted", as everywhere)."""
+    try:
+        return ask_hidden(prompt)
+    except NoTerminal:
+        raise CliError(
+            f"{flag} asks on a terminal, and there is none: "
+            + ("use --passphrase-file" if flag == "--passphrase" else "give it on standard input"),
+            ExitCode.USAGE,
+        ) from None
+    except EOFError:
+        end_prompt_line()
+        raise CliError("nothing given at the prompt", ExitCode.USAGE) from None
+
+
+def ask_passphrase(confirm: bool) -> str:
+    """The passphrase, asked for without echo; twice when ``confirm`` (a sender's
+    typo would lock the recipient out, and nobody could tell)."""
+    try:
+        first = _ask("passphrase (not shown): ", "--passphrase").decode("utf-8")
+        if first and confirm:
+            again = _ask("the passphrase again: ", "--passphrase").decode("utf-8")
+            if again != first:
+                raise CliError("the two passphrases differ; nothing was sent", ExitCode.USAGE)
+    except UnicodeDecodeError:
+        raise CliError("the passphrase is not UTF-8 text", ExitCode.USAGE) from None
+    except MoreThanOneLine:
+        raise CliError("a passphrase is one line", ExitCode.USAGE) from None
+    if not first:
+        raise CliError("no passphrase given", ExitCode.USAGE)
+    return first
+
+
+def passphrase_from_flags(args: argparse.Namespace, confirm: bool) -> str | None:
+    if args.passphrase_file is not None:
+        return read_passphrase_file(args.passphrase_file)
+    if args.ask_passphrase:
+        return ask_passphrase(confirm)
+    return None
+
+
+# Links: from the command line, a file or standard input.
+
 _LINK_NAME = {"s": "share link", "r": "receipt link"}
+_WRONG_KIND = {
+    "s": "that is a receipt link, not a share link: see the secret's state with "
+    "`burnafter status`, or destroy it with `burnafter revoke`",
+    "r": "that is a share link, not a receipt link: open it with `burnafter open` "
+    "(that spends a view)",
+}
+
+
+def parse_link_of_kind(text: str, kind: LinkKind) -> Link:
+    """``text`` as a link of ``kind``; a well-formed link of the other kind gets a
+    message that says which command takes it."""
+    try:
+        return parse_link(text, kind)
+    except MalformedLink as exc:
+        try:
+            parse_link(text, "r" if kind == "s" else "s")
+        except MalformedLink:
+            raise exc from None
+        raise MalformedLink(_WRONG_KIND[kind]) from None
 
 
 def _first_line(stream: BinaryIO, where: str, kind: LinkKind) -> str:
@@ -102,12 +255,12 @@ def _read_link_file(path: str, kind: LinkKind) -> str:
             mode = os.fstat(file.fileno()).st_mode
             if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
                 raise CliError(
-                    f"the link file {path} can be read by other users: chmod 600 it, "
+                    f"--link-file {path}: other users can read it: chmod 600 it, "
                     "or give the link on standard input"
                 )
             return _first_line(file, path, kind)
     except OSError as exc:
-        raise CliError(f"cannot read the link file {path}: {exc.strerror}") from None
+        raise CliError(f"--link-file {path}: cannot read it: {exc.strerror}") from None
 
 
 def _stdin_is_a_terminal() -> bool:
@@ -121,28 +274,30 @@ def _link_from_stdin(argument: str | None, link_file: str | None) -> bool:
 def read_link(argument: str | None, link_file: str | None, kind: LinkKind) -> Link:
     """The link from the command line (kept for compatibility), ``--link-file``, or
     standard input when ``argument`` is omitted or ``-``: a prompt without echo on a
-    terminal (getpass: it reads and writes ``/dev/tty``), else the first line."""
+    terminal, else the first line."""
     if link_file is not None and argument is not None:
         raise CliError("give the link as an argument or with --link-file, not both", ExitCode.USAGE)
     if link_file is not None:
-        return parse_link(_read_link_file(link_file, kind), kind)
+        return parse_link_of_kind(_read_link_file(link_file, kind), kind)
     if argument is not None and argument != "-":
-        return parse_link(argument, kind)
+        return parse_link_of_kind(argument, kind)
     if _stdin_is_a_terminal():
         try:
-            text = getpass.getpass(f"{_LINK_NAME[kind]} (not shown): ")
-        except EOFError:  # Ctrl-D: end the prompt's line before the message
-            if sys.stderr is not None and sys.stderr.isatty():
-                print(file=sys.stderr)
+            typed = ask_hidden(f"{_LINK_NAME[kind]} (not shown): ")
+            text = typed.decode("utf-8")
+        except (EOFError, NoTerminal):
+            end_prompt_line()
             raise CliError("no link given", ExitCode.USAGE) from None
+        except MoreThanOneLine:
+            raise CliError("a link is one line; give one link", ExitCode.USAGE) from None
         except UnicodeDecodeError:
             raise MalformedLink(f"that is not a {_LINK_NAME[kind]}: it is not text") from None
         if not text.strip():
             raise CliError("no link given", ExitCode.USAGE)
-        return parse_link(text, kind)
+        return parse_link_of_kind(text, kind)
     if sys.stdin is None:
         raise CliError("no link: standard input is closed", ExitCode.USAGE)
-    return parse_link(_first_line(sys.stdin.buffer, "standard input", kind), kind)
+    return parse_link_of_kind(_first_line(sys.stdin.buffer, "standard input", kind), kind)
 
 
 def _is_standard_input(path: str) -> bool:
@@ -152,6 +307,9 @@ def _is_standard_input(path: str) -> bool:
         return False
 
 
+# The secret: text from standard input or the terminal, and files.
+
+
 def _read_files(paths: list[str]) -> tuple[SecretFile, ...]:
     files = []
     for name in paths:
@@ -159,20 +317,50 @@ def _read_files(paths: list[str]) -> tuple[SecretFile, ...]:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise CliError(f"cannot read {name}: {exc.strerror}") from None
+            raise CliError(f"--file {name}: {exc.strerror}") from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         files.append(SecretFile(name=path.name, type=kind, data=data))
     return tuple(files)
 
 
-def _read_text(has_files: bool) -> str:
-    if has_files and sys.stdin.isatty():
+def strip_final_newline(text: str) -> str:
+    """The text a user means: without the one newline (LF or CRLF) that ends the
+    last line of ``echo``, a heredoc or a text file. Only one: a blank line the
+    user typed at the end is kept."""
+    return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+
+
+def read_secret_text(has_files: bool) -> str:
+    """The text to send: on a terminal, asked for without echo (one line; not asked
+    when files are given); otherwise standard input, less its final newline."""
+    if sys.stdin is None:
         return ""
-    raw = sys.stdin.buffer.read()
+    if sys.stdin.isatty():
+        if has_files:
+            return ""
+        try:
+            typed = ask_hidden("secret (not shown): ")
+        except (EOFError, NoTerminal):
+            end_prompt_line()
+            raise CliError("nothing to send: no secret given", ExitCode.USAGE) from None
+        except MoreThanOneLine:
+            raise CliError(
+                "nothing was sent: the prompt takes one line; send several lines "
+                "from a pipe or a file (burnafter send < FILE), or attach a file with --file",
+                ExitCode.USAGE,
+            ) from None
+        if not typed:
+            raise CliError("nothing to send: no secret given", ExitCode.USAGE)
+        raw = typed
+    else:
+        raw = sys.stdin.buffer.read()
     try:
-        return raw.decode("utf-8")
+        return strip_final_newline(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise CliError("standard input is not UTF-8 text; send binary data with --file") from None
+
+
+# What ``open`` writes: files under safe names, never over another file.
 
 
 def safe_name(name: str) -> str:
@@ -204,27 +392,92 @@ def safe_targets(folder: Path, names: list[str]) -> list[Path]:
     return targets
 
 
+def _check_output_dir(path: str, explicit: bool) -> Path:
+    """Before a view is spent: the folder exists (and, when the user named it, we
+    may write into it)."""
+    folder = Path(path)
+    try:
+        mode = folder.stat().st_mode
+    except OSError as exc:
+        raise CliError(f"--output-dir {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(mode):
+        raise CliError(f"--output-dir {path}: {os.strerror(errno.ENOTDIR)}")
+    if explicit and not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"--output-dir {path}: {os.strerror(errno.EACCES)}")
+    return folder
+
+
+def _write_file(target: Path, data: bytes) -> None:
+    try:
+        with target.open("xb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror}") from None
+
+
+# Talking to the server.
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """One network exchange. Prompts happen outside the event loop, so a Ctrl-C at a
+    prompt interrupts at once (``asyncio.run`` would only cancel its task)."""
+    return asyncio.run(coroutine)
+
+
+def _timeout(args: argparse.Namespace, settings: ClientSettings) -> float:
+    timeout: float | None = args.timeout
+    return settings.timeout if timeout is None else timeout
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-async def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
+def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
+    server: str = args.server or settings.server
+    check_transport(server, args.insecure)  # before asking anything
     files = _read_files(args.file)
-    payload = Payload(text=_read_text(bool(files)), files=files)
+    if (
+        args.passphrase_file is not None
+        and not files
+        and not _stdin_is_a_terminal()
+        and _is_standard_input(args.passphrase_file)
+    ):
+        raise CliError(
+            "the secret and the passphrase cannot both come from standard input: "
+            "give the passphrase with --passphrase (asked for on the terminal) or in a file",
+            ExitCode.USAGE,
+        )
+    # A passphrase file is read before the secret is asked for, and a passphrase
+    # is asked for after it: every question comes after every file is found.
+    passphrase = None if args.ask_passphrase else passphrase_from_flags(args, confirm=True)
+    payload = Payload(text=read_secret_text(bool(files)), files=files)
     if not payload.text and not payload.files:
         raise CliError("nothing to send: pipe the secret on standard input, or give --file")
-    async with Api(
-        args.server, timeout=settings.timeout, insecure=args.insecure, api_token=settings.api_token
-    ) as api:
-        sent = await api_client.send(
-            api,
-            payload,
-            passphrase=read_passphrase(args.passphrase_file),
-            max_views=args.views,
-            expires_in=args.expires,
-            label=args.label,
-            notify=tuple(args.notify),
-        )
+    if args.ask_passphrase:
+        passphrase = ask_passphrase(confirm=True)
+    progress = ProgressLine()
+
+    async def send() -> Sent:
+        async with Api(
+            server, timeout=_timeout(args, settings), insecure=args.insecure,
+            api_token=settings.api_token,
+        ) as api:  # fmt: skip
+            return await api_client.send(
+                api,
+                payload,
+                passphrase=passphrase,
+                max_views=args.views,
+                expires_in=args.expires,
+                label=args.label,
+                notify=tuple(args.notify),
+                progress=progress,
+            )
+
+    try:
+        sent = _run(send())
+    finally:
+        progress.clear()
     if args.json:
         _print_json(
             {
@@ -234,15 +487,16 @@ async def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
                 "max_views": sent.max_views,
             }
         )
-    else:
-        print(sent.link)
-        print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
+        return
+    print(sent.link)
+    until = moment(sent.expires_at)
+    print(f"it can be viewed {times(sent.max_views)}, until {until}", file=sys.stderr)
+    print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
 
 
 def take_link(args: argparse.Namespace) -> Link:
     """The link of ``open`` (``args.link``), ``status`` or ``revoke``
-    (``args.receipt_link``). Read before the event loop starts, so a Ctrl-C at the
-    prompt interrupts at once (``asyncio.run`` would only cancel its task)."""
+    (``args.receipt_link``), read before any network exchange."""
     if args.link_kind == "r":
         return read_link(args.receipt_link, args.link_file, "r")
     if (
@@ -259,49 +513,101 @@ def take_link(args: argparse.Namespace) -> Link:
     return read_link(args.link, args.link_file, "s")
 
 
-async def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
+def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
-    folder = Path(args.output_dir)
-    if not folder.is_dir():
-        raise CliError(f"no such folder: {args.output_dir}")
-    passphrase = read_passphrase(args.passphrase_file)
-    async with Api(link.base, timeout=settings.timeout, insecure=args.insecure) as api:
-        opened = await api_client.open_link(api, link, passphrase)
-    sys.stdout.write(opened.payload.text)
-    if opened.payload.text and not opened.payload.text.endswith("\n") and sys.stdout.isatty():
-        sys.stdout.write("\n")
-    sys.stdout.flush()
-    files = opened.payload.files
-    for item, target in zip(files, safe_targets(folder, [f.name for f in files]), strict=True):
-        with target.open("xb") as out:
-            out.write(item.data)
-        print(f"wrote {target}", file=sys.stderr)
-    if opened.views_left == 0:
-        print("This link is now spent: it will not open again.", file=sys.stderr)
+    folder = _check_output_dir(args.output_dir or ".", explicit=args.output_dir is not None)
+    passphrase = passphrase_from_flags(args, confirm=False)
+    progress = ProgressLine()
 
+    async def reveal(passphrase: str | None) -> Opened:
+        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+            return await api_client.open_link(api, link, passphrase, progress)
 
-async def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
-    link: Link = args.taken_link
-    async with Api(link.base, timeout=settings.timeout, insecure=args.insecure) as api:
-        receipt = await api_client.read_status(api, link)
+    try:
+        try:
+            opened = _run(reveal(passphrase))
+        except ApiError as exc:
+            # On a terminal, a passphrase the server asks for is asked for (asking
+            # spent nothing); a script gets exit 4 and the message.
+            if exc.kind != "passphrase-required" or passphrase is not None:
+                raise
+            if not _stdin_is_a_terminal():
+                raise
+            progress.clear()
+            print("this secret needs a passphrase", file=sys.stderr)
+            opened = _run(reveal(ask_passphrase(confirm=False)))
+    finally:
+        progress.clear()
+    text, files = opened.payload.text, opened.payload.files
+    targets = safe_targets(folder, [f.name for f in files])
     if args.json:
-        _print_json(receipt)
+        for item, target in zip(files, targets, strict=True):
+            _write_file(target, item.data)
+        _print_json(
+            {
+                "text": text,
+                "files": [
+                    {"name": item.name, "path": str(target), "bytes": len(item.data)}
+                    for item, target in zip(files, targets, strict=True)
+                ],
+                "views_left": opened.views_left,
+            }
+        )
         return
+    if text:
+        sys.stdout.write(text + "\n")  # see the module's docstring
+        sys.stdout.flush()
+    for item, target in zip(files, targets, strict=True):
+        _write_file(target, item.data)
+        print(f"wrote {target}", file=sys.stderr)
+    left = opened.views_left
+    if left == 0:
+        print("that was the last view: the link will not open again", file=sys.stderr)
+    else:
+        print(f"{views_left(left)}: it can be viewed {times(left)} more", file=sys.stderr)
+
+
+# A receipt in words: the state, the views, the passphrase, and what happened.
+
+_STATE_WORDS = {
+    "active": "active",
+    "viewed": "viewed",
+    "expired": "expired",
+    "revoked": "revoked by its sender",
+    "locked": "destroyed after too many wrong passphrases",
+}
+_EVENT_WORDS = {
+    "created": "created",
+    "viewed": "viewed",
+    "unlock_failed": "wrong passphrase",
+    "locked": "destroyed after too many wrong passphrases",
+    "revoked": "revoked",
+    "expired": "expired",
+}
+
+
+def describe_receipt(receipt: dict[str, Any]) -> list[str]:
+    state, views, max_views = receipt["state"], receipt["views"], receipt["max_views"]
+    viewed = "not viewed" if views == 0 else f"viewed {times(views)}"
+    active = state == "active"
     lines = [
-        f"state:     {receipt['state']}",
+        f"state:     {_STATE_WORDS.get(state, state)}",
         *([f"label:     {receipt['label']}"] if receipt.get("label") else []),
-        f"views:     {receipt['views']} of {receipt['max_views']}",
+        f"views:     {viewed}" + (f", {views_left(max_views - views)}" if active else ""),
         f"created:   {receipt['created_at']}",
         f"expires:   {receipt['expires_at']}",
+        *([f"ended:     {receipt['ended_at']}"] if receipt.get("ended_at") else []),
     ]
     if receipt["passphrase"]:
-        lines.append(
-            f"passphrase: {receipt['failed_attempts']} of {receipt['max_attempts']} wrong guesses"
-        )
+        failed, max_attempts = receipt["failed_attempts"], receipt["max_attempts"]
+        wrong = "no wrong passphrase" if failed == 0 else plural(failed, "wrong passphrase")
+        left = f", {attempts_left(max_attempts - failed)}" if active else ""
+        lines.append(f"passphrase: required; {wrong}{left}")
     lines.append("events:")
     for event in receipt["events"]:
         who = " ".join(filter(None, [event["client_address"], event["user_agent"]]))
-        lines.append(f"  {event['at']}  {event['event']:<13} {who}".rstrip())
+        what = _EVENT_WORDS.get(event["event"], event["event"])
+        lines.append(f"  {event['at']}  {what:<16} {who}".rstrip())
     if receipt.get("notify"):
         lines.append(f"notifications (to {', '.join(receipt['notify'])}):")
         lines += [
@@ -309,15 +615,38 @@ async def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None
             f"{sent['state']} after {sent['attempts']} attempt(s)"
             for sent in receipt["notifications"]
         ]
-    print("\n".join(lines))
+    return lines
 
 
-async def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
+def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
-    async with Api(link.base, timeout=settings.timeout, insecure=args.insecure) as api:
-        await api_client.revoke(api, link)
-    print("revoked: the secret is destroyed", file=sys.stderr)
 
+    async def status() -> dict[str, Any]:
+        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+            return await api_client.read_status(api, link)
+
+    receipt = _run(status())
+    if args.json:
+        _print_json(receipt)
+    else:
+        print("\n".join(describe_receipt(receipt)))
+
+
+def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
+    link: Link = args.taken_link
+
+    async def revoke() -> None:
+        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+            await api_client.revoke(api, link)
+
+    _run(revoke())
+    if args.json:
+        _print_json({"revoked": True})
+    else:
+        print("revoked: the secret is destroyed, and its link will not open", file=sys.stderr)
+
+
+# The arguments.
 
 _LINK_SAFETY = (
     "The link holds its key after '#'. Rather than as an argument, give it on "
@@ -325,6 +654,42 @@ _LINK_SAFETY = (
     "are asked for it and it is not shown) or with --link-file: other local users can "
     "read a command line in /proc/PID/cmdline, and your shell keeps it in its history."
 )
+
+_SEND_HELP = """\
+Encrypt a secret here and store only its ciphertext on the server. The share link
+goes to standard output, the receipt link (to see or revoke the secret; keep it
+private) to standard error.
+
+The secret is standard input, or, on a terminal, one line you are asked for (it is
+not shown). One newline at the end of standard input is not part of the secret:
+`echo hunter2 | burnafter send` sends "hunter2", and `burnafter open` prints it back
+with its newline. Send several lines from a pipe or a file, binary data with --file."""
+
+_SEND_EXAMPLES = """\
+examples:
+  burnafter send                                  # asks for the secret, not shown
+  echo 'hunter2' | burnafter send --views 2 --expires 1h
+  burnafter send --passphrase < notes.txt         # asks for a passphrase, twice
+  burnafter send --file id_ed25519 --label 'deploy key for Ana'
+  pass show db/prod | burnafter send --server https://burnafter.example.com --json"""
+
+_OPEN_EXAMPLES = """\
+examples:
+  burnafter open                                  # asks for the link, not shown
+  burnafter open --link-file link.txt --output-dir ~/Downloads
+  burnafter open --passphrase < link.txt          # asks for the passphrase
+  burnafter open --passphrase-file pass.txt < link.txt > secret.txt"""
+
+_STATUS_EXAMPLES = """\
+examples:
+  burnafter status                                # asks for the receipt link
+  burnafter status --link-file receipt.txt
+  burnafter status --json < receipt.txt | jq .state"""
+
+_REVOKE_EXAMPLES = """\
+examples:
+  burnafter revoke                                # asks for the receipt link
+  burnafter revoke --link-file receipt.txt"""
 
 
 def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKind) -> None:
@@ -342,74 +707,117 @@ def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKi
     )
 
 
-def _add_insecure_flag(parser: argparse.ArgumentParser) -> None:
+def _add_common_flags(parser: argparse.ArgumentParser, json_help: str) -> None:
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument(
+        "--timeout",
+        type=parse_timeout,
+        metavar="SECONDS",
+        help="give up when the server is silent this long (default $BURNAFTER_TIMEOUT, or 30)",
+    )
     parser.add_argument(
         "--insecure", action="store_true", help="allow plain http to a non-loopback server"
     )
 
 
-def add_client_commands(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    settings: ClientSettings,
-) -> None:
-    send = commands.add_parser("send", help="encrypt standard input (and files) into a link")
-    send.add_argument("--views", type=int, help="how many times the link opens (default 1)")
+def _add_passphrase_flags(parser: argparse.ArgumentParser, sender: bool) -> None:
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--passphrase",
+        dest="ask_passphrase",
+        action="store_true",
+        help="ask for the passphrase on the terminal, without echo"
+        + (" (twice)" if sender else ""),
+    )
+    choice.add_argument(
+        "--passphrase-file",
+        metavar="F",
+        help=(
+            "require a passphrase: the first line of file F"
+            if sender
+            else "the passphrase: the first line of file F (not standard input when "
+            "the link comes from it)"
+        ),
+    )
+
+
+def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    """The client commands. Their defaults that come from ``BURNAFTER_*`` variables
+    are read when a command runs, never here: ``--help`` works whatever they hold."""
+    raw = argparse.RawDescriptionHelpFormatter
+    send = commands.add_parser(
+        "send",
+        help="encrypt a secret (and files) into a link",
+        description=_SEND_HELP,
+        epilog=_SEND_EXAMPLES,
+        formatter_class=raw,
+    )
+    send.add_argument(
+        "--views", type=parse_views, help="how many times the link can be viewed (default 1)"
+    )
     send.add_argument(
         "--expires", type=parse_duration, help="lifetime such as 30m, 1h, 7d (server default)"
     )
-    send.add_argument("--passphrase-file", metavar="F", help="require the passphrase in file F")
+    _add_passphrase_flags(send, sender=True)
     send.add_argument(
         "--file", metavar="PATH", action="append", default=[], help="attach a file (repeatable)"
     )
     send.add_argument("--label", help="a private note for you, shown on the receipt")
     send.add_argument(
-        "--server", default=settings.server, help=f"server URL (default {settings.server})"
+        "--server",
+        type=parse_server,
+        help="server URL (default $BURNAFTER_SERVER, or http://127.0.0.1:8080)",
     )
     send.add_argument(
         "--notify",
         action="append",
         default=[],
         metavar="NAME",
-        help="tell this webhook endpoint (configured by the operator) when it is opened",
+        help="tell this webhook endpoint (configured by the operator) when it is viewed",
     )
-    send.add_argument("--json", action="store_true", help="print link and receipt as JSON")
-    _add_insecure_flag(send)
+    _add_common_flags(send, "print link and receipt as JSON; errors too, on stderr")
     send.set_defaults(client_command=cmd_send)
 
     open_ = commands.add_parser(
         "open",
         help="open a share link (spends one view)",
-        description="Open a share link: spends one view. " + _LINK_SAFETY,
+        description="Open a share link: spends one view. Prints the text, and one newline "
+        "after it, on standard output; writes files into --output-dir. " + _LINK_SAFETY,
+        epilog=_OPEN_EXAMPLES,
+        formatter_class=raw,
     )
     _add_link_arguments(open_, "link", "s")
+    _add_passphrase_flags(open_, sender=False)
     open_.add_argument(
-        "--passphrase-file",
-        metavar="F",
-        help="the passphrase, in file F (not standard input when the link comes from it)",
+        "--output-dir", metavar="DIR", help="where files are written (default: here)"
     )
-    open_.add_argument("--output-dir", metavar="DIR", default=".", help="where files are written")
-    _add_insecure_flag(open_)
+    _add_common_flags(open_, "print the text, the files written and the views left as JSON")
     open_.set_defaults(client_command=cmd_open, link_kind="s")
 
     status = commands.add_parser(
         "status",
         help="show a receipt: state and access events",
         description="Show a receipt: state, views, expiry and access events. " + _LINK_SAFETY,
+        epilog=_STATUS_EXAMPLES,
+        formatter_class=raw,
     )
     _add_link_arguments(status, "receipt_link", "r")
-    status.add_argument("--json", action="store_true", help="print the receipt as JSON")
-    _add_insecure_flag(status)
+    _add_common_flags(status, "print the receipt as JSON; errors too, on stderr")
     status.set_defaults(client_command=cmd_status, link_kind="r")
 
     revoke = commands.add_parser(
         "revoke",
         help="destroy a secret through its receipt link",
         description="Destroy a secret now, through its receipt link. " + _LINK_SAFETY,
+        epilog=_REVOKE_EXAMPLES,
+        formatter_class=raw,
     )
     _add_link_arguments(revoke, "receipt_link", "r")
-    _add_insecure_flag(revoke)
+    _add_common_flags(revoke, 'print {"revoked": true}; errors as JSON, on stderr')
     revoke.set_defaults(client_command=cmd_revoke, link_kind="r")
 
+
+# Errors: one line (or one JSON object) and an exit code.
 
 _API_EXIT = {
     "secret-not-found": ExitCode.GONE,
@@ -418,42 +826,92 @@ _API_EXIT = {
     "passphrase-required": ExitCode.PASSPHRASE,
     "wrong-passphrase": ExitCode.PASSPHRASE,
 }
+_ENDED_WORDS = {
+    "viewed": "viewed: no views are left",
+    "expired": "expired",
+    "revoked": "revoked",
+    "locked": "destroyed after too many wrong passphrases",
+}
 
 
-def _explain(exc: ApiError) -> str:
+def explain(exc: ApiError) -> str:
+    if exc.kind == "secret-not-found":
+        return (
+            "this secret is gone: it was viewed, revoked, destroyed after too many wrong "
+            "passphrases, or it expired (or the link was never valid)"
+        )
+    if exc.kind == "receipt-not-found":
+        return "no receipt matches this link: it is wrong, or its secret ended long ago"
+    if exc.kind == "secret-already-ended":
+        state = str(exc.problem.get("state", ""))
+        return f"the secret was already {_ENDED_WORDS.get(state, state or 'ended')}"
     if exc.kind == "passphrase-required":
-        return "this secret needs a passphrase: give it with --passphrase-file"
-    if exc.kind == "wrong-passphrase" and exc.problem.get("attempts_left") == 0:
-        return "wrong passphrase; that was the last attempt, and the secret is destroyed"
+        return (
+            "this secret needs a passphrase: give --passphrase (you are asked for it) "
+            "or --passphrase-file F"
+        )
     if exc.kind == "wrong-passphrase":
-        return f"wrong passphrase; {exc.problem.get('attempts_left')} attempt(s) left"
+        left = exc.problem.get("attempts_left")
+        if left == 0:
+            return "wrong passphrase: that was the last attempt, and the secret is destroyed"
+        return f"wrong passphrase; {attempts_left(left) if isinstance(left, int) else 'try again'}"
+    if not exc.kind:
+        return (
+            f"the server answered HTTP {exc.status}, and not as burnafter does: "
+            "is it a burnafter server?"
+        )
     return str(exc)
 
 
+def describe_error(exc: BaseException) -> tuple[str, ExitCode]:
+    """What to say about ``exc``, and the exit code; or re-raise what is a bug."""
+    if isinstance(exc, ApiError):
+        return explain(exc), _API_EXIT.get(exc.kind, ExitCode.ERROR)
+    if isinstance(exc, MalformedLink):
+        return str(exc), ExitCode.MALFORMED_LINK
+    if isinstance(exc, NoAnswer):
+        return f"{exc} (BURNAFTER_TIMEOUT / --timeout)", ExitCode.UNREACHABLE
+    if isinstance(exc, ServerUnreachable):
+        return str(exc), ExitCode.UNREACHABLE
+    if isinstance(exc, InsecureServer):
+        return str(exc), ExitCode.USAGE
+    if isinstance(exc, CliError):
+        return str(exc), exc.code
+    if isinstance(exc, ClientError | EnvelopeError):
+        return str(exc), ExitCode.ERROR
+    raise exc
+
+
+def report_error(message: str, code: int, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": message, "code": int(code)}), file=sys.stderr)
+    else:
+        print(f"burnafter: {message}", file=sys.stderr)
+    return int(code)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: nothing more reaches standard output, not even the flush
+    at exit (which would print a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def run_client_command(args: argparse.Namespace, settings: ClientSettings) -> int:
-    command: Callable[[argparse.Namespace, ClientSettings], Coroutine[None, None, None]] = (
-        args.client_command
-    )
+    command: Callable[[argparse.Namespace, ClientSettings], None] = args.client_command
+    as_json = bool(getattr(args, "json", False))
     try:
         if getattr(args, "link_kind", None) is not None:
             args.taken_link = take_link(args)
-        asyncio.run(command(args, settings))
+        command(args, settings)
     except KeyboardInterrupt:
-        print("\nburnafter: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except ApiError as exc:
-        print(f"burnafter: {_explain(exc)}", file=sys.stderr)
-        return _API_EXIT.get(exc.kind, ExitCode.ERROR)
-    except MalformedLink as exc:
-        print(f"burnafter: {exc}", file=sys.stderr)
-        return ExitCode.MALFORMED_LINK
-    except ServerUnreachable as exc:
-        print(f"burnafter: {exc}", file=sys.stderr)
-        return ExitCode.UNREACHABLE
-    except InsecureServer as exc:
-        print(f"burnafter: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    except (CliError, ClientError, EnvelopeError) as exc:
-        print(f"burnafter: {exc}", file=sys.stderr)
-        return getattr(exc, "code", ExitCode.ERROR)
+        end_prompt_line()
+        return report_error("interrupted", ExitCode.INTERRUPTED, as_json)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return report_error("standard output was closed early", ExitCode.ERROR, as_json)
+    except (ClientError, MalformedLink, CliError, EnvelopeError) as exc:
+        message, code = describe_error(exc)
+        return report_error(message, code, as_json)
     return ExitCode.OK

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NoReturn
 
-from services.cli.client_commands import add_client_commands, run_client_command
-from services.client.settings import load_client_settings
+from services.cli.client_commands import (
+    ExitCode,
+    add_client_commands,
+    report_error,
+    run_client_command,
+)
+from services.client.settings import ClientSettingsError, load_client_settings
 from services.server.settings import Settings, SettingsError, load_settings
 from services.store.errors import DatabaseNotMigrated
 
@@ -82,30 +90,116 @@ def run_dev() -> None:
     run()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="burnafter", description="Zero-knowledge, self-destructing secrets."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("api", help="serve the REST API")
-    commands.add_parser("web", help="serve the web frontend")
-    reaper = commands.add_parser("reaper", help="delete expired secrets, in a loop")
-    reaper.add_argument("--once", action="store_true", help="run one pass and exit")
-    commands.add_parser("migrate", help="apply the database migrations")
-    commands.add_parser("dev", help="everything in one process, for development (make run)")
-    from services.cli.tokens import add_token_commands
+def package_version() -> str:
+    try:
+        return version("burnafter")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
-    add_token_commands(commands)
-    probe = commands.add_parser("probe", help="exit 0 if URL answers 200 (container healthchecks)")
-    probe.add_argument("url")
-    add_client_commands(commands, load_client_settings())
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with examples laid out as written, and usage errors as JSON on
+    stderr when the command line asks for ``--json`` (exit 2 either way)."""
+
+    json_errors = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        if Parser.json_errors:
+            print(json.dumps({"error": message, "code": int(ExitCode.USAGE)}), file=sys.stderr)
+            sys.exit(ExitCode.USAGE)
+        super().error(message)
+
+
+_EXAMPLES = """\
+examples:
+  burnafter send                         # asks for the secret, prints the share link
+  echo 'hunter2' | burnafter send --views 2 --expires 1h
+  burnafter send --file id_ed25519 --passphrase
+  burnafter open                         # asks for the share link, prints the secret
+  burnafter status < receipt.txt
+  burnafter revoke --link-file receipt.txt
+  burnafter dev                          # everything on http://127.0.0.1:8080
+  DATABASE_URL=postgresql://... burnafter migrate && burnafter api
+
+The client commands read BURNAFTER_SERVER, BURNAFTER_TIMEOUT, BURNAFTER_TOKEN and
+BURNAFTER_TOKEN_FILE. Exit codes: 0 ok, 1 error, 2 usage, 3 gone, 4 passphrase
+needed or wrong, 5 server unreachable, 6 malformed link, 130 interrupted."""
+
+
+def _role(
+    commands: argparse._SubParsersAction[Any],
+    name: str,
+    summary: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=summary[0].upper() + summary[1:] + ".", epilog=examples
+    )
     return parser
 
 
+_DB = "DATABASE_URL=postgresql://burnafter@db/burnafter"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="burnafter",
+        description="Zero-knowledge, self-destructing secrets. "
+        "Each command has --help, with examples of its own.",
+        epilog=_EXAMPLES,
+    )
+    parser.add_argument("--version", action="version", version=f"burnafter {package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _role(commands, "api", "serve the REST API", f"example:\n  {_DB} HTTP_PORT=8081 burnafter api")
+    _role(commands, "web", "serve the web frontend", f"example:\n  {_DB} burnafter web")
+    reaper = _role(
+        commands,
+        "reaper",
+        "delete expired secrets, in a loop",
+        f"examples:\n  {_DB} burnafter reaper\n  {_DB} burnafter reaper --once   # one pass",
+    )
+    reaper.add_argument("--once", action="store_true", help="run one pass and exit")
+    _role(
+        commands, "migrate", "apply the database migrations", f"example:\n  {_DB} burnafter migrate"
+    )
+    _role(
+        commands,
+        "dev",
+        "everything in one process, for development (make run)",
+        "example:\n  burnafter dev   # http://127.0.0.1:8080, embedded PostgreSQL",
+    )
+    from services.cli.tokens import add_token_commands
+
+    add_token_commands(commands)
+    probe = _role(
+        commands,
+        "probe",
+        "exit 0 if URL answers 200 (container healthchecks)",
+        "example:\n  burnafter probe http://127.0.0.1:8080/healthz",
+    )
+    probe.add_argument("url")
+    add_client_commands(commands)
+    return parser
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    Parser.json_errors = _wants_json(argv)
     args = build_parser().parse_args(argv)
     if hasattr(args, "client_command"):
-        sys.exit(run_client_command(args, load_client_settings()))
+        try:
+            settings = load_client_settings()
+        except ClientSettingsError as exc:
+            sys.exit(report_error(str(exc), ExitCode.USAGE, bool(args.json)))
+        sys.exit(run_client_command(args, settings))
     roles: dict[str, Callable[[], None]] = {
         "api": run_api,
         "web": run_web,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from services.server.audit import Auditor
 from services.server.database import open_database
@@ -27,15 +28,43 @@ def _days(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_token_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    token = commands.add_parser("token", help="create, list and revoke API tokens (admins)")
+_EXAMPLES = """\
+examples:
+  burnafter token create --name ci-deploy --owner ops@example.com --expires-in-days 90
+  burnafter token list
+  burnafter token revoke ci-deploy"""
+
+
+def add_token_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    token = commands.add_parser(
+        "token",
+        help="create, list and revoke API tokens (admins)",
+        description="API tokens, for admins where DATABASE_URL reaches the database.",
+        epilog=_EXAMPLES,
+    )
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="make a token and print it, once")
+    create = actions.add_parser(
+        "create",
+        help="make a token and print it, once",
+        description="Make a token and print it on standard output, once.",
+        epilog="example:\n  burnafter token create --name ci-deploy --owner ops@example.com "
+        "--expires-in-days 90 > token.txt",
+    )
     create.add_argument("--name", type=_name, required=True, help="unique name, e.g. ci-deploy")
     create.add_argument("--owner", required=True, help="who answers for it (an e-mail)")
     create.add_argument("--expires-in-days", type=_days, help="expiry; none by default")
-    actions.add_parser("list", help="list tokens (never their values)")
-    revoke = actions.add_parser("revoke", help="revoke a token by name")
+    actions.add_parser(
+        "list",
+        help="list tokens (never their values)",
+        description="List tokens: name, owner, state, expiry, last use; never their values.",
+        epilog="example:\n  burnafter token list",
+    )
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a token by name",
+        description="Revoke a token by name: it stops working at once.",
+        epilog="example:\n  burnafter token revoke ci-deploy",
+    )
     revoke.add_argument("name", type=_name)
 
 

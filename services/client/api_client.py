@@ -6,13 +6,21 @@ verifiers."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import json
+import os
+import re
+import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractStreamWriter
 
 from services.client.links import Link, make_link
 from services.protocol import envelope
@@ -35,6 +43,16 @@ class ServerUnreachable(ClientError):
     pass
 
 
+class NoAnswer(ServerUnreachable):
+    """The server was silent for ``seconds``: no connection, no byte of the
+    request taken, or no byte of its answer, for that long."""
+
+    def __init__(self, server: str, seconds: float) -> None:
+        super().__init__(f"no answer from {server} within {seconds:g} s")
+        self.server = server
+        self.seconds = seconds
+
+
 class InsecureServer(ClientError):
     pass
 
@@ -50,6 +68,74 @@ class ApiError(ClientError):
     @property
     def kind(self) -> str:
         return str(self.problem.get("type", "")).rpartition(":")[2]
+
+
+# What a transfer has come to: (phase, bytes done, bytes in all). The phases are
+# "encrypting", "uploading", "downloading" and "decrypting".
+Progress = Callable[[str, int, int], None]
+CHUNK_BYTES = 64 * 1024
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+class _Body(aiohttp.Payload):
+    """A JSON request body written in chunks, each reported to ``on_sent`` once the
+    writer has taken it (the writer waits while the socket's buffer is full)."""
+
+    _autoclose = True
+
+    def __init__(self, data: bytes, on_sent: Callable[[int], None]) -> None:
+        super().__init__(data, content_type="application/json")
+        self._size = len(data)
+        self._on_sent = on_sent
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        value: bytes = self._value
+        return value.decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        value: bytes = self._value
+        data = value if content_length is None else value[:content_length]
+        for start in range(0, len(data), CHUNK_BYTES):
+            await writer.write(data[start : start + CHUNK_BYTES])
+            self._on_sent(min(start + CHUNK_BYTES, len(data)))
+
+
+def _os_reason(error: OSError) -> str:
+    """The operating system's words for ``error``: "Connection refused", "Name or
+    service not known", rather than asyncio's "Connect call failed ('::1', 9)"."""
+    if isinstance(error, socket.gaierror) and error.strerror:
+        return error.strerror
+    if isinstance(error, ssl.SSLError):
+        return f"TLS failed: {error.reason or 'handshake'}"
+    if error.errno:
+        return os.strerror(error.errno)
+    first = re.search(r"\[Errno (\d+)\]", str(error))  # "Multiple exceptions: [Errno 111] …"
+    return os.strerror(int(first.group(1))) if first else str(error) or "connection failed"
+
+
+def _unreachable(server: str, exc: aiohttp.ClientError) -> ServerUnreachable:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        reason = getattr(exc.certificate_error, "verify_message", None) or "verify failed"
+        return ServerUnreachable(
+            f"cannot reach the server at {server}: its certificate is not trusted ({reason})"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ServerUnreachable(f"cannot reach the server at {server}: {_os_reason(exc.os_error)}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ServerUnreachable(f"the server at {server} closed the connection without an answer")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return ServerUnreachable(f"the answer of the server at {server} was cut short")
+    if isinstance(exc, aiohttp.ClientOSError):
+        return ServerUnreachable(f"lost the connection to {server}: {_os_reason(exc)}")
+    return ServerUnreachable(f"cannot talk to the server at {server}: {exc}")
 
 
 def check_transport(server: str, insecure: bool) -> None:
@@ -85,12 +171,14 @@ class Api:
         check_transport(server, insecure)
         self.server = server.rstrip("/")
         self._api_token = api_token  # sent when creating, where the policy asks who sends
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # ``timeout`` is how long the server may stay silent, not how long a request
+        # may take: a large upload on a slow line keeps going while bytes move.
+        self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
         self._session = aiohttp.ClientSession(
-            timeout=self._timeout, headers={"User-Agent": USER_AGENT}
+            timeout=aiohttp.ClientTimeout(total=None), headers={"User-Agent": USER_AGENT}
         )
         return self
 
@@ -101,35 +189,74 @@ class Api:
             await self._session.close()
 
     async def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        progress: Progress = _no_progress,
     ) -> Any:
-        assert self._session is not None, "use Api as an async context manager"
+        """One request. Every byte that moves, either way, restarts the clock of
+        ``timeout``; ``progress`` hears of the body going out and the answer coming in."""
+        session = self._session
+        assert session is not None, "use Api as an async context manager"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        loop = asyncio.get_running_loop()
         try:
-            async with self._session.request(
-                method, f"{self.server}/api/v1{path}", json=body, headers=headers
-            ) as response:
-                if response.status == 204:
-                    return None
-                try:
-                    data = await response.json(content_type=None)
-                except ValueError:
-                    data = None
-                if response.status >= 400 or not isinstance(data, dict):
-                    problem = data if isinstance(data, dict) else {}
-                    raise ApiError(response.status, problem)
-                return data
-        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-            raise ServerUnreachable(
-                f"cannot reach the server at {self.server} ({type(exc).__name__})"
-            ) from None
+            async with asyncio.timeout(self.timeout) as clock:
+
+                def moved() -> None:
+                    clock.reschedule(loop.time() + self.timeout)
+
+                def sent(done: int) -> None:
+                    moved()
+                    progress("uploading", done, len(data))
+
+                data = b"" if body is None else json.dumps(body).encode()
+                payload = None if body is None else _Body(data, sent)
+                async with session.request(
+                    method, f"{self.server}/api/v1{path}", data=payload, headers=headers
+                ) as response:
+                    moved()
+                    if response.status == 204:
+                        return None
+                    answer = await self._read(response, moved, progress)
+        except TimeoutError:
+            raise NoAnswer(self.server, self.timeout) from None
+        except aiohttp.ClientError as exc:
+            raise _unreachable(self.server, exc) from None
+        try:
+            result = json.loads(answer)
+        except ValueError:
+            result = None
+        if response.status >= 400 or not isinstance(result, dict):
+            raise ApiError(response.status, result if isinstance(result, dict) else {})
+        return result
+
+    @staticmethod
+    async def _read(
+        response: aiohttp.ClientResponse, moved: Callable[[], None], progress: Progress
+    ) -> bytes:
+        chunks = []
+        done = 0
+        for_all = response.content_length
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            chunks.append(chunk)
+            done += len(chunk)
+            moved()
+            progress("downloading", done, max(for_all or 0, done))
+        return b"".join(chunks)
 
     async def limits(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/limits", token=self._api_token)
         return result
 
-    async def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("POST", "/secrets", body, self._api_token)
+    async def create(
+        self, body: dict[str, Any], progress: Progress = _no_progress
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", "/secrets", body, self._api_token, progress
+        )
         return result
 
     async def peek(self, secret_id: str, claim: bytes) -> dict[str, Any]:
@@ -138,11 +265,19 @@ class Api:
         )
         return result
 
-    async def reveal(self, secret_id: str, claim: bytes, unlock: bytes | None) -> dict[str, Any]:
+    async def reveal(
+        self,
+        secret_id: str,
+        claim: bytes,
+        unlock: bytes | None,
+        progress: Progress = _no_progress,
+    ) -> dict[str, Any]:
         body = {"claim": b64u_encode(claim)}
         if unlock is not None:
             body["unlock"] = b64u_encode(unlock)
-        result: dict[str, Any] = await self._call("POST", f"/secrets/{secret_id}/reveal", body)
+        result: dict[str, Any] = await self._call(
+            "POST", f"/secrets/{secret_id}/reveal", body, progress=progress
+        )
         return result
 
     async def receipt(self, secret_id: str, manage: bytes) -> dict[str, Any]:
@@ -216,8 +351,10 @@ async def send(
     expires_in: int | None = None,
     label: str | None = None,
     notify: tuple[str, ...] = (),
+    progress: Progress = _no_progress,
 ) -> Sent:
     """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
+    progress("encrypting", 0, payload_size(payload))
     prepared = prepare_secret(
         payload,
         passphrase=passphrase,
@@ -226,7 +363,7 @@ async def send(
         label=label,
         notify=notify,
     )
-    created = await api.create(prepared.body)
+    created = await api.create(prepared.body, progress)
     return Sent(
         link=make_link(api.server, "s", created["id"], prepared.link_key),
         receipt_link=make_link(api.server, "r", created["id"], prepared.receipt_key),
@@ -241,11 +378,19 @@ class Opened:
     views_left: int
 
 
-async def open_link(api: Api, link: Link, passphrase: str | None = None) -> Opened:
+def payload_size(payload: Payload) -> int:
+    return len(payload.text.encode("utf-8")) + sum(len(item.data) for item in payload.files)
+
+
+async def open_link(
+    api: Api, link: Link, passphrase: str | None = None, progress: Progress = _no_progress
+) -> Opened:
     """Spend one view of ``link`` and decrypt it here."""
     keys = envelope.derive_secret_keys(link.key, passphrase)
-    revealed = await api.reveal(link.id, keys.claim, keys.unlock)
-    payload = envelope.open_secret(b64u_decode(revealed["ciphertext"]), keys)
+    revealed = await api.reveal(link.id, keys.claim, keys.unlock, progress)
+    ciphertext = b64u_decode(revealed["ciphertext"])
+    progress("decrypting", 0, len(ciphertext))
+    payload = envelope.open_secret(ciphertext, keys)
     return Opened(payload, revealed["views_left"])
 
 

@@ -1,4 +1,7 @@
-"""The ``burnafter`` client commands' settings: ``BURNAFTER_*`` variables, read once."""
+"""The ``burnafter`` client commands' settings: ``BURNAFTER_*`` variables, read once.
+
+A malformed variable raises :class:`ClientSettingsError`, whose message names the
+variable and what is wrong with it, in one line."""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+TIMEOUT_RANGE = (0.1, 3600.0)
 
 
 class ClientSettingsError(ValueError):
@@ -20,16 +27,43 @@ def _seconds(env: Mapping[str, str], name: str, default: float, lo: float, hi: f
         value = float(raw)
     except ValueError:
         raise ClientSettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ClientSettingsError(f"{name} must be between {lo} and {hi}, got {value}")
+    if not lo <= value <= hi:  # also refuses nan
+        raise ClientSettingsError(f"{name} must be between {lo:g} and {hi:g} seconds, got {raw!r}")
     return value
+
+
+def is_server_url(text: str) -> bool:
+    """An ``http(s)://host[:port][/prefix]`` URL, without query or fragment."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _server(env: Mapping[str, str]) -> str:
+    raw = env.get("BURNAFTER_SERVER")
+    if not raw:
+        return DEFAULT_SERVER
+    if not is_server_url(raw.strip()):
+        raise ClientSettingsError(
+            f"BURNAFTER_SERVER must be an http(s) URL such as https://burnafter.example.com, "
+            f"got {raw!r}"
+        )
+    return raw.strip()
 
 
 @dataclass(frozen=True)
 class ClientSettings:
     """Defaults for the ``burnafter`` client commands."""
 
-    server: str = "http://127.0.0.1:8080"
+    server: str = DEFAULT_SERVER
     timeout: float = 30.0
     api_token: str | None = None
 
@@ -46,14 +80,18 @@ def _api_token(env: Mapping[str, str]) -> str | None:
         with Path(path).open(encoding="utf-8") as file:
             token = file.readline().strip()
     except OSError as exc:
-        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE cannot be read ({exc.strerror})") from None
-    return token or None
+        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: not UTF-8 text") from None
+    if not token:
+        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: its first line is empty")
+    return token
 
 
 def load_client_settings(env: Mapping[str, str] | None = None) -> ClientSettings:
     env = os.environ if env is None else env
     return ClientSettings(
-        server=env.get("BURNAFTER_SERVER") or ClientSettings.server,
-        timeout=_seconds(env, "BURNAFTER_TIMEOUT", 30.0, 0.1, 3600.0),
+        server=_server(env),
+        timeout=_seconds(env, "BURNAFTER_TIMEOUT", 30.0, *TIMEOUT_RANGE),
         api_token=_api_token(env),
     )
