@@ -15,7 +15,7 @@ from aiohttp import web
 from services.server.appkeys import AUDITOR
 from services.server.audit import Auditor
 from services.server.identity import signed_in_name
-from services.server.middlewares import request_telemetry, security_headers
+from services.server.middlewares import Handler, request_telemetry, security_headers
 from services.server.service import setup_service
 from services.server.settings import Settings
 from services.web.admin.app import create_admin_app
@@ -40,8 +40,22 @@ async def receipt_page(request: web.Request) -> dict[str, str | None]:
     return {"script": "receipt", "signed_in": signed_in_name(request)}
 
 
+@web.middleware
+async def not_found_page(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A 404 of the pages is a page of the site, with a way on; the api's (mounted
+    under /api by ``make run``) stays the api's problem document."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.path.startswith("/api/"):
+            raise
+        return aiohttp_jinja2.render_template(
+            "not_found.html", request, {"signed_in": signed_in_name(request)}, status=404
+        )
+
+
 def create_app(settings: Settings, service: str = "web") -> web.Application:
-    app = web.Application(middlewares=[request_telemetry, security_headers])
+    app = web.Application(middlewares=[request_telemetry, security_headers, not_found_page])
     setup_service(app, settings, service)
     app[AUDITOR] = Auditor(settings.audit_key, "web")
     aiohttp_jinja2.setup(

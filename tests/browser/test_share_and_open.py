@@ -26,11 +26,11 @@ async def test_created_in_one_browser_opens_once_in_another(
     recipient, _ = await new_context(accept_downloads=True)
     page = await open_landing(recipient, str(share))
     info = await page.text_content("#secret-info")
-    assert "opened once" in str(info)
+    assert "viewed once" in str(info)
     await reveal(page)
     assert await page.input_value("#secret-text") == text
     assert await download_all(page, tmp_path) == {"deploy-key.bin": blob}
-    assert "now spent" in str(await page.text_content("#spent-notice"))
+    assert "viewed and is gone" in str(await page.text_content("#spent-notice"))
     assert "#" not in page.url  # the key leaves the address bar once the link is spent
 
     third, _ = await new_context()
@@ -143,7 +143,7 @@ async def test_receipt_page_shows_activity_and_revokes(site: str, new_context: N
     recipient, _ = await new_context()
     page = await open_landing(recipient, str(share))
     await reveal(page)
-    assert "1 more time" in str(await page.text_content("#spent-notice"))
+    assert "1 view left" in str(await page.text_content("#spent-notice"))
 
     receipt_page = await sender.new_page()
     await receipt_page.goto(str(receipt))
@@ -151,12 +151,12 @@ async def test_receipt_page_shows_activity_and_revokes(site: str, new_context: N
     assert await receipt_page.text_content("#label") == "for the on-call rotation"
     assert await receipt_page.text_content("#views") == "1 of 2"
     events = await receipt_page.locator("#events tbody tr td:nth-child(2)").all_text_contents()
-    assert events == ["Created", "Opened"]
+    assert events == ["Created", "Viewed"]
     assert "127.0.0.0/24" in await receipt_page.inner_text("#events")
 
     receipt_page.on("dialog", lambda dialog: dialog.accept())
     await receipt_page.click("#revoke")
     await receipt_page.wait_for_selector("#revoke[hidden]", state="attached")
-    assert "Destroyed by you" in str(await receipt_page.text_content("#state"))
+    assert "Revoked" in str(await receipt_page.text_content("#state"))
     gone = await open_landing(recipient, str(share))
     assert "gone" in str(await gone.text_content("#status"))

@@ -1,30 +1,82 @@
 // Share links ({origin}/s/{id}#{key}) and receipt links ({origin}/r/{id}#{key}).
 import { KEY_BYTES, b64uDecode, b64uEncode } from "./envelope.js";
 
-export class MalformedLink extends Error {}
+/** A link this page cannot use. ``reason`` is "id", "no-key" or "key"; ``id`` is
+ * the link's id when that part is sound (never the key). */
+export class MalformedLink extends Error {
+  constructor(message, reason, id = null) {
+    super(message);
+    this.reason = reason;
+    this.id = id;
+  }
+}
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
+// Ids and keys are base64url: anything else at the end of a part was glued on by a
+// chat or mail program (a full stop, a bracket, a comma, a quote, "…").
+const TRAILING_JUNK = /[^A-Za-z0-9_-]+$/u;
+// "%23" where "#" belongs: some mail programs and link rewriters encode it.
+const ENCODED_HASH = /%23/i;
+
+const WORDS = {
+  s: {
+    id: "The link is not complete: its id is damaged. Ask the sender for the full link.",
+    "no-key": "The link is missing its key (the part after #). Ask the sender for the full link.",
+    key: "The key in this link is damaged (the part after #). Ask the sender for the full link.",
+  },
+  r: {
+    id: "The receipt link is not complete: its id is damaged. Use the receipt link you got when you created the secret, in full.",
+    "no-key":
+      "This receipt link is missing its key (the part after #). Only the receipt link you got when you created the secret has it: open that one, in full.",
+    key: "The key in this receipt link is damaged (the part after #). Use the receipt link you got when you created the secret, in full.",
+  },
+};
 
 export function buildLink(kind, id, key, origin = location.origin) {
   return `${origin}/${kind}/${id}#${b64uEncode(key)}`;
 }
 
-/** The id and key of the link this page was opened with. */
-export function currentLink(kind, where = location) {
-  const match = where.pathname.match(new RegExp(`/${kind}/([^/]+)/?$`));
-  if (!match || !ID.test(match[1])) throw new MalformedLink("The link is not complete: its id is damaged.");
-  const fragment = where.hash.replace(/^#/, "");
-  if (!fragment) {
-    throw new MalformedLink("The link is missing its key (the part after #). Ask the sender for the full link.");
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
+}
+
+/** A part of the link as typed or pasted, with what chat and mail glue on taken off. */
+function cleaned(text) {
+  return decoded(text).trim().replace(TRAILING_JUNK, "");
+}
+
+/**
+ * The id and key of the link this page was opened with, from ``where`` (a Location
+ * or anything with ``pathname`` and ``hash``). Forgives what chat and mail do to a
+ * link: a "." or ")" or quote glued on at the end, and "%23" in place of "#".
+ * ``repaired`` says the address differs from the link's own form, which is
+ * ``path`` + "#" + the key.
+ */
+export function currentLink(kind, where = location) {
+  const words = WORDS[kind];
+  const match = where.pathname.match(new RegExp(`^(.*/${kind}/)([^/]+)/?$`));
+  if (!match) throw new MalformedLink(words.id, "id");
+  let [idPart, keyPart] = [match[2], where.hash.replace(/^#/, "")];
+  const glued = idPart.search(ENCODED_HASH);
+  if (glued >= 0 && !cleaned(keyPart)) {
+    keyPart = idPart.slice(glued + 3);
+    idPart = idPart.slice(0, glued);
+  }
+  const id = cleaned(idPart);
+  if (!ID.test(id)) throw new MalformedLink(words.id, "id");
+  const fragment = cleaned(keyPart);
+  if (!fragment) throw new MalformedLink(words["no-key"], "no-key", id);
   let key;
   try {
     key = b64uDecode(fragment);
   } catch {
     key = null;
   }
-  if (!key || key.length !== KEY_BYTES) {
-    throw new MalformedLink("The key in this link is damaged. Ask the sender for the full link.");
-  }
-  return { id: match[1], key };
+  if (!key || key.length !== KEY_BYTES) throw new MalformedLink(words.key, "key", id);
+  const path = `${match[1]}${id}`;
+  return { id, key, path, repaired: where.pathname !== path || where.hash !== `#${fragment}` };
 }

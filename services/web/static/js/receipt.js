@@ -1,32 +1,75 @@
 // The sender's receipt page: state, activity and a revoke button. The receipt key
-// stays in this page; the server sees only the manage proof derived from it.
+// stays in this page; the server sees only the manage proof derived from it. While
+// the secret is active the page refreshes itself.
 import * as api from "./api.js";
+import { describeAgent, formatMoment, relativeTime, times, viewsLeft } from "./describe.js";
 import { b64uDecode, b64uEncode, decodeLabel, deriveReceiptKeys, unseal } from "./envelope.js";
 import { MalformedLink, currentLink } from "./links.js";
-import { byId, formatTime, say, show } from "./ui.js";
+import { byId, insecureContextProblem, say, show } from "./ui.js";
 
+// State (API v1 word) → what the badge says, its colour, and a sentence.
 const STATES = {
-  active: "Active: not yet fully used",
-  viewed: "Opened: every view is used, the secret is gone",
-  expired: "Expired: the secret is gone",
-  revoked: "Destroyed by you",
-  locked: "Destroyed after too many wrong passphrases",
+  active: ["Active", "active", () => "The link works until its views are used or it expires."],
+  viewed: ["Viewed", "viewed", () => "All views are used: the secret is gone."],
+  expired: ["Expired", "expired", () => "It expired before all its views were used: the secret is gone."],
+  revoked: ["Revoked", "revoked", () => "You revoked it: the secret is gone."],
+  locked: ["Destroyed", "destroyed", () => "Destroyed after too many wrong passphrases: the secret is gone."],
 };
+// Event (API v1 word) → its words and colour.
 const EVENTS = {
-  created: "Created",
-  viewed: "Opened",
-  unlock_failed: "Wrong passphrase",
-  locked: "Destroyed (too many wrong passphrases)",
-  revoked: "Destroyed by the sender",
-  expired: "Expired",
+  created: ["Created", "neutral"],
+  viewed: ["Viewed", "viewed"],
+  unlock_failed: ["Wrong passphrase", "warning"],
+  locked: ["Destroyed after too many wrong passphrases", "destroyed"],
+  revoked: ["Revoked", "revoked"],
+  expired: ["Expired", "expired"],
 };
+
+// While active: every 5 s for two minutes after the page opens or something
+// changes, then every 30 s; never while the tab is hidden.
+const QUICK = 5_000;
+const SLOW = 30_000;
+const QUICK_FOR = 120_000;
 
 const status = byId("status");
 
-function cell(text) {
+function element(tag, text = "", className = "") {
+  const made = document.createElement(tag);
+  if (text) made.textContent = text;
+  if (className) made.className = className;
+  return made;
+}
+
+function cell(...children) {
   const td = document.createElement("td");
-  td.textContent = text;
+  td.append(...children);
   return td;
+}
+
+/** A moment to the second, with its zone, and how long ago or until. */
+function moment(iso, relativeFirst = false) {
+  if (!iso) return ["—"];
+  const exact = element("time", formatMoment(iso), "moment");
+  exact.dateTime = iso;
+  const relative = element("span", relativeTime(iso), "relative");
+  return relativeFirst ? [relative, " ", exact] : [exact, " ", relative];
+}
+
+function agent(text) {
+  if (!text) return "—";
+  const details = element("details", "", "agent");
+  details.append(element("summary", describeAgent(text)), element("span", text, "agent-full"));
+  return details;
+}
+
+function eventName(v1) {
+  return (EVENTS[v1] || [v1, "neutral"])[0];
+}
+
+function delivery(sent) {
+  if (sent.delivered_at) return `sent ${formatMoment(sent.delivered_at)}`;
+  if (sent.state === "failed") return "could not be sent";
+  return sent.attempts ? `pending (tried ${times(sent.attempts)} so far)` : "pending";
 }
 
 async function render(receipt, keys) {
@@ -34,23 +77,30 @@ async function render(receipt, keys) {
     byId("label").textContent = decodeLabel(await unseal(keys.label, b64uDecode(receipt.label)));
     show(byId("label"));
   }
+  const [word, tone, sentence] = STATES[receipt.state] || [receipt.state, "neutral", () => ""];
   const state = byId("state");
-  state.textContent = STATES[receipt.state] || receipt.state;
-  state.className = `badge badge-${receipt.state}`;
+  state.textContent = word;
+  state.className = `badge tone-${tone}`;
+  byId("state-detail").textContent = sentence(receipt);
   byId("views").textContent = `${receipt.views} of ${receipt.max_views}`;
-  byId("created").textContent = formatTime(receipt.created_at);
-  byId("expires-label").textContent = receipt.state === "active" ? "Expires" : "Ended";
-  byId("expires").textContent = formatTime(receipt.state === "active" ? receipt.expires_at : receipt.ended_at);
+  byId("views-left").textContent =
+    receipt.state === "active" ? viewsLeft(receipt.max_views - receipt.views) : receipt.views ? `viewed ${times(receipt.views)}` : "never viewed";
+  byId("created").replaceChildren(...moment(receipt.created_at, true));
+  const active = receipt.state === "active";
+  byId("expires-label").textContent = active ? "Expires" : "Ended";
+  byId("expires").replaceChildren(...moment(active ? receipt.expires_at : receipt.ended_at || receipt.expires_at, true));
   show(byId("attempts-row"), receipt.passphrase);
+  byId("views-fact").classList.toggle("fact-wide", !receipt.passphrase); // no gap beside it
   byId("attempts").textContent = `${receipt.failed_attempts} of ${receipt.max_attempts} allowed`;
   byId("events").tBodies[0].replaceChildren(
     ...receipt.events.map((event) => {
+      const [what, eventTone] = EVENTS[event.event] || [event.event, "neutral"];
       const row = document.createElement("tr");
       row.append(
-        cell(formatTime(event.at)),
-        cell(EVENTS[event.event] || event.event),
+        cell(...moment(event.at)),
+        cell(element("span", what, `badge tone-${eventTone}`)),
         cell(event.client_address || "—"),
-        cell(event.user_agent || "—"),
+        cell(agent(event.user_agent)),
       );
       return row;
     }),
@@ -59,53 +109,121 @@ async function render(receipt, keys) {
   byId("notifications").tBodies[0].replaceChildren(
     ...notifications.map((sent) => {
       const row = document.createElement("tr");
-      const when = sent.delivered_at ? `sent ${formatTime(sent.delivered_at)}` : sent.state === "failed" ? "could not be sent" : `pending (${sent.attempts} attempt(s) so far)`;
-      row.append(cell(`${EVENTS[sent.event.replace("secret.", "")] || sent.event} (${formatTime(sent.occurred_at)})`), cell(sent.endpoint), cell(when));
+      row.append(
+        cell(`${eventName(sent.event.replace("secret.", ""))} (${formatMoment(sent.occurred_at)})`),
+        cell(sent.endpoint),
+        cell(delivery(sent)),
+      );
       return row;
     }),
   );
   show(byId("notifications-section"), (receipt.notify || []).length > 0);
-  show(byId("revoke"), receipt.state === "active");
+  show(byId("revoke"), active);
+  byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
+    active ? " This page refreshes itself while the secret is active." : ""
+  }`;
   show(status, false);
   show(byId("receipt"));
 }
 
-async function load(link, keys) {
-  try {
-    await render(await api.readReceipt(link.id, b64uEncode(keys.manage)), keys);
-  } catch (problem) {
-    show(byId("receipt"), false);
-    const message =
-      problem instanceof api.ApiProblem && problem.status === 404
-        ? "No receipt matches this link. Receipts are deleted some days after the secret ends."
-        : problem.message;
-    say(status, message, "error");
+// The receipt being shown: its link and keys, what it last said, and the timer.
+let shown = null;
+let generation = 0;
+let timer = null;
+let waitingForTab = false;
+
+function schedule() {
+  clearTimeout(timer);
+  timer = null;
+  if (!shown || shown.state !== "active") return;
+  const delay = Date.now() - shown.changedAt < QUICK_FOR ? QUICK : SLOW;
+  timer = setTimeout(() => {
+    if (document.hidden) waitingForTab = true;
+    else load();
+  }, delay);
+}
+
+addEventListener("visibilitychange", () => {
+  if (!document.hidden && waitingForTab) {
+    waitingForTab = false;
+    load();
   }
+});
+
+function lost(message) {
+  show(byId("receipt"), false);
+  say(status, message, "error");
+  show(byId("way-forward"));
+}
+
+async function load() {
+  if (!shown) return;
+  const mine = generation;
+  const { link, keys } = shown;
+  try {
+    const receipt = await api.readReceipt(link.id, b64uEncode(keys.manage));
+    if (mine !== generation) return;
+    const fingerprint = `${receipt.state}/${receipt.views}/${receipt.failed_attempts}/${receipt.events.length}/${JSON.stringify(receipt.notifications || [])}`;
+    if (fingerprint !== shown.fingerprint) Object.assign(shown, { fingerprint, changedAt: Date.now() });
+    shown.state = receipt.state;
+    await render(receipt, keys);
+  } catch (problem) {
+    if (mine !== generation) return;
+    if (problem instanceof api.ApiProblem && problem.status === 404) {
+      shown.state = null;
+      lost("No receipt matches this link. Receipts are deleted some days after the secret ends.");
+    } else if (!byId("receipt").hidden) {
+      // A refresh that failed: what the page shows stays, and it tries again.
+      say(status, `Could not refresh the receipt: ${problem.message} It tries again by itself.`, "warning");
+      shown.changedAt = 0;
+    } else {
+      lost(problem.message);
+    }
+  }
+  schedule();
 }
 
 async function start() {
+  const mine = ++generation;
+  clearTimeout(timer);
+  shown = null;
+  show(byId("receipt"), false);
+  show(byId("label"), false);
+  show(byId("way-forward"), false);
+  say(status, "Loading the receipt…");
+  const insecure = insecureContextProblem();
+  if (insecure) return lost(`${insecure.title} ${insecure.why} ${insecure.fix} Your receipt link still works over HTTPS.`);
   let link;
   try {
     link = currentLink("r");
   } catch (problem) {
-    if (problem instanceof MalformedLink) return say(status, problem.message, "error");
+    if (problem instanceof MalformedLink) return lost(problem.message);
     throw problem;
   }
+  if (link.repaired) {
+    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
+  }
   const keys = await deriveReceiptKeys(link.key);
-  byId("refresh").addEventListener("click", () => load(link, keys));
-  byId("revoke").addEventListener("click", async () => {
-    if (!confirm("Destroy the secret now? The link will stop working for everyone.")) return;
-    say(byId("revoke-error"), "");
-    try {
-      await api.revoke(link.id, b64uEncode(keys.manage));
-    } catch (problem) {
-      if (!(problem instanceof api.ApiProblem && problem.status === 409)) {
-        say(byId("revoke-error"), problem.message, "error");
-      }
-    }
-    await load(link, keys);
-  });
-  await load(link, keys);
+  if (mine !== generation) return;
+  shown = { link, keys, state: null, fingerprint: null, changedAt: Date.now() };
+  await load();
 }
+
+byId("refresh").addEventListener("click", () => load());
+byId("revoke").addEventListener("click", async () => {
+  if (!shown) return;
+  if (!confirm("Revoke the secret now? Its link stops working for everyone, at once.")) return;
+  say(byId("revoke-error"), "");
+  try {
+    await api.revoke(shown.link.id, b64uEncode(shown.keys.manage));
+  } catch (problem) {
+    if (!(problem instanceof api.ApiProblem && problem.status === 409)) {
+      say(byId("revoke-error"), problem.message, "error");
+    }
+  }
+  await load();
+});
+// The key typed or pasted into the address bar after the page loaded.
+addEventListener("hashchange", () => start());
 
 start();
