@@ -3,6 +3,7 @@ passphrase."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -33,7 +34,7 @@ async def test_made_in_the_browser_opens_with_the_cli(
         args += ["--passphrase-file", str(tmp_path / "pass")]
     opened = await cli(*args)
     assert opened.returncode == 0, opened.stderr
-    assert opened.stdout == text.encode()
+    assert opened.stdout == text.encode() + b"\n"  # open ends the text with one newline
     assert (tmp_path / "notes.bin").read_bytes() == blob
     status = await cli("status", str(receipt))
     assert b"state:     viewed" in status.stdout
@@ -66,4 +67,24 @@ async def test_made_with_the_cli_opens_in_the_browser(
     receipt_page = await recipient.new_page()
     await receipt_page.goto(str(receipt))
     await receipt_page.wait_for_selector("#receipt:not([hidden])")
-    assert "Opened" in await receipt_page.inner_text("#state")
+    assert "Viewed" in await receipt_page.inner_text("#state")
+
+
+async def test_one_final_newline_is_not_part_of_the_secret_in_the_browser_or_the_cli(
+    site: str, new_context: NewContext
+) -> None:
+    """The same rule on both sides (README, "Command line"): a secret typed or pasted
+    with one final newline is stored without it; others are kept."""
+    sender, _ = await new_context()
+    typed = secret_text()
+    share, _ = await create_secret(sender, site, typed + "\n")
+    opened = await cli("open", str(share), "--json")
+    assert opened.returncode == 0, opened.stderr
+    assert json.loads(opened.stdout)["text"] == typed
+
+    kept = f"{secret_text()}\n\n"  # a blank last line is meant: only the final newline goes
+    share, _ = await create_secret(sender, site, kept)
+    recipient, _ = await new_context()
+    page = await open_landing(recipient, str(share))
+    await reveal(page)
+    assert await page.input_value("#secret-text") == kept[:-1]

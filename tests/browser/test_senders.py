@@ -88,7 +88,7 @@ async def test_notify_on_the_create_page_and_notifications_on_the_receipt(
         await receipt_page.goto(receipt)
         await receipt_page.wait_for_selector("#notifications-section:not([hidden])")
         row = await receipt_page.text_content("#notifications tbody tr")
-        assert "Opened" in str(row) and "ops" in str(row) and "sent" in str(row)
+        assert "Viewed" in str(row) and "ops" in str(row) and "sent" in str(row)
         assert len(receiver.got) == 1
     finally:
         await receiver.stop()

@@ -43,7 +43,7 @@ def test_dev_mode_serves_api_and_page_with_an_embedded_postgres(session_dir: Pat
         sent = run_cli("send", "--server", base, stdin=text.encode())
         assert sent.returncode == 0, sent.stderr
         share, _ = watch_cli_links(sent.stdout, sent.stderr)
-        assert run_cli("open", str(share)).stdout == text.encode()
+        assert run_cli("open", str(share)).stdout == text.encode() + b"\n"
         with urllib.request.urlopen(base + "/") as page:  # noqa: S310
             assert page.status == 200
             assert b"burnafter" in page.read()

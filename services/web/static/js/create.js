@@ -7,6 +7,12 @@ import { drawQr } from "./qr.js";
 import { budget, fileType, fitFiles, formatSize } from "./sizes.js";
 import { byId, focusHeading, formatDuration, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
+// The secret's text. One final newline is not part of it (what a pasted line
+// usually ends with), the same rule as `burnafter send` (README, "Command line").
+function secretText() {
+  return byId("secret-text").value.replace(/\n$/, "");
+}
+
 const EXPIRY_CHOICES = [300, 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
 const FALLBACK_LIMITS = {
   max_ciphertext_bytes: 1048576,
@@ -96,7 +102,7 @@ let shownOver = null; // the files marked in the list, to redraw it only when th
  * and named in a warning, and Create waits until they fit. ``files``: the list of
  * files changed. */
 function checkFit({ files = false } = {}) {
-  const fit = fitFiles(byId("secret-text").value, attached, room.frame);
+  const fit = fitFiles(secretText(), attached, room.frame);
   const overFiles = fit.over.map((index) => attached[index]);
   const key = fit.over.join(",");
   if (files || key !== shownOver) {
@@ -269,7 +275,7 @@ async function readPayload() {
       data: new Uint8Array(await file.arrayBuffer()),
     })),
   );
-  return { text: byId("secret-text").value, files };
+  return { text: secretText(), files };
 }
 
 function readOptions() {
