@@ -50,7 +50,10 @@ TEST_WORKERS ?= 3
 .PHONY: test
 test: $(STAMP) ## Run the test suite (own PostgreSQL unless TEST_DATABASE_URL is set)
 	@$(CHECK_TEST_TOOLS)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=20 $(PYTEST_ARGS)
+	@# The suite starts hundreds of Python processes (CLI, services, workers): with
+	@# PYTHONDONTWRITEBYTECODE set, as on some CI machines, each would compile every
+	@# module of ours again. Let them cache bytecode (in the ignored __pycache__/).
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=20 $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: $(STAMP) ## Benchmark the api and the reaper against the limits of their database (wrk, pgbench)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.server.audit import Auditor
-from services.server.database import open_database
-from services.server.settings import Settings
 from services.store import tokens
 from services.store.errors import TokenNameTaken
+
+if TYPE_CHECKING:
+    from services.server.settings import Settings
 
 
 def _name(value: str) -> str:
@@ -73,6 +73,11 @@ def _when(moment: datetime | None) -> str:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here: every `burnafter` command builds this parser, and these pull in
+    # the server's logging and database stack (a fifth of a second at each start).
+    from services.server.audit import Auditor
+    from services.server.database import open_database
+
     pool = await open_database(settings)
     auditor = Auditor(settings.audit_key, "cli")
     try:
