@@ -97,7 +97,7 @@ def main() -> None:
         link = sent.stdout.strip()
         assert link.startswith(f"{base}/s/"), link
         opened = run(str(BIN / "burnafter"), "open", link, capture_output=True)
-        assert opened.stdout == text, opened
+        assert opened.stdout == text + "\n", opened  # open ends the text with one newline
         # A client cannot sign itself in: the edge blanks the identity header of
         # every request that did not come through oauth2-proxy.
         forged = urllib.request.Request(  # noqa: S310 - the stack's own loopback URL

@@ -108,7 +108,7 @@ def main() -> None:
         sent = run(str(BURNAFTER), "send", "--server", server_url, input=text,
                    capture_output=True)  # fmt: skip
         opened = run(str(BURNAFTER), "open", sent.stdout.strip(), capture_output=True)
-        assert opened.stdout == text, opened
+        assert opened.stdout == text + "\n", opened  # open ends the text with one newline
         again = run(str(BURNAFTER), "open", sent.stdout.strip(), check=False, capture_output=True)
         assert again.returncode == 3, again
         for name in names:
