@@ -41,7 +41,7 @@ from services.cli.terminal import (
     ask_hidden,
     end_prompt_line,
 )
-from services.client import api_client
+from services.client import api_client, sizes
 from services.client.api_client import (
     Api,
     ApiError,
@@ -433,6 +433,23 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
+def check_fits(payload: Payload, max_ciphertext_bytes: int) -> None:
+    """Refuse, before encrypting, a secret the server would refuse, naming what does
+    not fit and the limit in the web page's words and number."""
+    room = sizes.budget(max_ciphertext_bytes)
+    text_over, files = sizes.files_over(payload, room.frame)
+    if not text_over and not files:
+        return
+    limit = f"this server takes at most {sizes.format_size(room.shown, down=True)} in all"
+    if text_over:
+        size = sizes.format_size(len(payload.text.encode()))
+        raise CliError(f"the text ({size}) is too large: {limit}")
+    named = ", ".join(
+        f"{safe_name(file.name)} ({sizes.format_size(len(file.data))})" for file in files
+    )
+    raise CliError(f"too large to send with the rest: {named}; {limit} (text and files)")
+
+
 def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     server: str = args.server or settings.server
     check_transport(server, args.insecure)  # before asking anything
@@ -463,6 +480,7 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
             server, timeout=_timeout(args, settings), insecure=args.insecure,
             api_token=settings.api_token,
         ) as api:  # fmt: skip
+            check_fits(payload, (await api.limits())["max_ciphertext_bytes"])
             return await api_client.send(
                 api,
                 payload,

@@ -11,6 +11,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from services.cli.client_commands import ExitCode
@@ -734,3 +735,29 @@ async def test_status_and_messages_count_views_in_words(base_url: str) -> None:
     gone = await cli("revoke", str(receipt))
     assert gone.returncode == ExitCode.GONE
     assert gone.stderr == b"burnafter: the secret was already viewed: no views are left\n"
+
+
+async def test_a_file_that_does_not_fit_is_named_before_anything_is_sent(
+    api_with: ClientWith, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    # The same number as the web page promises ("61 KB in all" under 64 KiB), the
+    # file named, and nothing encrypted or stored.
+    api = await api_with(MAX_CIPHERTEXT_BYTES=str(65_536))
+    base = str(api.make_url("")).rstrip("/")
+    big = tmp_path / "dump.sql"
+    big.write_bytes(os.urandom(70_000))
+    small = tmp_path / "notes.txt"
+    small.write_bytes(b"fits")
+    sent = await cli("send", "--server", base, "--file", str(small), "--file", str(big))
+    assert sent.returncode == ExitCode.ERROR
+    message = sent.stderr.decode()
+    assert "dump.sql (68 KB)" in message and "notes.txt" not in message, message
+    assert "at most 61 KB in all" in message, message
+    assert "Traceback" not in message
+    assert await db.fetchval("SELECT count(*) FROM secrets") == 0
+    fits = tmp_path / "fits.bin"
+    fits.write_bytes(os.urandom(61 * 1024))  # what the limit promises fits, whatever its name
+    sent = await cli("send", "--server", base, "--file", str(fits))
+    assert sent.returncode == 0, sent.stderr
+    watch_cli_links(sent.stdout, sent.stderr)
+    assert await db.fetchval("SELECT count(*) FROM secrets") == 1
