@@ -211,7 +211,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("LOG_LEVEL", choice, "INFO", "the least severe level logged",
        choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     _S("MAX_CIPHERTEXT_BYTES", integer, 1 * MiB, "largest ciphertext accepted "
-       "(the request body limit follows from it)", 1 * KiB, 256 * MiB),
+       "(the request body limit follows from it); at least 4 KiB, so a secret of a few "
+       "KB always fits", 4 * KiB, 256 * MiB),
     _S("MAX_VIEWS", integer, 100, "largest `max_views` a sender may ask for", 1, 10_000),
     _S("MIN_EXPIRES_IN", integer, 60, "shortest lifetime in seconds a sender may ask for "
        "(1 minute)", 1, 365 * DAY),

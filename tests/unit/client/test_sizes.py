@@ -7,7 +7,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from services.client.sizes import budget, format_size
+from services.server.settings import BY_NAME, SettingsError, load_settings
 
 SIZES_JS = Path(__file__).resolve().parents[3] / "services/web/static/js/sizes.js"
 LIMITS = [1024, 1053, 1100, 2048, 5000, 65_536, 1_000_000, 2**20, 3 * 2**20 + 12_345, 2**30]
@@ -29,3 +32,16 @@ def test_the_budget_and_its_words_are_the_page_s() -> None:
         for n, b in ((n, budget(n)) for n in LIMITS)
     ]
     assert ours == page
+
+
+def test_every_limit_the_settings_accept_holds_a_secret_of_a_few_kb() -> None:
+    # The smallest MAX_CIPHERTEXT_BYTES was 1 KiB, below the smallest sealed secret
+    # (1053 bytes): at that setting nothing could be created, and the page promised
+    # "0 bytes".
+    lowest = BY_NAME["MAX_CIPHERTEXT_BYTES"].lo
+    assert isinstance(lowest, int)
+    assert budget(lowest).shown >= 2 * 1024
+    with pytest.raises(SettingsError, match="MAX_CIPHERTEXT_BYTES"):
+        load_settings(
+            {"DATABASE_URL": "postgresql://x@h/d", "MAX_CIPHERTEXT_BYTES": str(lowest - 1)}
+        )
