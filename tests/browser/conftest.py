@@ -23,7 +23,7 @@ from pytest_asyncio import is_async_test
 
 from services.dev.app import build_app
 from services.server.settings import Settings
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, RequestLog
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PLAIN_HOST, RequestLog
 from tests.support.fixtures_types import AiohttpServer, ContextOptions, NewContext
 
 HERE = Path(__file__).resolve().parent
@@ -68,6 +68,18 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     yield conn
     await conn.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def plain_http_browser(browser: Browser) -> AsyncIterator[Browser]:
+    """A Chromium that resolves PLAIN_HOST to loopback: our site over plain http
+    from a host that is not localhost."""
+    rules = f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1"
+    launched = await browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, rules], headless=True
+    )
+    yield launched
+    await launched.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")

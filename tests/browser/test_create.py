@@ -7,17 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, FilePayload, Page, Request
 
 from services.client.links import parse_link
 from services.dev.app import build_app
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import PLAIN_HOST
 from tests.support.fixtures_types import AiohttpServer, NewContext
 from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import secret_text
@@ -27,7 +25,6 @@ MiB = 1024 * 1024
 UNITS = {"bytes": 1, "KB": 1024, "MB": MiB}
 # A host name that is not localhost: Chromium resolves it to the test server on
 # loopback, but the page's origin is plain http on a name that is not secure.
-PLAIN_HOST = "burnafter.test"
 
 
 async def open_create_page(page: Page, site: str) -> None:
@@ -120,17 +117,6 @@ async def test_a_file_that_does_not_fit_is_named_when_attached(
     await warning.wait_for(state="hidden")
     await create_and_watch(page)
     assert "viewed once" in str(await page.text_content("#result-summary"))
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def plain_http_browser(browser: Browser) -> AsyncIterator[Browser]:
-    """A Chromium that resolves PLAIN_HOST to loopback."""
-    rules = f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1"
-    launched = await browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, rules], headless=True
-    )
-    yield launched
-    await launched.close()
 
 
 async def test_over_plain_http_the_page_says_what_to_do_before_anything_is_typed(

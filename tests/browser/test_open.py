@@ -5,16 +5,14 @@ the address bar, the passphrase field, and a way on from every end."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Literal
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 
 from services.protocol.envelope import b64u_encode
 from tests.browser.test_accessibility import serious_violations
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, create_secret, open_landing, reveal
+from tests.support.browser import PLAIN_HOST, create_secret, open_landing, reveal
 from tests.support.fixtures_types import NewContext
 from tests.support.sealing import secret_passphrase, secret_text
 
@@ -22,7 +20,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 Scheme = Literal["light", "dark"]
 ALREADY_OPENED = "You already opened this secret"
 SHARE_YOUR_OWN = "Share a secret of your own"
-PLAIN_HOST = "burnafter-open.test"
 
 
 async def settled(page: Page) -> None:
@@ -230,18 +227,6 @@ async def test_unknown_addresses_get_a_page_of_the_site(
         assert await serious_violations(page) == [], path
         await expect_way_forward(page, site)
         await page.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def plain_http_browser(browser: Browser) -> AsyncIterator[Browser]:
-    """A Chromium that resolves PLAIN_HOST to loopback: our site over plain http
-    from a host that is not localhost, where browsers withhold WebCrypto."""
-    rules = f"--host-resolver-rules=MAP {PLAIN_HOST} 127.0.0.1"
-    launched = await browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, rules], headless=True
-    )
-    yield launched
-    await launched.close()
 
 
 async def test_over_plain_http_the_links_are_said_to_still_work(

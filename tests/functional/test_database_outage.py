@@ -15,9 +15,8 @@ import asyncpg
 import pytest
 
 from services.dev.embedded_postgres import EmbeddedPostgres
-from services.store.migrations import migrate
+from tests.support.database import start_durable_postgres
 from tests.support.fixtures_types import StartService
-from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import MadeSecret, make_secret
 from tests.support.waiting import eventually
 
@@ -28,12 +27,7 @@ DB_TIMEOUT = 2.0
 async def own_postgres(session_dir: Path) -> AsyncIterator[EmbeddedPostgres]:
     """A PostgreSQL of this test's own, which it may stop and start."""
     # Durable, like production: an acknowledged create must survive an immediate stop.
-    server = EmbeddedPostgres(session_dir / "outage-postgres")
-    await asyncio.to_thread(server.start)
-    LEAK_WATCH.log_files.append(server.datadir / "server.log")
-    conn = await asyncpg.connect(server.url)
-    await migrate(conn)
-    await conn.close()
+    server = await start_durable_postgres(session_dir / "outage-postgres")
     yield server
     await asyncio.to_thread(server.stop, "immediate")
 

@@ -13,15 +13,12 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from services.api.app import create_app
-from services.dev.embedded_postgres import EmbeddedPostgres
 from services.protocol.envelope import b64u_encode
-from services.store.migrations import migrate
+from tests.support.database import start_durable_postgres
 from tests.support.fixtures_types import AiohttpClient, ApiClient
-from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import make_secret
 from tests.support.services import make_settings
 
@@ -64,12 +61,7 @@ async def durable_api(session_dir: Path, aiohttp_client: AiohttpClient) -> Async
     """The api on a PostgreSQL that flushes its WAL at each commit, as in production
     (the suite's own server does not): a write costs there what it costs an attacker's
     target."""
-    server = EmbeddedPostgres(session_dir / "durable-postgres")
-    await asyncio.to_thread(server.start)
-    LEAK_WATCH.log_files.append(server.datadir / "server.log")
-    conn = await asyncpg.connect(server.url)
-    await migrate(conn)
-    await conn.close()
+    server = await start_durable_postgres(session_dir / "durable-postgres")
     api = await aiohttp_client(create_app(make_settings(server.url)))
     yield api
     await api.close()  # its pool before the server

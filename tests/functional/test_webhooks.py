@@ -25,7 +25,7 @@ from services.server.settings import Settings
 from services.worker.reaper import reap_once
 from services.worker.webhooks import Dispatcher
 from tests.support.cli import cli, watch_cli_links
-from tests.support.fixtures_types import AiohttpClient, Dispatch
+from tests.support.fixtures_types import AiohttpClient, ApiClient, Dispatch
 from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import make_secret
 from tests.support.services import make_settings
@@ -175,12 +175,7 @@ async def test_deliveries_wait_for_a_receiver_that_is_down(
     # Each retry is one dispatcher round once its backoff is over (the test waits for
     # that, not for a fixed time).
     settings = hook_settings(database_url, receiver, retry_base="0.3", retry_max="0.6")
-    api = await aiohttp_client(create_app(settings))
-    secret = make_secret(notify=["ops"])
-    sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
-    assert (
-        await api.post(f"/api/v1/secrets/{sid}/reveal", json=secret.reveal_body())
-    ).status == 200
+    await view_one_secret_for_ops(await aiohttp_client(create_app(settings)))
 
     # Nobody listens on the port yet, then it answers 503: the row stays pending.
     assert await dispatch(settings) == 1
@@ -222,18 +217,21 @@ async def test_the_backoff_counts_from_the_answer_of_a_slow_endpoint(
     # An endpoint that answers 503 after longer than the backoff: the retry is due one
     # backoff after that answer, not after the round began (else it is due at once).
     settings = hook_settings(database_url, receiver, retry_base="0.5", retry_max="0.5")
-    api = await aiohttp_client(create_app(settings))
-    secret = make_secret(notify=["ops"])
-    sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
-    assert (
-        await api.post(f"/api/v1/secrets/{sid}/reveal", json=secret.reveal_body())
-    ).status == 200
+    await view_one_secret_for_ops(await aiohttp_client(create_app(settings)))
     await receiver.start()
     receiver.answer, receiver.delay = 503, 1.0
 
     assert await dispatch(settings, once=True) == 1
     due = await db.fetchval("SELECT extract(epoch FROM next_attempt_at) FROM webhook_deliveries")
     assert due >= receiver.answered_at + 0.5 - 0.05
+
+
+async def view_one_secret_for_ops(api: ApiClient) -> None:
+    """A secret whose sender asked to tell "ops", viewed once: one delivery queued."""
+    secret = make_secret(notify=["ops"])
+    sid = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
+    revealed = await api.post(f"/api/v1/secrets/{sid}/reveal", json=secret.reveal_body())
+    assert revealed.status == 200
 
 
 async def retry_is_due(db: asyncpg.Connection) -> bool:

@@ -13,6 +13,10 @@ from tests.support.leaks import LEAK_WATCH
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags keep Chromium from calling home; the machine's network is closed anyway.
+PLAIN_HOST = "burnafter.test"
+"""A host name that is not localhost: over plain http to it, browsers withhold
+WebCrypto (no secure context). The ``plain_http_browser`` fixture resolves it to
+loopback."""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

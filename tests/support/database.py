@@ -3,6 +3,7 @@ template."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from services.dev.embedded_postgres import EmbeddedPostgres
+from services.store.migrations import migrate
 from tests.support.leaks import LEAK_WATCH
 
 
@@ -40,3 +43,18 @@ async def create_database(postgres: PostgresServer, *, migrated: bool = True) ->
     url = with_database(postgres.admin_url, name)
     LEAK_WATCH.database_urls.append(url)
     return url
+
+
+async def start_durable_postgres(folder: Path) -> EmbeddedPostgres:
+    """A PostgreSQL of the test's own in ``folder``, durable like production (each
+    commit flushes its WAL; the suite's own server does not), started and migrated;
+    its log is watched for leaks. The caller stops it."""
+    server = EmbeddedPostgres(folder)
+    await asyncio.to_thread(server.start)
+    LEAK_WATCH.log_files.append(server.datadir / "server.log")
+    conn = await asyncpg.connect(server.url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return server
