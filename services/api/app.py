@@ -63,6 +63,7 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
     app.router.add_post("/v1/secrets", handlers.create_secret, name="create_secret")
     app.router.add_post("/v1/secrets/{id}/peek", handlers.peek_secret, name="peek_secret")
     app.router.add_post("/v1/secrets/{id}/reveal", handlers.reveal_secret, name="reveal_secret")
+    app.router.add_post("/v1/secrets/{id}/delete", handlers.delete_secret, name="delete_secret")
     app.router.add_delete("/v1/secrets/{id}", handlers.revoke_secret, name="revoke_secret")
     app.router.add_get("/v1/receipts/{id}", handlers.read_receipt, name="read_receipt")
     return app

@@ -64,6 +64,16 @@ class SecretEvents:
                 EventKind.BURNED.audit_name, outcome="ok", secret_id=secret_id, access=access
             )
 
+    def deleted_by_recipient(self, secret_id: str, refused: Refused | None, access: Access) -> None:
+        """A recipient's delete: audited when done, or when it spent an attempt."""
+        if refused is None:
+            self.metrics.deleted.inc()
+            self.auditor.record(
+                EventKind.DELETED.audit_name, outcome="ok", secret_id=secret_id, access=access
+            )
+        elif refused.outcome is RevealOutcome.WRONG_PASSPHRASE:
+            self._wrong_passphrase(secret_id, refused.attempts_left, access)
+
     def rate_limited(self, action: str) -> None:
         self.metrics.rate_limited.labels(action=action).inc()
 

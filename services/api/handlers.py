@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from aiohttp import web
 
@@ -110,16 +111,40 @@ async def peek_secret(request: web.Request) -> web.Response:
 async def reveal_secret(request: web.Request) -> web.Response:
     _rate_limit(request, "reveal")
     the_id = secret_id(request)
-    body = await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES)
-    claim = binary(body, "claim", size=PROOF_BYTES)
-    unlock = optional_binary(body, "unlock", size=PROOF_BYTES)
+    claim, unlock = _proofs(await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES))
     access = access_of(request)
     result = await secrets.reveal(request.config_dict[POOL], the_id, claim, unlock, access)
     request.app[SECRET_EVENTS].reveal(the_id, result, access)
     if isinstance(result, secrets.Refused):
         return refusal(result)
     return web.json_response(
-        {"ciphertext": b64u_encode(result.ciphertext), "views_left": result.views_left}
+        {
+            "ciphertext": b64u_encode(result.ciphertext),
+            "views_left": result.views_left,
+            "recipient_may_delete": result.recipient_may_delete,
+        }
+    )
+
+
+async def delete_secret(request: web.Request) -> web.Response:
+    """The recipient's delete, where the sender allowed it: the reveal's proofs."""
+    _rate_limit(request, "reveal")
+    the_id = secret_id(request)
+    claim, unlock = _proofs(await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES))
+    access = access_of(request)
+    refused = await secrets.delete_by_recipient(
+        request.config_dict[POOL], the_id, claim, unlock, access
+    )
+    request.app[SECRET_EVENTS].deleted_by_recipient(the_id, refused, access)
+    if refused is not None:
+        return refusal(refused)
+    return web.Response(status=204)
+
+
+def _proofs(body: dict[str, Any]) -> tuple[bytes, bytes | None]:
+    """The claim, and the unlock proof when given."""
+    return binary(body, "claim", size=PROOF_BYTES), optional_binary(
+        body, "unlock", size=PROOF_BYTES
     )
 
 

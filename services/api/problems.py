@@ -18,6 +18,7 @@ from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpe
 from services.server.rate_limits import RateLimited
 from services.store.db import DATABASE_UNAVAILABLE
 from services.store.errors import (
+    DeleteNotAllowed,
     ReceiptNotFound,
     SecretAlreadyEnded,
     SecretNotFound,
@@ -135,6 +136,12 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
         "Too many requests",
         f"Too many requests from your address. Try again in {exc.retry_after} s.",
         headers={"Retry-After": str(exc.retry_after)},
+    ),
+    DeleteNotAllowed: lambda _: Problem(
+        403,
+        "delete-not-allowed",
+        "Delete not allowed",
+        "The sender did not allow the recipient to delete this secret.",
     ),
     StorageFull: lambda _: Problem(
         507,

@@ -108,6 +108,13 @@ def integer(body: dict[str, Any], field: str, default: int, lo: int, hi: int) ->
     return value
 
 
+def boolean(body: dict[str, Any], field: str, *, default: bool) -> bool:
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise InvalidRequest("Expected true or false.", field=field)
+    return value
+
+
 def secret_id(request: web.Request) -> str:
     """A well-formed id, or the same 404 as an unknown one."""
     value = request.match_info["id"]
@@ -144,6 +151,7 @@ CREATE_FIELDS = {
     "max_attempts",
     "expires_in",
     "notify",
+    "recipient_may_delete",
 }
 MAX_NOTIFY = 10
 
@@ -200,4 +208,5 @@ def create_request(
         ),
         creator=creator,
         notify=notify_endpoints(body, set(endpoints)),
+        recipient_may_delete=boolean(body, "recipient_may_delete", default=False),
     )

@@ -110,6 +110,9 @@ class SecretMetrics:
         self.revoked = declare.counter(
             "burnafter_secrets_revoked", "Secrets revoked by their sender."
         )
+        self.deleted = declare.counter(
+            "burnafter_secrets_deleted", "Secrets deleted by their recipient, as allowed."
+        )
         self.rate_limited = declare.counter(
             "burnafter_rate_limited",
             "Requests refused with 429, by action (create, peek, reveal, receipt).",

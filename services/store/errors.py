@@ -27,6 +27,10 @@ class SecretAlreadyEnded(DomainError):
         self.state = state
 
 
+class DeleteNotAllowed(DomainError):
+    """A recipient's delete of a secret whose sender did not allow it."""
+
+
 class StorageFull(DomainError):
     """Storing this would put the ciphertext of all secrets over its cap."""
 

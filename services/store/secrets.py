@@ -16,13 +16,14 @@ import asyncpg
 
 from services.protocol.envelope import verifier
 from services.store.errors import (
+    DeleteNotAllowed,
     ReceiptNotFound,
     SecretAlreadyEnded,
     SecretNotFound,
     SenderQuotaFull,
     StorageFull,
 )
-from services.store.vocabulary import EventKind, ReceiptState, RevealOutcome
+from services.store.vocabulary import DeleteOutcome, EventKind, ReceiptState, RevealOutcome
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class NewSecret:
     expires_in: int
     creator: str | None = None  # the signed-in user or token that sent it
     notify: tuple[str, ...] = ()  # webhook endpoints to tell about its events
+    recipient_may_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Revealed:
 
     ciphertext: bytes
     views_left: int
+    recipient_may_delete: bool
     outcome: ClassVar[RevealOutcome] = RevealOutcome.REVEALED
 
 
@@ -101,6 +104,7 @@ class Receipt:
     max_attempts: int
     failed_attempts: int
     passphrase: bool
+    recipient_may_delete: bool
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None
@@ -122,8 +126,8 @@ def _proof_matches(proof: bytes, stored_verifier: bytes | None) -> bool:
 
 # Public, with REVEAL, for bench/pgbench_store.py, which runs them as they are.
 CREATE = """
-SELECT * FROM burnafter_create_secret_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                                         $12, $13, $14, $15, $16)
+SELECT * FROM burnafter_create_secret_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                                         $12, $13, $14, $15, $16, $17)
 """
 _RECOUNT = "SELECT burnafter_recount_storage_v1()"
 
@@ -151,7 +155,7 @@ async def create_secret(
 ) -> Created:
     """Store a secret with its receipt and 'created' event, within the cap on all
     secrets' ciphertext and the quota of its sender (``quota_key``), exactly under
-    concurrency (migration 0006). Raises StorageFull or SenderQuotaFull."""
+    concurrency (migrations 0006, 0007). Raises StorageFull or SenderQuotaFull."""
     row = await pool.fetchrow(
         CREATE,
         new.id,
@@ -170,6 +174,7 @@ async def create_secret(
         limits.cap,
         quota_key,
         limits.quota,
+        new.recipient_may_delete,
     )
     if row["outcome"] == "storage_full":
         raise StorageFull
@@ -200,7 +205,26 @@ async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
 
 
-REVEAL = "SELECT * FROM burnafter_reveal_v2($1, $2, $3, $4, $5)"
+REVEAL = "SELECT * FROM burnafter_reveal_v3($1, $2, $3, $4, $5, 'reveal')"
+_DELETE_BY_RECIPIENT = "SELECT * FROM burnafter_reveal_v3($1, $2, $3, $4, $5, 'delete')"
+
+
+async def _reveal_v3(
+    pool: asyncpg.Pool,
+    query: str,
+    secret_id: str,
+    claim: bytes,
+    unlock: bytes | None,
+    access: Access,
+) -> asyncpg.Record:
+    return await pool.fetchrow(
+        query,
+        secret_id,
+        verifier(claim),
+        None if unlock is None else verifier(unlock),
+        access.client_address,
+        access.user_agent,
+    )
 
 
 async def reveal(
@@ -208,29 +232,37 @@ async def reveal(
 ) -> Revealed | Refused:
     """Spend one view and return the ciphertext, in one round trip; or say why not.
 
-    The decision runs in ``burnafter_reveal_v2`` (migration 0006), one statement. It
-    checks the claim without a lock (a wrong claim costs what an unknown id costs),
-    then holds the secret's row lock from a second check to its commit. A wrong unlock
-    proof spends one attempt instead, and the last attempt burns the secret; the
-    attempt is committed before the refusal comes back.
+    The decision runs in ``burnafter_reveal_v3`` (migrations 0006, 0007), one
+    statement. It checks the claim without a lock (a wrong claim costs what an unknown
+    id costs), then holds the secret's row lock from a second check to its commit. A
+    wrong unlock proof spends one attempt instead, and the last attempt burns the
+    secret; the attempt is committed before the refusal comes back.
     """
-    row = await pool.fetchrow(
-        REVEAL,
-        secret_id,
-        verifier(claim),
-        None if unlock is None else verifier(unlock),
-        access.client_address,
-        access.user_agent,
-    )
+    row = await _reveal_v3(pool, REVEAL, secret_id, claim, unlock, access)
     outcome = RevealOutcome(row["outcome"])
     if outcome is RevealOutcome.REVEALED:
-        return Revealed(row["ciphertext"], row["views_left"])
+        return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
     return Refused(outcome, row["attempts_left"])
+
+
+async def delete_by_recipient(
+    pool: asyncpg.Pool, secret_id: str, claim: bytes, unlock: bytes | None, access: Access
+) -> Refused | None:
+    """Delete a live secret for a holder of its link (and of its passphrase), where
+    its sender allowed it; None when deleted. The checks are the reveal's, a wrong
+    passphrase spends an attempt as it does there. Raises DeleteNotAllowed when the
+    sender did not allow it."""
+    row = await _reveal_v3(pool, _DELETE_BY_RECIPIENT, secret_id, claim, unlock, access)
+    if row["outcome"] == DeleteOutcome.DELETED:
+        return None
+    if row["outcome"] == DeleteOutcome.NOT_ALLOWED:
+        raise DeleteNotAllowed
+    return Refused(RevealOutcome(row["outcome"]), row["attempts_left"])
 
 
 _READ_RECEIPT = """
 SELECT id, manage_verifier, label, max_views, views, max_attempts, failed_attempts,
-       passphrase, created_at, expires_at, ended_at, notify,
+       passphrase, recipient_may_delete, created_at, expires_at, ended_at, notify,
        CASE WHEN state = 'active' AND expires_at <= now()
             THEN 'expired' ELSE state END AS state
 FROM receipts WHERE id = $1

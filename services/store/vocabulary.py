@@ -19,6 +19,7 @@ class ReceiptState(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     BURNED = "burned"  # destroyed after too many wrong passphrases
+    DELETED = "deleted"  # by its recipient, as its sender allowed
 
     def v1(self) -> str:
         return _V1_STATES.get(self, self.value)
@@ -33,6 +34,7 @@ class EventKind(StrEnum):
     BURNED = "burned"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    DELETED = "deleted"  # by its recipient
 
     def v1(self) -> str:
         return _V1_EVENTS.get(self, self.value)
@@ -53,6 +55,14 @@ class RevealOutcome(StrEnum):
     WRONG_PASSPHRASE = "wrong_passphrase"
 
 
+class DeleteOutcome(StrEnum):
+    """What a recipient's delete comes to, beside the refusals it shares with a
+    reveal (``burnafter_reveal_v3``)."""
+
+    DELETED = "deleted"
+    NOT_ALLOWED = "not_allowed"  # its sender did not allow it
+
+
 # API v1 was published with these words; clients and webhook receivers may match on
 # them, so v1 keeps them (the stored word is the one on the left).
 _V1_STATES = {ReceiptState.SPENT: "viewed", ReceiptState.BURNED: "locked"}
@@ -62,7 +72,13 @@ _V1_EVENTS = {EventKind.WRONG_PASSPHRASE: "unlock_failed", EventKind.BURNED: "lo
 # trigger (burnafter_enqueue_webhooks_v1) writes these names; a test checks it.
 WEBHOOK_EVENTS = {
     kind: f"secret.{kind.v1()}"
-    for kind in (EventKind.VIEWED, EventKind.EXPIRED, EventKind.BURNED, EventKind.REVOKED)
+    for kind in (
+        EventKind.VIEWED,
+        EventKind.EXPIRED,
+        EventKind.BURNED,
+        EventKind.REVOKED,
+        EventKind.DELETED,
+    )
 }
 
 

@@ -41,6 +41,7 @@ _EVENT_TEXT = {
     WEBHOOK_EVENTS[EventKind.EXPIRED]: "expired unopened",
     WEBHOOK_EVENTS[EventKind.BURNED]: "was destroyed after too many wrong passphrases",
     WEBHOOK_EVENTS[EventKind.REVOKED]: "was revoked",
+    WEBHOOK_EVENTS[EventKind.DELETED]: "was deleted by its recipient",
 }
 
 

@@ -61,7 +61,11 @@ async def test_the_reveal_function_refuses_a_null_or_empty_claim(
     # `IF NOT NULL` is false). The api never sends one; the function must not care.
     secret = make_secret()
     live = (await (await api.post("/api/v1/secrets", json=secret.body)).json())["id"]
-    for statement in [REVEAL, "SELECT * FROM burnafter_reveal_v1($1, $2, $3, $4, $5)"]:
+    for statement in [
+        REVEAL,
+        "SELECT * FROM burnafter_reveal_v3($1, $2, $3, $4, $5, 'delete')",
+        "SELECT * FROM burnafter_reveal_v1($1, $2, $3, $4, $5)",
+    ]:
         row = await db.fetchrow(statement, live, claim_verifier, None, None, None)
         assert (row["outcome"], row["ciphertext"]) == ("not_found", None), statement
     assert await db.fetchval("SELECT views_left FROM secrets WHERE id = $1", live) == 1

@@ -83,7 +83,7 @@ async def test_schema_sql_is_what_the_migrations_build(postgres: PostgresServer)
 
     replayed, written = await catalog(migrated), await catalog(from_schema)
     assert {name for name, _, _ in replayed["functions"]} >= {
-        "burnafter_reveal_v2",
+        "burnafter_reveal_v3",
         "burnafter_same_bytes_v2",
         "burnafter_enqueue_webhooks_v1",
     }  # the catalogs compared are not empty
