@@ -10,11 +10,11 @@ from typing import Literal
 import asyncpg
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+from playwright.async_api import Browser, BrowserContext, Locator, ViewportSize, expect
 
 from services.client.links import Link
 from tests.browser.test_accessibility import serious_violations
-from tests.support.browser import create_secret, open_landing, reveal
+from tests.support.browser import create_secret, open_landing, open_receipt, reveal
 from tests.support.fixtures_types import NewContext
 from tests.support.sealing import secret_passphrase, secret_text
 
@@ -40,13 +40,6 @@ async def phone(browser: Browser) -> AsyncIterator[Phone]:
     yield make
     for context in made:
         await context.close()
-
-
-async def open_receipt(context: BrowserContext, link: str) -> Page:
-    page = await context.new_page()
-    await page.goto(link)
-    await page.wait_for_selector("#receipt:not([hidden]), #status.notice-error")
-    return page
 
 
 def rgb(css: str) -> tuple[float, float, float]:

@@ -57,6 +57,7 @@ async def create_secret(
     passphrase: str | None = None,
     views: int = 1,
     label: str | None = None,
+    recipient_may_delete: bool = False,
 ) -> tuple[Link, Link]:
     """Fill the create page and submit; return the share and receipt links."""
     page = await context.new_page()
@@ -69,6 +70,8 @@ async def create_secret(
             [FilePayload(name=f.name, mimeType=f.type, buffer=f.data) for f in files],
         )
     await page.fill("#views", str(views))
+    if recipient_may_delete:
+        await page.get_by_label("Let the recipient delete it when done").check()
     if passphrase or label:
         await page.click(".more-options summary")
     if passphrase:
@@ -90,6 +93,14 @@ async def open_landing(context: BrowserContext, link: str) -> Page:
     page = await context.new_page()
     await page.goto(link)
     await page.wait_for_selector("#reveal-form:not([hidden]), #status.notice-error")
+    return page
+
+
+async def open_receipt(context: BrowserContext, link: str) -> Page:
+    """Load a receipt link and wait until the page has read the receipt (or failed)."""
+    page = await context.new_page()
+    await page.goto(link)
+    await page.wait_for_selector("#receipt:not([hidden]), #status.notice-error")
     return page
 
 

@@ -41,6 +41,7 @@ EVENT_NAMES = {
     EventKind.BURNED: "Burned",
     EventKind.REVOKED: "Revoked",
     EventKind.EXPIRED: "Expired",
+    EventKind.DELETED: "Deleted by the recipient",
 }
 
 

@@ -39,5 +39,7 @@ export const createSecret = (body) => call("POST", "/secrets", { body });
 export const peek = (id, claim) => call("POST", `/secrets/${id}/peek`, { body: { claim } });
 export const reveal = (id, claim, unlock) =>
   call("POST", `/secrets/${id}/reveal`, { body: unlock ? { claim, unlock } : { claim } });
+export const deleteSecret = (id, claim, unlock) =>
+  call("POST", `/secrets/${id}/delete`, { body: unlock ? { claim, unlock } : { claim } });
 export const readReceipt = (id, manage) => call("GET", `/receipts/${id}`, { token: manage });
 export const revoke = (id, manage) => call("DELETE", `/secrets/${id}`, { token: manage });

@@ -88,6 +88,8 @@ function fillChoices() {
 function updateViewsSuffix() {
   const count = Number(byId("views").value);
   byId("views-suffix").textContent = `${count === 1 ? "time" : "times"}, at most ${limits.max_views}`;
+  // With one view the secret is gone once opened: nothing is left to delete.
+  byId("recipient-may-delete-field").hidden = !(count > 1);
 }
 
 function removeFile(file) {
@@ -290,6 +292,7 @@ function readOptions() {
     passphrase: passphrase || null,
     label: byId("label").value.trim() || undefined,
     notify: [...form.querySelectorAll('input[name="notify"]:checked')].map((box) => box.value),
+    recipientMayDelete: views > 1 && byId("recipient-may-delete").checked,
   };
 }
 
@@ -303,6 +306,7 @@ function showResult(created, prepared, options) {
     "whichever comes first.";
   show(byId("passphrase-reminder"), Boolean(options.passphrase));
   form.reset();
+  updateViewsSuffix();
   attached.length = 0;
   checkFit({ files: true });
   show(byId("compose"), false);

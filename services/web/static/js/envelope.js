@@ -217,7 +217,10 @@ export async function openSecret(ciphertext, keys) {
  * the body holds only ciphertext, verifiers and the sealed label; the link and
  * receipt keys stay with the caller.
  */
-export async function prepareSecret(payload, { passphrase = null, maxViews, expiresIn, label, notify } = {}) {
+export async function prepareSecret(
+  payload,
+  { passphrase = null, maxViews, expiresIn, label, notify, recipientMayDelete = false } = {},
+) {
   const sealed = await sealSecret(payload, passphrase);
   const receiptKey = randomBytes(KEY_BYTES);
   const receiptKeys = await deriveReceiptKeys(receiptKey);
@@ -231,5 +234,6 @@ export async function prepareSecret(payload, { passphrase = null, maxViews, expi
   if (maxViews !== undefined) body.max_views = maxViews;
   if (expiresIn !== undefined) body.expires_in = expiresIn;
   if (notify && notify.length) body.notify = notify;
+  if (recipientMayDelete) body.recipient_may_delete = true;
   return { body, linkKey: sealed.linkKey, receiptKey, ciphertextBytes: sealed.ciphertext.length };
 }

@@ -15,9 +15,10 @@ const form = byId("reveal-form");
 const error = byId("reveal-error");
 const passphraseField = byId("passphrase");
 const GONE =
-  "This secret is gone, or it never existed: it was viewed, it expired, its sender revoked it, or it was destroyed after too many wrong passphrases.";
+  "This secret is gone, or it never existed: it was viewed, it expired, it was revoked or deleted, or it was destroyed after too many wrong passphrases.";
+const DELETED = "You deleted this secret: the link will not open again, for you or for anyone.";
 
-// What this tab remembers of a secret, by id: { views_left, attempts_left, destroyed }.
+// What this tab remembers of a secret, by id: { views_left, attempts_left, destroyed, deleted }.
 const MEMORY = "burnafter.opened.";
 
 function recall(id) {
@@ -38,6 +39,7 @@ function remember(id, facts) {
 
 /** The truth for a secret this tab opened (or burned) that no longer opens. */
 function alreadyOpened(before, linkHasKey) {
+  if (before.deleted) return DELETED;
   if (before.destroyed) {
     return "The last passphrase attempt was used here, so the secret was destroyed after too many wrong passphrases. It is gone: nobody can open it any more.";
   }
@@ -74,8 +76,12 @@ function describe(peeked) {
 
 // Every object URL this page made, given back when the secret leaves the page.
 const objectUrls = [];
+// The link and proofs of the secret on the page, while its recipient may delete it.
+let deletable = null;
 
 function clearPayload() {
+  deletable = null;
+  show(byId("delete-offer"), false);
   objectUrls.splice(0).forEach((url) => URL.revokeObjectURL(url));
   byId("secret-text").value = "";
   byId("file-list").replaceChildren();
@@ -148,6 +154,7 @@ async function revealWith(link) {
       revealed.views_left === 0
         ? "This secret has now been viewed and is gone: the link will not open again. Copy what you need before you leave this page."
         : `${viewsLeft(revealed.views_left)}: this link can be opened ${times(revealed.views_left)} more.`;
+    if (revealed.views_left > 0 && revealed.recipient_may_delete) offerDelete(link, keys);
     show(byId("revealed"));
     show(byId("way-forward"));
     focusHeading(byId("revealed-title"));
@@ -175,6 +182,37 @@ async function revealWith(link) {
     say(error, explain(problem), "error");
   } finally {
     if (button.textContent === "Decrypting…") button.textContent = label;
+    button.disabled = false;
+  }
+}
+
+function offerDelete(link, keys) {
+  deletable = { link, keys };
+  say(byId("delete-error"), "");
+  show(byId("delete-button"));
+  show(byId("delete-offer"));
+}
+
+async function deleteNow() {
+  if (!deletable) return;
+  const { link, keys } = deletable;
+  const button = byId("delete-button");
+  button.disabled = true;
+  try {
+    await api.deleteSecret(link.id, b64uEncode(keys.claim), keys.unlock && b64uEncode(keys.unlock));
+    remember(link.id, { deleted: true, views_left: 0 });
+    deletable = null;
+    show(button, false);
+    byId("spent-notice").textContent = `${DELETED} Copy what you need before you leave this page.`;
+    history.replaceState(history.state, "", location.pathname + location.search);
+    byId("spent-notice").focus();
+  } catch (problem) {
+    const message =
+      problem instanceof api.ApiProblem && problem.status === 404
+        ? "It is gone already: its last view was used, it expired, or it was revoked or deleted."
+        : explain(problem);
+    say(byId("delete-error"), message, "error");
+  } finally {
     button.disabled = false;
   }
 }
@@ -243,6 +281,7 @@ if (requireSecureContext(form, { element: status, extra: "Nothing has been opene
   });
   byId("passphrase-toggle").addEventListener("click", () => showPassphrase(passphraseField.type === "password"));
   byId("retry").addEventListener("click", () => start());
+  byId("delete-button").addEventListener("click", () => deleteNow());
   // The key typed or pasted into the address bar after the page loaded.
   addEventListener("hashchange", () => start());
   // Leaving the page takes the secret off it; coming Back to it from the browser's

@@ -9,11 +9,17 @@ import { byId, insecureContextProblem, say, show } from "./ui.js";
 
 // State (API v1 word) → what the badge says, its colour, and a sentence.
 const STATES = {
-  active: ["Active", "active", () => "The link works until its views are used or it expires."],
+  active: [
+    "Active",
+    "active",
+    (receipt) =>
+      `The link works until its views are used or it expires${receipt.recipient_may_delete ? ", or the recipient deletes it (you allowed that)" : ""}.`,
+  ],
   viewed: ["Viewed", "viewed", () => "All views are used: the secret is gone."],
   expired: ["Expired", "expired", () => "It expired before all its views were used: the secret is gone."],
   revoked: ["Revoked", "revoked", () => "You revoked it: the secret is gone."],
   locked: ["Destroyed", "destroyed", () => "Destroyed after too many wrong passphrases: the secret is gone."],
+  deleted: ["Deleted", "deleted", () => "The recipient deleted it when done, as you allowed: the secret is gone."],
 };
 // Event (API v1 word) → its words and colour.
 const EVENTS = {
@@ -23,6 +29,7 @@ const EVENTS = {
   locked: ["Destroyed after too many wrong passphrases", "destroyed"],
   revoked: ["Revoked", "revoked"],
   expired: ["Expired", "expired"],
+  deleted: ["Deleted by the recipient", "deleted"],
 };
 
 // While active: every 5 s for two minutes after the page opens or something
