@@ -179,3 +179,12 @@ async def test_audit_history_filters_and_pages(
 def test_sizes_are_written_as_people_read_them(count: int, shown: str) -> None:
     """As the size table counts (1 KB = 1024 bytes), never "1024 KB"."""
     assert human_bytes(count) == shown
+
+
+async def test_every_admin_page_links_its_styles_in_the_head(admin_site: ClientWith) -> None:
+    site = await admin_site(ADMIN_TOKEN=TOKEN)
+    for path in ("/admin", "/admin/audit", "/admin/tokens"):
+        html = await (await site.get(path, headers=basic(TOKEN))).text()
+        head, body = html.split("</head>")
+        assert '<link rel="stylesheet" href="/static/css/admin.css">' in head, path
+        assert "<link" not in body, path  # a stylesheet in the body paints the page twice

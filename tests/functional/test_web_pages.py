@@ -47,6 +47,7 @@ async def test_pages_say_noindex_and_load_no_inline_script_or_style(site: ApiCli
         assert '<meta name="robots" content="noindex, nofollow">' in html
         assert "<script>" not in html and "<style" not in html and "style=" not in html
         assert "http://" not in html.replace("http://www.w3.org", "")  # no CDN, no third party
+        assert "<link" not in html.split("</head>")[1]  # styles in the head, painted once
 
 
 async def test_hsts_only_over_tls_from_a_trusted_proxy(
