@@ -1,4 +1,4 @@
-"""The client commands of ``burnafter``: send, open, status, revoke.
+"""The client commands of ``burnafter``: send, open, delete, status, revoke.
 
 Errors are one line on stderr (with ``--json``, one JSON object: ``{"error": …,
 "code": …}``) and a distinct exit code (see ``ExitCode``); none repeats a link, key
@@ -6,9 +6,10 @@ or token, and each names the flag, variable or file at fault and the operating
 system's words for what went wrong.
 
 A link holds its key after ``#`` (a receipt link, the key to the manage token), so
-``open``, ``status`` and ``revoke`` also read it from standard input (a prompt that
-does not echo, on a terminal) or from ``--link-file``: a command line can be read by
-every local user in ``/proc/PID/cmdline``, and the shell keeps it in its history.
+``open``, ``delete``, ``status`` and ``revoke`` also read it from standard input (a
+prompt that does not echo, on a terminal) or from ``--link-file``: a command line can
+be read by every local user in ``/proc/PID/cmdline``, and the shell keeps it in its
+history.
 
 Text on standard input follows the convention of text files: its lines end with a
 newline. ``send`` takes one final newline off (``echo secret | burnafter send`` sends
@@ -68,6 +69,7 @@ class ExitCode(IntEnum):
     PASSPHRASE = 4
     UNREACHABLE = 5
     MALFORMED_LINK = 6
+    NOT_ALLOWED = 7  # a recipient's delete that the sender did not allow
     INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 
@@ -213,7 +215,7 @@ _WRONG_KIND = {
     "s": "that is a receipt link, not a share link: see the secret's state with "
     "`burnafter status`, or destroy it with `burnafter revoke`",
     "r": "that is a share link, not a receipt link: open it with `burnafter open` "
-    "(that spends a view)",
+    "(that spends a view), or delete it with `burnafter delete` where its sender allowed that",
 }
 
 
@@ -489,6 +491,7 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
                 expires_in=args.expires,
                 label=args.label,
                 notify=tuple(args.notify),
+                recipient_may_delete=args.recipient_may_delete,
                 progress=progress,
             )
 
@@ -503,17 +506,19 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
                 "receipt": str(sent.receipt_link),
                 "expires_at": sent.expires_at,
                 "max_views": sent.max_views,
+                "recipient_may_delete": sent.recipient_may_delete,
             }
         )
         return
     print(sent.link)
     until = moment(sent.expires_at)
-    print(f"it can be viewed {times(sent.max_views)}, until {until}", file=sys.stderr)
+    deletable = ", and the recipient may delete it when done" if sent.recipient_may_delete else ""
+    print(f"it can be viewed {times(sent.max_views)}, until {until}{deletable}", file=sys.stderr)
     print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
 
 
 def take_link(args: argparse.Namespace) -> Link:
-    """The link of ``open`` (``args.link``), ``status`` or ``revoke``
+    """The link of ``open`` or ``delete`` (``args.link``), ``status`` or ``revoke``
     (``args.receipt_link``), read before any network exchange."""
     if args.link_kind == "r":
         return read_link(args.receipt_link, args.link_file, "r")
@@ -531,29 +536,43 @@ def take_link(args: argparse.Namespace) -> Link:
     return read_link(args.link, args.link_file, "s")
 
 
+def _link_api(link: Link, args: argparse.Namespace, settings: ClientSettings) -> Api:
+    """The api of the server ``link`` names, with the command's timeout and transport."""
+    return Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure)
+
+
+def with_passphrase(
+    args: argparse.Namespace,
+    exchange: Callable[[str | None], Coroutine[Any, Any, T]],
+    before_asking: Callable[[], None] = lambda: None,
+) -> T:
+    """``exchange`` with the passphrase of the flags, for a share link's holder. On a
+    terminal, a passphrase the server asks for is asked for and the exchange run
+    again (asking spent nothing); a script gets exit 4 and the message."""
+    passphrase = passphrase_from_flags(args, confirm=False)
+    try:
+        return _run(exchange(passphrase))
+    except ApiError as exc:
+        if exc.kind != "passphrase-required" or passphrase is not None:
+            raise
+        if not _stdin_is_a_terminal():
+            raise
+    before_asking()
+    print("this secret needs a passphrase", file=sys.stderr)
+    return _run(exchange(ask_passphrase(confirm=False)))
+
+
 def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
     folder = _check_output_dir(args.output_dir or ".", explicit=args.output_dir is not None)
-    passphrase = passphrase_from_flags(args, confirm=False)
     progress = ProgressLine()
 
     async def reveal(passphrase: str | None) -> Opened:
-        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+        async with _link_api(link, args, settings) as api:
             return await api_client.open_link(api, link, passphrase, progress)
 
     try:
-        try:
-            opened = _run(reveal(passphrase))
-        except ApiError as exc:
-            # On a terminal, a passphrase the server asks for is asked for (asking
-            # spent nothing); a script gets exit 4 and the message.
-            if exc.kind != "passphrase-required" or passphrase is not None:
-                raise
-            if not _stdin_is_a_terminal():
-                raise
-            progress.clear()
-            print("this secret needs a passphrase", file=sys.stderr)
-            opened = _run(reveal(ask_passphrase(confirm=False)))
+        opened = with_passphrase(args, reveal, before_asking=progress.clear)
     finally:
         progress.clear()
     text, files = opened.payload.text, opened.payload.files
@@ -569,6 +588,7 @@ def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
                     for item, target in zip(files, targets, strict=True)
                 ],
                 "views_left": opened.views_left,
+                "recipient_may_delete": opened.recipient_may_delete,
             }
         )
         return
@@ -583,6 +603,31 @@ def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
         print("that was the last view: the link will not open again", file=sys.stderr)
     else:
         print(f"{views_left(left)}: it can be viewed {times(left)} more", file=sys.stderr)
+        if opened.recipient_may_delete:
+            print(
+                "its sender lets you delete it when you are done: `burnafter delete` "
+                "with the same link",
+                file=sys.stderr,
+            )
+
+
+def cmd_delete(args: argparse.Namespace, settings: ClientSettings) -> None:
+    """The recipient's delete: the link and passphrase as ``open`` takes them, and
+    no view spent."""
+    link: Link = args.taken_link
+
+    async def delete(passphrase: str | None) -> None:
+        async with _link_api(link, args, settings) as api:
+            await api_client.delete(api, link, passphrase)
+
+    with_passphrase(args, delete)
+    if args.json:
+        _print_json({"deleted": True})
+    else:
+        print(
+            "deleted: the secret is destroyed, and nobody can open its link any more",
+            file=sys.stderr,
+        )
 
 
 # A receipt in words: the state, the views, the passphrase, and what happened.
@@ -593,6 +638,7 @@ _STATE_WORDS = {
     "expired": "expired",
     "revoked": "revoked by its sender",
     "locked": "destroyed after too many wrong passphrases",
+    "deleted": "deleted by its recipient",
 }
 _EVENT_WORDS = {
     "created": "created",
@@ -601,6 +647,7 @@ _EVENT_WORDS = {
     "locked": "destroyed after too many wrong passphrases",
     "revoked": "revoked",
     "expired": "expired",
+    "deleted": "deleted",
 }
 
 
@@ -615,6 +662,7 @@ def describe_receipt(receipt: dict[str, Any]) -> list[str]:
         f"created:   {receipt['created_at']}",
         f"expires:   {receipt['expires_at']}",
         *([f"ended:     {receipt['ended_at']}"] if receipt.get("ended_at") else []),
+        *(["recipient: may delete it when done"] if receipt.get("recipient_may_delete") else []),
     ]
     if receipt["passphrase"]:
         failed, max_attempts = receipt["failed_attempts"], receipt["max_attempts"]
@@ -640,7 +688,7 @@ def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
 
     async def status() -> dict[str, Any]:
-        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+        async with _link_api(link, args, settings) as api:
             return await api_client.read_status(api, link)
 
     receipt = _run(status())
@@ -654,7 +702,7 @@ def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
 
     async def revoke() -> None:
-        async with Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure) as api:
+        async with _link_api(link, args, settings) as api:
             await api_client.revoke(api, link)
 
     _run(revoke())
@@ -697,6 +745,12 @@ examples:
   burnafter open --link-file link.txt --output-dir ~/Downloads
   burnafter open --passphrase < link.txt          # asks for the passphrase
   burnafter open --passphrase-file pass.txt < link.txt > secret.txt"""
+
+_DELETE_EXAMPLES = """\
+examples:
+  burnafter delete                                # asks for the share link, not shown
+  burnafter delete --link-file link.txt --json
+  burnafter delete --passphrase < link.txt        # asks for the passphrase"""
 
 _STATUS_EXAMPLES = """\
 examples:
@@ -793,6 +847,11 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="NAME",
         help="tell this webhook endpoint (configured by the operator) when it is viewed",
     )
+    send.add_argument(
+        "--recipient-may-delete",
+        action="store_true",
+        help="let the recipient delete it when done, before its views are spent",
+    )
     _add_common_flags(send, "print link and receipt as JSON; errors too, on stderr")
     send.set_defaults(client_command=cmd_send)
 
@@ -811,6 +870,21 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
     )
     _add_common_flags(open_, "print the text, the files written and the views left as JSON")
     open_.set_defaults(client_command=cmd_open, link_kind="s")
+
+    delete = commands.add_parser(
+        "delete",
+        help="delete a secret you received, if its sender allowed it (spends no view)",
+        description="Delete a secret you received through its share link, when you are "
+        "done with it, if its sender allowed that (send --recipient-may-delete). Spends no "
+        "view. A secret with a passphrase needs it, and a wrong one spends an attempt, as "
+        "with open. " + _LINK_SAFETY,
+        epilog=_DELETE_EXAMPLES,
+        formatter_class=raw,
+    )
+    _add_link_arguments(delete, "link", "s")
+    _add_passphrase_flags(delete, sender=False)
+    _add_common_flags(delete, 'print {"deleted": true}; errors as JSON, on stderr')
+    delete.set_defaults(client_command=cmd_delete, link_kind="s")
 
     status = commands.add_parser(
         "status",
@@ -843,20 +917,22 @@ _API_EXIT = {
     "secret-already-ended": ExitCode.GONE,
     "passphrase-required": ExitCode.PASSPHRASE,
     "wrong-passphrase": ExitCode.PASSPHRASE,
+    "delete-not-allowed": ExitCode.NOT_ALLOWED,
 }
 _ENDED_WORDS = {
     "viewed": "viewed: no views are left",
     "expired": "expired",
     "revoked": "revoked",
     "locked": "destroyed after too many wrong passphrases",
+    "deleted": "deleted by its recipient",
 }
 
 
 def explain(exc: ApiError) -> str:
     if exc.kind == "secret-not-found":
         return (
-            "this secret is gone: it was viewed, revoked, destroyed after too many wrong "
-            "passphrases, or it expired (or the link was never valid)"
+            "this secret is gone: it was viewed, revoked, deleted, destroyed after too many "
+            "wrong passphrases, or it expired (or the link was never valid)"
         )
     if exc.kind == "receipt-not-found":
         return "no receipt matches this link: it is wrong, or its secret ended long ago"
@@ -867,6 +943,11 @@ def explain(exc: ApiError) -> str:
         return (
             "this secret needs a passphrase: give --passphrase (you are asked for it) "
             "or --passphrase-file F"
+        )
+    if exc.kind == "delete-not-allowed":
+        return (
+            "the sender did not allow the recipient to delete this secret: it lasts until "
+            "its views are spent or it expires, unless its sender revokes it"
         )
     if exc.kind == "wrong-passphrase":
         left = exc.problem.get("attempts_left")

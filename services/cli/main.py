@@ -1,7 +1,7 @@
 """``burnafter``: the one command for every role and every client action.
 
 Server roles: ``api``, ``web``, ``reaper [--once]``, ``migrate``, ``dev``.
-Client commands: ``send``, ``open``, ``status``, ``revoke``."""
+Client commands: ``send``, ``open``, ``delete``, ``status``, ``revoke``."""
 
 from __future__ import annotations
 
@@ -120,6 +120,7 @@ examples:
   echo 'hunter2' | burnafter send --views 2 --expires 1h
   burnafter send --file id_ed25519 --passphrase
   burnafter open                         # asks for the share link, prints the secret
+  burnafter delete                       # as its recipient, where the sender allowed it
   burnafter status < receipt.txt
   burnafter revoke --link-file receipt.txt
   burnafter dev                          # everything on http://127.0.0.1:8080
@@ -127,7 +128,8 @@ examples:
 
 The client commands read BURNAFTER_SERVER, BURNAFTER_TIMEOUT, BURNAFTER_TOKEN and
 BURNAFTER_TOKEN_FILE. Exit codes: 0 ok, 1 error, 2 usage, 3 gone, 4 passphrase
-needed or wrong, 5 server unreachable, 6 malformed link, 130 interrupted."""
+needed or wrong, 5 server unreachable, 6 malformed link, 7 not allowed (a delete
+the sender did not allow), 130 interrupted."""
 
 
 def _role(

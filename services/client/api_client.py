@@ -1,8 +1,8 @@
 """The Python client: the v1 API over HTTP, and the envelope around it.
 
-``send``/``open_link``/``read_status``/``revoke`` do on the client everything the
-protocol asks (keys, proofs, encryption), so the server sees only ciphertext and
-verifiers."""
+``send``/``open_link``/``delete``/``read_status``/``revoke`` do on the client
+everything the protocol asks (keys, proofs, encryption), so the server sees only
+ciphertext and verifiers."""
 
 from __future__ import annotations
 
@@ -272,13 +272,15 @@ class Api:
         unlock: bytes | None,
         progress: Progress = _no_progress,
     ) -> dict[str, Any]:
-        body = {"claim": b64u_encode(claim)}
-        if unlock is not None:
-            body["unlock"] = b64u_encode(unlock)
         result: dict[str, Any] = await self._call(
-            "POST", f"/secrets/{secret_id}/reveal", body, progress=progress
+            "POST", f"/secrets/{secret_id}/reveal", _proofs(claim, unlock), progress=progress
         )
         return result
+
+    async def delete(self, secret_id: str, claim: bytes, unlock: bytes | None) -> None:
+        """The recipient's delete, where the sender allowed it: a reveal's proofs,
+        and no view spent."""
+        await self._call("POST", f"/secrets/{secret_id}/delete", _proofs(claim, unlock))
 
     async def receipt(self, secret_id: str, manage: bytes) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
@@ -290,12 +292,21 @@ class Api:
         await self._call("DELETE", f"/secrets/{secret_id}", token=b64u_encode(manage))
 
 
+def _proofs(claim: bytes, unlock: bytes | None) -> dict[str, str]:
+    """The body of a reveal or a recipient's delete."""
+    body = {"claim": b64u_encode(claim)}
+    if unlock is not None:
+        body["unlock"] = b64u_encode(unlock)
+    return body
+
+
 @dataclass(frozen=True)
 class Sent:
     link: Link
     receipt_link: Link
     expires_at: str
     max_views: int
+    recipient_may_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,6 +329,7 @@ def prepare_secret(
     expires_in: int | None = None,
     label: str | None = None,
     notify: tuple[str, ...] = (),
+    recipient_may_delete: bool = False,
 ) -> PreparedSecret:
     """Encrypt ``payload`` and derive every proof; the body holds only ciphertext,
     verifiers and the sealed label."""
@@ -339,6 +351,8 @@ def prepare_secret(
         body["expires_in"] = expires_in
     if notify:
         body["notify"] = list(notify)
+    if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
+        body["recipient_may_delete"] = True
     return PreparedSecret(body, sealed.link_key, sealed.keys, receipt_key, receipt_keys)
 
 
@@ -351,6 +365,7 @@ async def send(
     expires_in: int | None = None,
     label: str | None = None,
     notify: tuple[str, ...] = (),
+    recipient_may_delete: bool = False,
     progress: Progress = _no_progress,
 ) -> Sent:
     """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
@@ -362,6 +377,7 @@ async def send(
         expires_in=expires_in,
         label=label,
         notify=notify,
+        recipient_may_delete=recipient_may_delete,
     )
     created = await api.create(prepared.body, progress)
     return Sent(
@@ -369,6 +385,7 @@ async def send(
         receipt_link=make_link(api.server, "r", created["id"], prepared.receipt_key),
         expires_at=created["expires_at"],
         max_views=created["max_views"],
+        recipient_may_delete=recipient_may_delete,
     )
 
 
@@ -376,6 +393,7 @@ async def send(
 class Opened:
     payload: Payload
     views_left: int
+    recipient_may_delete: bool  # the sender lets the recipient delete it when done
 
 
 def payload_size(payload: Payload) -> int:
@@ -391,7 +409,16 @@ async def open_link(
     ciphertext = b64u_decode(revealed["ciphertext"])
     progress("decrypting", 0, len(ciphertext))
     payload = envelope.open_secret(ciphertext, keys)
-    return Opened(payload, revealed["views_left"])
+    # A server older than migration 0007 does not say, and allows no delete.
+    return Opened(payload, revealed["views_left"], revealed.get("recipient_may_delete", False))
+
+
+async def delete(api: Api, link: Link, passphrase: str | None = None) -> None:
+    """Delete the secret of ``link`` as its recipient, where its sender allowed it
+    (an ``ApiError`` of kind ``delete-not-allowed`` otherwise); spends no view. A
+    wrong passphrase spends an attempt, as when opening."""
+    keys = envelope.derive_secret_keys(link.key, passphrase)
+    await api.delete(link.id, keys.claim, keys.unlock)
 
 
 async def read_status(api: Api, receipt_link: Link) -> dict[str, Any]:

@@ -68,7 +68,12 @@ async def test_json_output_views_expiry_and_label(base_url: str) -> None:
     assert result["max_views"] == 2
     watch_cli_links(result["link"].encode(), result["receipt"].encode())
     opened = await cli("open", result["link"], "--json")
-    assert json.loads(opened.stdout) == {"text": text, "files": [], "views_left": 1}
+    assert json.loads(opened.stdout) == {
+        "text": text,
+        "files": [],
+        "views_left": 1,
+        "recipient_may_delete": False,
+    }
     assert (await cli("open", result["link"])).stdout == text.encode() + b"\n"
     status = await cli("status", result["receipt"], "--json")
     receipt = json.loads(status.stdout)
@@ -452,9 +457,9 @@ async def test_help_and_version_work_whatever_the_environment() -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"burnafter {version('burnafter')}\n".encode()
     commands = [
-        (), ("send",), ("open",), ("status",), ("revoke",), ("api",), ("web",), ("reaper",),
-        ("migrate",), ("dev",), ("probe",), ("token",), ("token", "create"), ("token", "list"),
-        ("token", "revoke"),
+        (), ("send",), ("open",), ("delete",), ("status",), ("revoke",), ("api",), ("web",),
+        ("reaper",), ("migrate",), ("dev",), ("probe",), ("token",), ("token", "create"),
+        ("token", "list"), ("token", "revoke"),
     ]  # fmt: skip
     helps = await asyncio.gather(*(cli(*c, "--help", env=_NO_ENV_ERRORS) for c in commands))
     for command, shown in zip(commands, helps, strict=True):
