@@ -47,6 +47,8 @@ async def shoot(context: BrowserContext, site: str, variant: str) -> None:
     await page.goto(site + "/")
     await page.wait_for_selector("#expires option", state="attached")
     await page.fill("#secret-text", "db-admin / 4uK#p9!vQz-2mW")
+    await page.fill("#views", "2")
+    await page.get_by_label("Let the recipient delete it when done").check()
     await page.click(".more-options summary")
     await page.fill("#passphrase", "correct horse battery staple")
     await page.fill("#label", "Staging database, for Dana")
@@ -62,6 +64,7 @@ async def shoot(context: BrowserContext, site: str, variant: str) -> None:
         files=(FileToShare("ci-deploy.pem", b"-----BEGIN KEY-----\n", "text/plain"),),
         views=2,
         label="AWS key for the CI pipeline",
+        recipient_may_delete=True,
     )
     landing = await open_landing(context, str(share))
     await save(landing, "landing")
