@@ -57,8 +57,9 @@ def b64u_decode(text: str) -> bytes:
     return data
 
 
-def hkdf(ikm: bytes, info: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=SALT, info=info.encode()).derive(
+def hkdf(ikm: bytes, info: str, salt: bytes = SALT) -> bytes:
+    """HKDF-SHA256, 32 bytes; the salt names the protocol version (v1 unless given)."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info.encode()).derive(
         ikm
     )
 
@@ -70,6 +71,11 @@ def stretch_passphrase(passphrase: str, link_key: bytes) -> bytes:
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=link_key, iterations=PBKDF2_ITERATIONS
     )
     return kdf.derive(normalised)
+
+
+def input_key_material(link_key: bytes, passphrase: str | None) -> bytes:
+    """ikm: the link key, followed by the stretched passphrase when there is one."""
+    return link_key if passphrase is None else link_key + stretch_passphrase(passphrase, link_key)
 
 
 def verifier(proof: bytes) -> bytes:
@@ -93,7 +99,7 @@ class SecretKeys:
 def derive_secret_keys(link_key: bytes, passphrase: str | None = None) -> SecretKeys:
     if len(link_key) != KEY_BYTES:
         raise EnvelopeError("link key must be 32 bytes")
-    ikm = link_key if passphrase is None else link_key + stretch_passphrase(passphrase, link_key)
+    ikm = input_key_material(link_key, passphrase)
     return SecretKeys(
         claim=hkdf(link_key, "claim"),
         encrypt=hkdf(ikm, "encrypt"),

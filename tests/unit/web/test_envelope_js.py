@@ -1,5 +1,5 @@
 """The browser's envelope passes the protocol vectors too: Node's test runner runs
-tests/js/ against services/web/static/js/envelope.js."""
+tests/js/ against services/web/static/js/envelope.js (v1) and content.js (v2)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 VECTORS = ROOT / "docs" / "protocol-v1-vectors.json"
+V2_VECTORS = ROOT / "docs" / "protocol-v2-vectors.json"
 
 
 def vector_count() -> int:
-    """Tests the vectors file asks for at least: one per secret vector, one per
-    receipt vector, one for the padding table."""
-    vectors = json.loads(VECTORS.read_text())
-    return len(vectors["secrets"]) + len(vectors["receipts"]) + bool(vectors["padding"])
+    """Tests the vectors files ask for at least: one per vector and tamper case,
+    one per padding table."""
+    v1 = json.loads(VECTORS.read_text())
+    v2 = json.loads(V2_VECTORS.read_text())
+    v2_cases = ("links", "tampered_wraps", "contents", "tampered")
+    return (
+        len(v1["secrets"])
+        + len(v1["receipts"])
+        + bool(v1["padding"])
+        + sum(len(v2[key]) for key in v2_cases)
+        + bool(v2["padding"])
+    )
 
 
 def test_javascript_envelope_passes_the_protocol_vectors() -> None:

@@ -11,11 +11,11 @@ export const KEY_BYTES = 32;
 export const PBKDF2_ITERATIONS = 600000;
 export const LABEL_BYTES = 256;
 const SALT = encoder.encode("burnafter/v1");
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
 const MIN_BUCKET = 1024;
-const MAX_NAME_BYTES = 255;
-const MAX_FILES = 1000;
+export const MAX_NAME_BYTES = 255;
+export const MAX_FILES = 1000;
 const AAD = Uint8Array.of(VERSION);
 
 export class EnvelopeError extends Error {}
@@ -53,9 +53,10 @@ export function randomBytes(count) {
   return globalThis.crypto.getRandomValues(new Uint8Array(count));
 }
 
-export async function hkdf(ikm, info) {
+/** HKDF-SHA256, 32 bytes; the salt names the protocol version (v1 unless given). */
+export async function hkdf(ikm, info, salt = SALT) {
   const key = await subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  const params = { name: "HKDF", hash: "SHA-256", salt: SALT, info: encoder.encode(info) };
+  const params = { name: "HKDF", hash: "SHA-256", salt, info: encoder.encode(info) };
   return new Uint8Array(await subtle.deriveBits(params, key, KEY_BYTES * 8));
 }
 
@@ -66,6 +67,11 @@ export async function stretchPassphrase(passphrase, linkKey) {
   return new Uint8Array(await subtle.deriveBits(params, key, KEY_BYTES * 8));
 }
 
+/** ikm: the link key, followed by the stretched passphrase when there is one. */
+export async function inputKeyMaterial(linkKey, passphrase) {
+  return passphrase === null ? linkKey : concat(linkKey, await stretchPassphrase(passphrase, linkKey));
+}
+
 /** What the server stores for a proof: its SHA-256. */
 export async function verifier(proof) {
   return new Uint8Array(await subtle.digest("SHA-256", proof));
@@ -73,7 +79,7 @@ export async function verifier(proof) {
 
 export async function deriveSecretKeys(linkKey, passphrase = null) {
   if (linkKey.length !== KEY_BYTES) throw new EnvelopeError("link key must be 32 bytes");
-  const ikm = passphrase === null ? linkKey : concat(linkKey, await stretchPassphrase(passphrase, linkKey));
+  const ikm = await inputKeyMaterial(linkKey, passphrase);
   return {
     claim: await hkdf(linkKey, "claim"),
     encrypt: await hkdf(ikm, "encrypt"),
@@ -115,19 +121,19 @@ export function paddedLength(length) {
   return Math.ceil(n / step) * step;
 }
 
-function shortString(value, what) {
+export function shortString(value, what) {
   const raw = encoder.encode(value);
   if (raw.length > MAX_NAME_BYTES) throw new EnvelopeError(`${what} is longer than ${MAX_NAME_BYTES} bytes`);
   return concat(u16(raw.length), raw);
 }
 
-function u16(value) {
+export function u16(value) {
   const out = new Uint8Array(2);
   new DataView(out.buffer).setUint16(0, value);
   return out;
 }
 
-function u32(value) {
+export function u32(value) {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, value);
   return out;

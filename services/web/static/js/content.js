@@ -1,0 +1,369 @@
+// Protocol v2 in the browser: the same bytes as services/protocol/content.py.
+// A content (a text and files) is one stream (header, the files' bytes, zero
+// padding) sealed once in segments with the STREAM construction under a fresh
+// content key; each link carries that key wrapped under a key of its own. The
+// contract is docs/protocol.md (Protocol v2), with docs/protocol-v2-vectors.json.
+// The sealer reads each Blob slice by slice and the opener takes one sealed segment
+// at a time, so memory holds a segment or two whatever the size of the files.
+
+import {
+  EnvelopeError,
+  KEY_BYTES,
+  MAX_FILES,
+  MAX_NAME_BYTES,
+  NONCE_BYTES,
+  TAG_BYTES,
+  concat,
+  hkdf,
+  inputKeyMaterial,
+  paddedLength as paddedLengthBelow4GiB,
+  randomBytes,
+  shortString,
+  u16,
+  u32,
+} from "./envelope.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const subtle = globalThis.crypto.subtle;
+
+export const VERSION = 2;
+export const SEGMENT_UNIT = 1024;
+export const MAX_SEGMENT_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_SEGMENT_SIZE = 1024 * 1024;
+export const MAX_SEGMENTS = 2 ** 32;
+export const WRAPPED_BYTES = 1 + NONCE_BYTES + KEY_BYTES + TAG_BYTES;
+const SALT = encoder.encode("burnafter/v2");
+const AAD = Uint8Array.of(VERSION);
+const WRAP_AAD = concat(AAD, encoder.encode("wrap"));
+
+/** A content or wrapped key that does not open whole. The message holds no secret. */
+export class ContentError extends EnvelopeError {}
+
+/** v1's proofs (a client cannot know a link's version before it peeks), and the wrap key. */
+export async function deriveLinkKeys(linkKey, passphrase = null) {
+  if (linkKey.length !== KEY_BYTES) throw new EnvelopeError("link key must be 32 bytes");
+  const ikm = await inputKeyMaterial(linkKey, passphrase);
+  return {
+    claim: await hkdf(linkKey, "claim"),
+    unlock: passphrase === null ? null : await hkdf(ikm, "unlock"),
+    wrap: await hkdf(ikm, "wrap", SALT),
+  };
+}
+
+export function newContentKey() {
+  return randomBytes(KEY_BYTES);
+}
+
+async function aesKey(raw, use) {
+  return subtle.importKey("raw", raw, "AES-GCM", false, [use]);
+}
+
+/** 0x02 || nonce || AES-256-GCM(wrapKey, nonce, CK, aad = 0x02 || "wrap"): 61 bytes. */
+export async function wrapContentKey(wrapKey, contentKey, nonce = randomBytes(NONCE_BYTES)) {
+  if (contentKey.length !== KEY_BYTES) throw new EnvelopeError("content key must be 32 bytes");
+  const params = { name: "AES-GCM", iv: nonce, additionalData: WRAP_AAD };
+  const body = await subtle.encrypt(params, await aesKey(wrapKey, "encrypt"), contentKey);
+  return concat(AAD, nonce, new Uint8Array(body));
+}
+
+export async function unwrapContentKey(wrapKey, wrapped) {
+  if (wrapped.length !== WRAPPED_BYTES || wrapped[0] !== VERSION) {
+    throw new ContentError("unknown wrapped key version or length");
+  }
+  const params = { name: "AES-GCM", iv: wrapped.subarray(1, 1 + NONCE_BYTES), additionalData: WRAP_AAD };
+  try {
+    return new Uint8Array(await subtle.decrypt(params, await aesKey(wrapKey, "decrypt"), wrapped.subarray(1 + NONCE_BYTES)));
+  } catch {
+    throw new ContentError("the wrapped key does not open with this link or passphrase");
+  }
+}
+
+export async function segmentKey(contentKey) {
+  if (contentKey.length !== KEY_BYTES) throw new EnvelopeError("content key must be 32 bytes");
+  return hkdf(contentKey, "segments", SALT);
+}
+
+/** STREAM's nonce: 7 zero bytes, the segment's index (u32), the last-segment flag. */
+export function segmentNonce(index, last) {
+  return concat(new Uint8Array(7), u32(index), Uint8Array.of(last ? 1 : 0));
+}
+
+export function checkSegmentSize(segmentSize) {
+  if (!Number.isInteger(segmentSize) || segmentSize < SEGMENT_UNIT || segmentSize > MAX_SEGMENT_SIZE || segmentSize % SEGMENT_UNIT) {
+    throw new EnvelopeError(`segment size must be a multiple of ${SEGMENT_UNIT} up to 4 MiB`);
+  }
+  return segmentSize;
+}
+
+/** v1's Padmé, exact beyond 4 GiB too (envelope.js's works on 32-bit lengths). */
+export function paddedLength(length) {
+  if (length < 2 ** 32) return paddedLengthBelow4GiB(length);
+  let exponent = 32;
+  while (2 ** (exponent + 1) <= length) exponent += 1;
+  const step = 2 ** (exponent - (32 - Math.clz32(exponent)));
+  return Math.ceil(length / step) * step;
+}
+
+function u64(value) {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(value));
+  return out;
+}
+
+/** u32 text length || text || u16 count || count × (name, type, u64 size), from {text, files: [{name, type, size}]}. */
+export function encodeHeader({ text = "", files = [] }) {
+  if (files.length > MAX_FILES) throw new EnvelopeError(`at most ${MAX_FILES} files`);
+  const rawText = encoder.encode(text);
+  const parts = [u32(rawText.length), rawText, u16(files.length)];
+  for (const file of files) {
+    if (!file.name) throw new EnvelopeError("a file needs a name");
+    if (!Number.isSafeInteger(file.size) || file.size < 0) throw new EnvelopeError("a file size must be a whole number of bytes");
+    parts.push(shortString(file.name, "file name"), shortString(file.type || "", "file type"), u64(file.size));
+  }
+  return concat(...parts);
+}
+
+async function readHeader(reader) {
+  const text = await reader.text(4);
+  const count = await reader.number(2);
+  if (count > MAX_FILES) throw new ContentError(`at most ${MAX_FILES} files`);
+  const files = [];
+  for (let left = count; left > 0; left -= 1) {
+    const name = await reader.text(2);
+    const type = await reader.text(2);
+    if (!name) throw new ContentError("a file needs a name");
+    if (Math.max(encoder.encode(name).length, encoder.encode(type).length) > MAX_NAME_BYTES) {
+      throw new ContentError(`a file name or type is longer than ${MAX_NAME_BYTES} bytes`);
+    }
+    files.push({ name, type, size: await reader.number(8) });
+  }
+  return { text, files };
+}
+
+/** A whole encoded header, and nothing after it. */
+export async function decodeHeader(bytes) {
+  const reader = new PlaintextReader([bytes][Symbol.iterator](), "plaintext frame is truncated");
+  const header = await readHeader(reader);
+  if (reader.at !== reader.data.length) throw new ContentError("bytes follow the header");
+  return header;
+}
+
+/**
+ * Seals {text, files: [{name, type, blob}]} into segments: iterate it (once) with
+ * `for await`. Each Blob is read a slice at a time as the segments are asked for.
+ */
+export class ContentSealer {
+  #contentKey;
+  #files;
+
+  constructor(contentKey, { text = "", files = [] } = {}, segmentSize = DEFAULT_SEGMENT_SIZE) {
+    this.segmentSize = checkSegmentSize(segmentSize);
+    if (contentKey.length !== KEY_BYTES) throw new EnvelopeError("content key must be 32 bytes");
+    this.#contentKey = contentKey;
+    this.#files = files;
+    this.header = { text, files: files.map((f) => ({ name: f.name, type: f.type || "", size: f.blob.size })) };
+    this.encodedHeader = encodeHeader(this.header);
+    this.plaintextLength = this.header.files.reduce((sum, f) => sum + f.size, this.encodedHeader.length);
+    this.paddedLength = paddedLength(this.plaintextLength);
+    this.segmentCount = Math.ceil(this.paddedLength / this.segmentSize);
+    if (this.segmentCount > MAX_SEGMENTS) throw new ContentError("the content needs more segments than a content may have");
+  }
+
+  /** What the segments weigh together: the padded length and a tag per segment. */
+  get sealedLength() {
+    return this.paddedLength + this.segmentCount * TAG_BYTES;
+  }
+
+  async *[Symbol.asyncIterator]() {
+    const key = await aesKey(await segmentKey(this.#contentKey), "encrypt");
+    const size = this.segmentSize;
+    const segment = new Uint8Array(size);
+    let filled = 0;
+    let index = 0;
+    for await (const piece of this.#plaintext()) {
+      for (let at = 0; at < piece.length; ) {
+        const count = Math.min(piece.length - at, size - filled);
+        segment.set(piece.subarray(at, at + count), filled);
+        filled += count;
+        at += count;
+        if (filled === size && index < this.segmentCount - 1) {
+          yield await sealSegment(key, index, segment, false);
+          index += 1;
+          filled = 0;
+        }
+      }
+    }
+    yield await sealSegment(key, index, segment.subarray(0, filled), true);
+  }
+
+  async *#plaintext() {
+    yield this.encodedHeader;
+    for (const [number, file] of this.#files.entries()) {
+      for (let at = 0; at < file.blob.size; at += this.segmentSize) {
+        const end = Math.min(at + this.segmentSize, file.blob.size);
+        const piece = new Uint8Array(await file.blob.slice(at, end).arrayBuffer());
+        if (piece.length !== end - at) throw new ContentError(`file ${number} does not hold its declared size`);
+        yield piece;
+      }
+    }
+    const zeros = new Uint8Array(this.segmentSize);
+    for (let at = this.plaintextLength; at < this.paddedLength; at += this.segmentSize) {
+      yield zeros.subarray(0, Math.min(this.segmentSize, this.paddedLength - at));
+    }
+  }
+}
+
+async function sealSegment(key, index, plaintext, last) {
+  const params = { name: "AES-GCM", iv: segmentNonce(index, last), additionalData: AAD };
+  return new Uint8Array(await subtle.encrypt(params, key, plaintext));
+}
+
+/**
+ * Opens sealed segments (an iterable or async iterable of Uint8Array), one at a
+ * time: iterating it with `for await` yields {header: {text, files}}, then
+ * {file, data} chunks in order (file is an index into header.files).
+ *
+ * Every segment is authenticated before any of its bytes are used, but only the
+ * end of the iteration proves the content whole (nothing dropped, truncated or
+ * appended, zero padding): a consumer must discard what it got if iterating throws.
+ */
+export class ContentOpener {
+  #contentKey;
+  #segments;
+
+  constructor(contentKey, segments, segmentSize) {
+    this.segmentSize = checkSegmentSize(segmentSize);
+    if (contentKey.length !== KEY_BYTES) throw new EnvelopeError("content key must be 32 bytes");
+    this.#contentKey = contentKey;
+    this.#segments = segments;
+  }
+
+  async *[Symbol.asyncIterator]() {
+    const reader = new PlaintextReader(this.#plaintexts(), "the content is shorter than its header says");
+    const header = await readHeader(reader);
+    yield { header };
+    for (const [file, entry] of header.files.entries()) {
+      for await (const data of reader.pieces(entry.size)) yield { file, data };
+    }
+    await reader.finish(paddedLength(reader.position));
+  }
+
+  /** Each segment opened in turn. A segment is the last when none follows it, and
+   * is opened as such: the flag in its nonce proves where the content ends. */
+  async *#plaintexts() {
+    const sealed = this.#segments[Symbol.asyncIterator]?.() ?? this.#segments[Symbol.iterator]();
+    let current = await sealed.next();
+    if (current.done) throw new ContentError("the content is truncated: there is no segment");
+    const key = await aesKey(await segmentKey(this.#contentKey), "decrypt");
+    for (let index = 0; !current.done; index += 1) {
+      const following = await sealed.next();
+      yield await this.#open(key, index, current.value, following.done);
+      current = following;
+    }
+  }
+
+  async #open(key, index, sealed, last) {
+    if (index >= MAX_SEGMENTS) throw new ContentError("more segments than a content may have");
+    if (sealed.length <= TAG_BYTES || sealed.length > this.segmentSize + TAG_BYTES) {
+      throw new ContentError(`segment ${index} has a wrong length`);
+    }
+    const plaintext = await openSegment(key, index, sealed, last);
+    if (plaintext === null) throw await refusal(key, index, sealed, last);
+    if (!last && plaintext.length !== this.segmentSize) throw new ContentError(`segment ${index} has a wrong length`);
+    return plaintext;
+  }
+}
+
+async function openSegment(key, index, sealed, last) {
+  const params = { name: "AES-GCM", iv: segmentNonce(index, last), additionalData: AAD };
+  try {
+    return new Uint8Array(await subtle.decrypt(params, key, sealed));
+  } catch {
+    return null;
+  }
+}
+
+/** Name the failure: a segment that opens with the other flag is in its place, but
+ * the content ends before or after it. */
+async function refusal(key, index, sealed, last) {
+  if ((await openSegment(key, index, sealed, !last)) === null) {
+    return new ContentError(`segment ${index} does not authenticate: tampered, out of order, or another content's`);
+  }
+  if (last) return new ContentError("the content is truncated: its last segment is missing");
+  return new ContentError(`the content has data after the last segment (${index})`);
+}
+
+/** Opened segments as one stream, read by count; pulls a segment only when it needs one. */
+class PlaintextReader {
+  constructor(chunks, shortMessage) {
+    this.chunks = chunks;
+    this.shortMessage = shortMessage;
+    this.data = new Uint8Array(0);
+    this.at = 0;
+    this.position = 0;
+  }
+
+  async next() {
+    const { value, done } = await this.chunks.next();
+    if (done) throw new ContentError(this.shortMessage);
+    return value;
+  }
+
+  async take(count) {
+    if (this.data.length - this.at < count) {
+      const parts = [this.data.subarray(this.at)];
+      for (let held = parts[0].length; held < count; held += parts.at(-1).length) parts.push(await this.next());
+      this.data = concat(...parts);
+      this.at = 0;
+    }
+    const chunk = this.data.subarray(this.at, this.at + count);
+    this.at += count;
+    this.position += count;
+    return chunk;
+  }
+
+  async number(size) {
+    const bytes = await this.take(size);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+    if (size === 2) return view.getUint16(0);
+    if (size === 4) return view.getUint32(0);
+    const value = view.getBigUint64(0);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ContentError("a file size is larger than this client can hold");
+    return Number(value);
+  }
+
+  async text(size) {
+    const raw = await this.take(await this.number(size));
+    try {
+      return decoder.decode(raw);
+    } catch {
+      throw new ContentError("plaintext frame holds invalid UTF-8");
+    }
+  }
+
+  /** `count` bytes in pieces of at most one segment, holding no more. */
+  async *pieces(count) {
+    for (let left = count; left > 0; ) {
+      if (this.at === this.data.length) {
+        this.data = await this.next();
+        this.at = 0;
+      }
+      const piece = await this.take(Math.min(left, this.data.length - this.at));
+      left -= piece.length;
+      yield piece;
+    }
+  }
+
+  /** Zero bytes up to the padded length, then the end of the content. */
+  async finish(padded) {
+    for await (const piece of this.pieces(padded - this.position)) {
+      for (let at = 0; at < piece.length; at += 1) {
+        if (piece[at] !== 0) throw new ContentError("padding must be zero bytes");
+      }
+    }
+    if (this.at < this.data.length || !(await this.chunks.next()).done) {
+      throw new ContentError("the content is longer than its padded length");
+    }
+  }
+}
