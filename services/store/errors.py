@@ -39,6 +39,14 @@ class SenderQuotaFull(DomainError):
     """Storing this would put the ciphertext of this sender's secrets over its quota."""
 
 
+class InvalidDeclaration(DomainError):
+    """A content's declared sizes do not add up, or its segment 0 is not of its size."""
+
+
+class GrantNotFound(DomainError):
+    """Unknown, completed or expired download grant: one answer for all."""
+
+
 class TokenNameTaken(DomainError):
     """An API token of that name exists already."""
 

@@ -1,8 +1,10 @@
 """The store: every SQL statement of burnafter, and the transactions around them.
 
-Lock order is always ``secrets`` row first, then ``receipts`` row, so a reveal, a
-revoke and the reaper racing for one secret can wait for each other but never
-deadlock. Expiry is checked in each query, not left to the reaper.
+Lock order is always ``secrets`` row first, then ``receipts`` row, then (for a
+protocol v2 link) its ``contents`` row, so a reveal, a revoke and the reaper racing
+for one secret can wait for each other but never deadlock; the paths that touch a
+content alone (services/store/contents.py) lock nothing else. Expiry is checked in
+each query, not left to the reaper.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class Receipt:
 _STAND_IN = bytes(32)
 
 
-def _proof_matches(proof: bytes, stored_verifier: bytes | None) -> bool:
+def proof_matches(proof: bytes, stored_verifier: bytes | None) -> bool:
     """In constant time, and with the same work whether a row was found or not."""
     same = hmac.compare_digest(verifier(proof), stored_verifier or _STAND_IN)
     return same and stored_verifier is not None
@@ -129,7 +131,7 @@ CREATE = """
 SELECT * FROM burnafter_create_secret_v2($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                                          $12, $13, $14, $15, $16, $17)
 """
-_RECOUNT = "SELECT burnafter_recount_storage_v1()"
+_RECOUNT = "SELECT burnafter_recount_storage_v2()"
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,8 @@ async def create_secret(
 
 
 async def recount_storage(pool: asyncpg.Pool) -> int:
-    """Count the bytes held again from the secrets left, giving back those of ended
-    secrets; return all secrets' bytes."""
+    """Count the bytes held again from the secrets and contents left, giving back those
+    of ended secrets and deleted contents; return all the bytes held."""
     total: int = await pool.fetchval(_RECOUNT)
     return total
 
@@ -193,23 +195,32 @@ async def recount_storage(pool: asyncpg.Pool) -> int:
 _PEEK = """
 SELECT claim_verifier, unlock_verifier IS NOT NULL AS passphrase_required,
        views_left, expires_at
-FROM secrets WHERE id = $1 AND expires_at > now()
+FROM secrets AS s WHERE id = $1 AND expires_at > now()
+  AND (content_id IS NULL
+       OR EXISTS (SELECT 1 FROM contents AS c WHERE c.id = s.content_id AND c.state = 'live'))
 """
 
 
 async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     """What the holder of the link may know before revealing; changes nothing."""
     row = await pool.fetchrow(_PEEK, secret_id)
-    if not _proof_matches(claim, row and row["claim_verifier"]) or row is None:
+    if not proof_matches(claim, row and row["claim_verifier"]) or row is None:
         raise SecretNotFound
     return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
 
 
-REVEAL = "SELECT * FROM burnafter_reveal_v3($1, $2, $3, $4, $5, 'reveal')"
-_DELETE_BY_RECIPIENT = "SELECT * FROM burnafter_reveal_v3($1, $2, $3, $4, $5, 'delete')"
+# Without a grant lifetime, burnafter_reveal_v4 finds v1 links only (a v2 link's
+# reveal is services/store/contents.py's); a delete ends a link of either kind.
+REVEAL = """
+SELECT outcome, ciphertext, views_left, attempts_left, recipient_may_delete
+FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'reveal', NULL, NULL)
+"""
+_DELETE_BY_RECIPIENT = """
+SELECT outcome, attempts_left FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'delete', NULL, NULL)
+"""
 
 
-async def _reveal_v3(
+async def _reveal_v4(
     pool: asyncpg.Pool,
     query: str,
     secret_id: str,
@@ -232,13 +243,13 @@ async def reveal(
 ) -> Revealed | Refused:
     """Spend one view and return the ciphertext, in one round trip; or say why not.
 
-    The decision runs in ``burnafter_reveal_v3`` (migrations 0006, 0007), one
+    The decision runs in ``burnafter_reveal_v4`` (migrations 0006, 0007, 0008), one
     statement. It checks the claim without a lock (a wrong claim costs what an unknown
     id costs), then holds the secret's row lock from a second check to its commit. A
     wrong unlock proof spends one attempt instead, and the last attempt burns the
     secret; the attempt is committed before the refusal comes back.
     """
-    row = await _reveal_v3(pool, REVEAL, secret_id, claim, unlock, access)
+    row = await _reveal_v4(pool, REVEAL, secret_id, claim, unlock, access)
     outcome = RevealOutcome(row["outcome"])
     if outcome is RevealOutcome.REVEALED:
         return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
@@ -252,7 +263,7 @@ async def delete_by_recipient(
     its sender allowed it; None when deleted. The checks are the reveal's, a wrong
     passphrase spends an attempt as it does there. Raises DeleteNotAllowed when the
     sender did not allow it."""
-    row = await _reveal_v3(pool, _DELETE_BY_RECIPIENT, secret_id, claim, unlock, access)
+    row = await _reveal_v4(pool, _DELETE_BY_RECIPIENT, secret_id, claim, unlock, access)
     if row["outcome"] == DeleteOutcome.DELETED:
         return None
     if row["outcome"] == DeleteOutcome.NOT_ALLOWED:
@@ -285,7 +296,7 @@ async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Rec
     reaper has deleted it."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(_READ_RECEIPT, secret_id)
-        if not _proof_matches(manage, row and row["manage_verifier"]) or row is None:
+        if not proof_matches(manage, row and row["manage_verifier"]) or row is None:
             raise ReceiptNotFound
         events = await conn.fetch(_READ_EVENTS, secret_id)
         notifications = await conn.fetch(_READ_NOTIFICATIONS, secret_id)
@@ -306,7 +317,11 @@ async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Rec
 
 
 _READ_MANAGE_VERIFIER = "SELECT manage_verifier FROM receipts WHERE id = $1"
-_DELETE_LIVE_SECRET = "DELETE FROM secrets WHERE id = $1 AND expires_at > now() RETURNING id"
+_DELETE_LIVE_SECRET = """
+DELETE FROM secrets WHERE id = $1 AND expires_at > now() RETURNING id, content_id
+"""
+# After the receipt: lock order is secrets row, receipts row, contents row.
+_RELEASE_CONTENT = "SELECT burnafter_release_content_v1($1)"
 _RECORD_REVOKE = """
 WITH receipt AS (
     UPDATE receipts SET state = 'revoked', ended_at = now()
@@ -328,13 +343,16 @@ async def revoke(pool: asyncpg.Pool, secret_id: str, manage: bytes, access: Acce
     """Destroy a live secret for its sender. Waits for a reveal holding the row lock."""
     async with pool.acquire() as conn:
         stored = await conn.fetchval(_READ_MANAGE_VERIFIER, secret_id)
-        if not _proof_matches(manage, stored):
+        if not proof_matches(manage, stored):
             raise ReceiptNotFound
         async with conn.transaction():
-            if await conn.fetchval(_DELETE_LIVE_SECRET, secret_id) is not None:
+            deleted = await conn.fetchrow(_DELETE_LIVE_SECRET, secret_id)
+            if deleted is not None:
                 await conn.execute(
                     _RECORD_REVOKE, secret_id, access.client_address, access.user_agent
                 )
+                if deleted["content_id"] is not None:
+                    await conn.execute(_RELEASE_CONTENT, deleted["content_id"])
                 return
             state = await conn.fetchval(_CURRENT_STATE, secret_id)
     if state is None:  # purged since the manage token was checked

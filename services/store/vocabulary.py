@@ -57,10 +57,30 @@ class RevealOutcome(StrEnum):
 
 class DeleteOutcome(StrEnum):
     """What a recipient's delete comes to, beside the refusals it shares with a
-    reveal (``burnafter_reveal_v3``)."""
+    reveal (``burnafter_reveal_v4``)."""
 
     DELETED = "deleted"
     NOT_ALLOWED = "not_allowed"  # its sender did not allow it
+
+
+class ContentState(StrEnum):
+    """Where a protocol v2 content stands: its segments arriving, or revealable."""
+
+    UPLOADING = "uploading"
+    LIVE = "live"
+
+
+class UploadOutcome(StrEnum):
+    """What a segment's upload, or a finalize, comes to (``services/store/contents.py``)."""
+
+    STORED = "stored"  # the segment is held (also when the same bytes come again)
+    LIVE = "live"  # finalized: its links can be revealed
+    INCOMPLETE = "incomplete"  # finalize before every segment arrived
+    OUT_OF_ORDER = "out_of_order"  # an index past the next one expected
+    CONFLICT = "conflict"  # other bytes at an index already stored
+    WRONG_SIZE = "wrong_size"
+    BAD_INDEX = "bad_index"  # no such segment in the declared content
+    NOT_FOUND = "not_found"  # unknown id, wrong upload token, not uploading, or too late
 
 
 # API v1 was published with these words; clients and webhook receivers may match on

@@ -20,7 +20,7 @@ from services.server.metrics import (
     ReaperMetrics,
 )
 from services.server.settings import Settings
-from services.store import secrets
+from services.store import contents, secrets
 from services.store.db import DATABASE_UNAVAILABLE
 from services.store.vocabulary import EventKind
 
@@ -62,14 +62,20 @@ async def _in_batches(
 async def reap_once(
     pool: asyncpg.Pool, settings: Settings, on_batch: Batch = _ignore_batch
 ) -> ReapPass:
-    """Run batches until no expired secret and no receipt past retention is left,
-    then count the bytes stored again, giving back those of every secret that ended
-    since (the storage limits, migration 0006).
+    """Run batches until no expired secret, unfinished upload, unheld content and no
+    receipt past retention is left, then count the bytes stored again, giving back
+    those of every secret and content that ended since (the storage limits,
+    migrations 0006 and 0008).
 
     ``on_batch("expired" | "purged", ids)`` sees each batch once it is committed, so
     a pass over a million-row backlog holds a batch or two of ids at a time."""
     size = settings.reaper_batch_size
     expired = await _in_batches(lambda: secrets.reap_expired(pool, size), size, "expired", on_batch)
+    expired += await _in_batches(
+        lambda: contents.reap_unfinished_uploads(pool, size), size, "expired", on_batch
+    )
+    # Contents that time let go (an expired link, grant or upload): docs/architecture.md.
+    await _in_batches(lambda: contents.release_unheld(pool, size), size, "released", _ignore_batch)
     purged = await _in_batches(
         lambda: secrets.purge_receipts(pool, settings.receipt_retention, size),
         size,
