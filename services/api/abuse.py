@@ -10,13 +10,17 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 from aiohttp import web
 
 from services.server.client_address import client_of
-from services.store import secrets
+from services.store import contents, secrets
 from services.store.errors import SenderQuotaFull, StorageFull
+
+T = TypeVar("T")
 
 # Before a create is refused for storage, the bytes of ended secrets are counted
 # back (a scan of the secrets table), at most this often per process.
@@ -48,12 +52,33 @@ class StorageCap:
     ) -> secrets.Created:
         """Store ``new`` for ``sender`` (the identity its quota counts against)."""
         key = self.quota_key(sender)
+        return await self._within(
+            pool, lambda: secrets.create_secret(pool, new, access, self.limits, key)
+        )
+
+    async def create_content(
+        self,
+        pool: asyncpg.Pool,
+        content: contents.NewContent,
+        link: contents.NewLink,
+        access: secrets.Access,
+        sender: str,
+    ) -> contents.ContentCreated:
+        """Store a v2 ``content`` and its ``link`` for ``sender``, its declared size
+        reserved before any other segment arrives."""
+        key = self.quota_key(sender)
+        return await self._within(
+            pool,
+            lambda: contents.create_content(pool, content, link, access, self.limits, key),
+        )
+
+    async def _within(self, pool: asyncpg.Pool, store: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await secrets.create_secret(pool, new, access, self.limits, key)
+            return await store()
         except (StorageFull, SenderQuotaFull):
             now = time.monotonic()
             if now - self._recounted_at < RECOUNT_SECONDS:
                 raise
             self._recounted_at = now
             await secrets.recount_storage(pool)
-            return await secrets.create_secret(pool, new, access, self.limits, key)
+            return await store()

@@ -8,7 +8,7 @@ from importlib import resources
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.api import handlers
+from services.api import contents, handlers
 from services.api.abuse import StorageCap
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
 from services.api.events import SecretEvents
@@ -66,6 +66,13 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
     app.router.add_post("/v1/secrets/{id}/delete", handlers.delete_secret, name="delete_secret")
     app.router.add_delete("/v1/secrets/{id}", handlers.revoke_secret, name="revoke_secret")
     app.router.add_get("/v1/receipts/{id}", handlers.read_receipt, name="read_receipt")
+    app.router.add_post("/v1/contents", contents.create_content, name="create_content")
+    segment = "/v1/contents/{id}/segments/{index}"
+    app.router.add_put(segment, contents.put_segment, name="put_segment")
+    app.router.add_get(segment, contents.read_segment, name="read_segment")
+    app.router.add_get("/v1/contents/{id}/upload", contents.upload_state, name="upload_state")
+    app.router.add_post("/v1/contents/{id}/finalize", contents.finalize, name="finalize")
+    app.router.add_post("/v1/contents/{id}/downloaded", contents.downloaded, name="downloaded")
     return app
 
 

@@ -21,3 +21,20 @@ class AuthenticationRequired(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class ContentTooLarge(Exception):
+    """A content declared over the most a secret may hold."""
+
+    def __init__(self, max_content_bytes: int) -> None:
+        super().__init__(f"over {max_content_bytes} bytes")
+        self.max_content_bytes = max_content_bytes
+
+
+class UploadRefused(Exception):
+    """A segment upload or a finalize the store refused (``UploadOutcome``)."""
+
+    def __init__(self, outcome: str, received: int | None) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+        self.received = received

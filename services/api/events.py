@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.server.audit import Auditor
 from services.server.metrics import SecretMetrics
+from services.store.contents import RevealedContent
 from services.store.secrets import Access, Refused, Revealed
 from services.store.vocabulary import EventKind, RevealOutcome
 
@@ -33,12 +34,14 @@ class SecretEvents:
             max_views=max_views,
         )
 
-    def reveal(self, secret_id: str, result: Revealed | Refused, access: Access) -> None:
+    def reveal(
+        self, secret_id: str, result: Revealed | RevealedContent | Refused, access: Access
+    ) -> None:
         """One reveal request, counted by its outcome. A view or an attempt spent is
         audited; not_found is not (it names no secret the caller has shown any right
         to), nor is passphrase_required (it spends nothing)."""
         self.metrics.reveals.labels(outcome=result.outcome).inc()
-        if isinstance(result, Revealed):
+        if isinstance(result, Revealed | RevealedContent):
             self.auditor.record(
                 EventKind.VIEWED.audit_name,
                 outcome="ok",
@@ -73,6 +76,14 @@ class SecretEvents:
             )
         elif refused.outcome is RevealOutcome.WRONG_PASSPHRASE:
             self._wrong_passphrase(secret_id, refused.attempts_left, access)
+
+    def segments_up(self, count: int, sealed_bytes: int) -> None:
+        self.metrics.segments.labels(direction="up").inc(count)
+        self.metrics.segment_bytes.labels(direction="up").inc(sealed_bytes)
+
+    def segments_down(self, count: int, sealed_bytes: int) -> None:
+        self.metrics.segments.labels(direction="down").inc(count)
+        self.metrics.segment_bytes.labels(direction="down").inc(sealed_bytes)
 
     def rate_limited(self, action: str) -> None:
         self.metrics.rate_limited.labels(action=action).inc()

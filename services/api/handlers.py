@@ -19,28 +19,32 @@ from services.api.requests import (
     create_request,
     json_object,
     manage_token,
+    max_sealed_bytes,
     optional_binary,
     secret_id,
 )
 from services.api.senders import ALLOWED_SENDERS, identify, permitted_sender
 from services.api.wire import timestamp, to_json
-from services.protocol.envelope import ID_BYTES, b64u_encode
+from services.protocol.envelope import ID_BYTES, KEY_BYTES, b64u_encode, verifier
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.server.rate_limits import RateLimited
-from services.store import secrets
+from services.store import contents, secrets
 from services.store.errors import SenderQuotaFull, StorageFull
 
 
 async def limits(request: web.Request) -> web.Response:
     """What this sender may ask for, so clients can offer only valid choices."""
-    _rate_limit(request, "peek")  # a read as cheap as a peek, and a token look-up
+    rate_limit(request, "peek")  # a read as cheap as a peek, and a token look-up
     settings = request.config_dict[SETTINGS]
     current, sender = settings.limits, await identify(request)
     allowed = settings.limits_for(sender.kind)
     return web.json_response(
         {
             "max_ciphertext_bytes": current.max_ciphertext_bytes,
+            "max_content_bytes": current.max_content_bytes,
+            "segment_size": current.segment_size,
+            "max_sealed_bytes": max_sealed_bytes(current),
             "max_views": allowed.max_views,
             "min_expires_in": current.min_expires_in,
             "max_expires_in": allowed.max_expires_in,
@@ -53,7 +57,13 @@ async def limits(request: web.Request) -> web.Response:
     )
 
 
-def _rate_limit(request: web.Request, action: str) -> None:
+def new_token() -> tuple[bytes, bytes]:
+    """A fresh upload or download token, and the verifier the store keeps of it."""
+    token = os.urandom(KEY_BYTES)
+    return token, verifier(token)
+
+
+def rate_limit(request: web.Request, action: str) -> None:
     try:
         request.app[RATE_LIMITER].take(action, client_key(request))
     except RateLimited:
@@ -62,7 +72,7 @@ def _rate_limit(request: web.Request, action: str) -> None:
 
 
 async def create_secret(request: web.Request) -> web.Response:
-    _rate_limit(request, "create")
+    rate_limit(request, "create")
     sender = await permitted_sender(request)
     settings = request.config_dict[SETTINGS]
     body = await json_object(request, CREATE_FIELDS, create_body_limit(settings.limits))
@@ -94,7 +104,7 @@ async def create_secret(request: web.Request) -> web.Response:
 
 
 async def peek_secret(request: web.Request) -> web.Response:
-    _rate_limit(request, "peek")
+    rate_limit(request, "peek")
     the_id = secret_id(request)
     body = await json_object(request, {"claim"}, PROOF_BODY_BYTES)
     claim = binary(body, "claim", size=PROOF_BYTES)
@@ -104,31 +114,65 @@ async def peek_secret(request: web.Request) -> web.Response:
             "passphrase_required": found.passphrase_required,
             "views_left": found.views_left,
             "expires_at": timestamp(found.expires_at),
+            "version": found.version,
+            "sealed_bytes": found.sealed_bytes,
         }
     )
 
 
 async def reveal_secret(request: web.Request) -> web.Response:
-    _rate_limit(request, "reveal")
+    rate_limit(request, "reveal")
     the_id = secret_id(request)
     claim, unlock = _proofs(await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES))
     access = access_of(request)
-    result = await secrets.reveal(request.config_dict[POOL], the_id, claim, unlock, access)
+    grant_token, grant_verifier = new_token()  # kept only if the content needs one
+    result = await contents.reveal(
+        request.config_dict[POOL],
+        the_id,
+        claim,
+        unlock,
+        access,
+        grant_verifier,
+        request.config_dict[SETTINGS].limits.download_seconds,
+    )
     request.app[SECRET_EVENTS].reveal(the_id, result, access)
     if isinstance(result, secrets.Refused):
         return refusal(result)
+    if isinstance(result, secrets.Revealed):
+        return web.json_response(
+            {
+                "version": 1,
+                "ciphertext": b64u_encode(result.ciphertext),
+                "views_left": result.views_left,
+                "recipient_may_delete": result.recipient_may_delete,
+            }
+        )
+    download = None
+    if result.grant_expires_at is not None:
+        download = {
+            "token": b64u_encode(grant_token),
+            "expires_at": timestamp(result.grant_expires_at),
+        }
+    request.app[SECRET_EVENTS].segments_down(1, len(result.first_segment))
     return web.json_response(
         {
-            "ciphertext": b64u_encode(result.ciphertext),
+            "version": 2,
+            "content_id": the_id,
+            "wrapped_key": b64u_encode(result.wrapped_key),
+            "segment_size": result.segment_size,
+            "segment_count": result.segment_count,
+            "sealed_bytes": result.sealed_bytes,
+            "first_segment": b64u_encode(result.first_segment),
             "views_left": result.views_left,
             "recipient_may_delete": result.recipient_may_delete,
+            "download": download,
         }
     )
 
 
 async def delete_secret(request: web.Request) -> web.Response:
     """The recipient's delete, where the sender allowed it: the reveal's proofs."""
-    _rate_limit(request, "reveal")
+    rate_limit(request, "reveal")
     the_id = secret_id(request)
     claim, unlock = _proofs(await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES))
     access = access_of(request)
@@ -149,14 +193,14 @@ def _proofs(body: dict[str, Any]) -> tuple[bytes, bytes | None]:
 
 
 async def read_receipt(request: web.Request) -> web.Response:
-    _rate_limit(request, "receipt")
+    rate_limit(request, "receipt")
     the_id = secret_id(request)
     receipt = await secrets.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
     return web.json_response(to_json(receipt))
 
 
 async def revoke_secret(request: web.Request) -> web.Response:
-    _rate_limit(request, "receipt")
+    rate_limit(request, "receipt")
     the_id = secret_id(request)
     access = access_of(request)
     await secrets.revoke(request.config_dict[POOL], the_id, manage_token(request), access)

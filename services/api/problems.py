@@ -13,12 +13,19 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from services.api.errors import AuthenticationRequired, InvalidRequest
+from services.api.errors import (
+    AuthenticationRequired,
+    ContentTooLarge,
+    InvalidRequest,
+    UploadRefused,
+)
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
 from services.server.rate_limits import RateLimited
 from services.store.db import DATABASE_UNAVAILABLE
 from services.store.errors import (
     DeleteNotAllowed,
+    GrantNotFound,
+    InvalidDeclaration,
     ReceiptNotFound,
     SecretAlreadyEnded,
     SecretNotFound,
@@ -26,7 +33,7 @@ from services.store.errors import (
     StorageFull,
 )
 from services.store.secrets import Refused
-from services.store.vocabulary import RevealOutcome
+from services.store.vocabulary import RevealOutcome, UploadOutcome
 
 log = structlog.get_logger("burnafter.api")
 
@@ -92,6 +99,57 @@ def refusal(refused: Refused) -> web.Response:
     return _REFUSALS[refused.outcome](refused.attempts_left).response()
 
 
+UPLOAD_NOT_FOUND = Problem(
+    404,
+    "upload-not-found",
+    "Upload not found",
+    "No upload in progress matches this id and token: it finished, it ran out of time, "
+    "or it never was.",
+)
+
+
+def _upload_refused(exc: UploadRefused) -> Problem:
+    """A segment upload or a finalize, by what the store said."""
+    received = {"received": exc.received}
+    answers = {
+        UploadOutcome.OUT_OF_ORDER: Problem(
+            409,
+            "segment-out-of-order",
+            "Segment out of order",
+            "Segments go in order: send the one numbered `received` next.",
+            received,
+        ),
+        UploadOutcome.CONFLICT: Problem(
+            409,
+            "segment-conflict",
+            "Segment conflict",
+            "A segment with this number was stored with other bytes.",
+        ),
+        UploadOutcome.INCOMPLETE: Problem(
+            409,
+            "upload-incomplete",
+            "Upload incomplete",
+            "Not every segment has arrived: send from the one numbered `received`.",
+            received,
+        ),
+        UploadOutcome.WRONG_SIZE: Problem(
+            400,
+            "invalid-request",
+            "Invalid request",
+            "The segment's size is not the one its content declared.",
+            {"field": "body"},
+        ),
+        UploadOutcome.BAD_INDEX: Problem(
+            400,
+            "invalid-request",
+            "Invalid request",
+            "The content declared no segment with this number.",
+            {"field": "index"},
+        ),
+    }
+    return answers.get(UploadOutcome(exc.outcome), UPLOAD_NOT_FOUND)
+
+
 def _http_error(exc: web.HTTPException) -> Problem:
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return Problem(
@@ -136,6 +194,28 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
         "Too many requests",
         f"Too many requests from your address. Try again in {exc.retry_after} s.",
         headers={"Retry-After": str(exc.retry_after)},
+    ),
+    ContentTooLarge: lambda exc: Problem(
+        413,
+        "content-too-large",
+        "Content too large",
+        f"A secret holds at most {exc.max_content_bytes} bytes, text and files together.",
+        {"max_content_bytes": exc.max_content_bytes},
+    ),
+    InvalidDeclaration: lambda _: Problem(
+        400,
+        "invalid-request",
+        "Invalid request",
+        "segment_count, sealed_bytes and first_segment do not add up for this segment size.",
+        {"field": "sealed_bytes"},
+    ),
+    UploadRefused: _upload_refused,
+    GrantNotFound: lambda _: Problem(
+        404,
+        "download-not-found",
+        "Download not found",
+        "No open download matches this token and segment: it finished, it ran out of "
+        "time, or it never was.",
     ),
     DeleteNotAllowed: lambda _: Problem(
         403,

@@ -6,16 +6,21 @@ in a client is a 400, not a silently ignored option."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from services.api.errors import InvalidRequest
+from services.api.errors import ContentTooLarge, InvalidRequest
+from services.protocol.content import TAG_BYTES, WRAPPED_BYTES, sealed_length
+from services.protocol.content import VERSION as CONTENT_VERSION
 from services.protocol.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
 from services.server.settings import Limits, SenderLimits
+from services.store.contents import NewContent, NewLink
 from services.store.errors import SecretNotFound
 from services.store.secrets import NewSecret
 
@@ -29,13 +34,16 @@ _MIN_CIPHERTEXT = 1 + NONCE_BYTES + 16
 _CREATE_BODY_OVERHEAD = 64 * 1024
 
 
+def segment_body_limit(limits: Limits) -> int:
+    """The largest segment upload: one sealed segment, as raw bytes."""
+    return limits.segment_size + TAG_BYTES
+
+
 def create_body_limit(limits: Limits) -> int:
-    """The largest create body: the largest ciphertext, in base64url, and its label."""
-    return (
-        (limits.max_ciphertext_bytes * 4 + 2) // 3
-        + limits.max_label_bytes * 2
-        + _CREATE_BODY_OVERHEAD
-    )
+    """The largest create body: the largest v1 ciphertext, or a v2 content's segment 0,
+    in base64url, and its label."""
+    largest = max(limits.max_ciphertext_bytes, segment_body_limit(limits))
+    return (largest * 4 + 2) // 3 + limits.max_label_bytes * 2 + _CREATE_BODY_OVERHEAD
 
 
 # Peek and reveal carry a claim and an unlock proof (about 120 bytes of JSON): a
@@ -43,28 +51,34 @@ def create_body_limit(limits: Limits) -> int:
 PROOF_BODY_BYTES = 1024
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it is known to be over ``limit`` bytes: from
+async def _read_body(request: web.Request, content_type: str, limit: int) -> bytes:
+    """The body, of ``content_type`` (else 415), within ``BODY_TIMEOUT`` (else 408),
+    refused (413) as soon as it is known to be over ``limit`` bytes: from
     ``Content-Length`` before reading, or while reading a chunked one."""
+    if request.content_type != content_type:
+        raise InvalidRequest(f"The body must be {content_type}.", status=415)
     if (request.content_length or 0) > limit:
         raise web.HTTPRequestEntityTooLarge(limit, request.content_length or 0)
     body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            raise web.HTTPRequestEntityTooLarge(limit, len(body))
+    try:
+        async with asyncio.timeout(request.config_dict[SETTINGS].body_timeout):
+            async for chunk in request.content.iter_any():
+                body += chunk
+                if len(body) > limit:
+                    raise web.HTTPRequestEntityTooLarge(limit, len(body))
+    except TimeoutError:
+        raise InvalidRequest("The body did not arrive in time.", status=408) from None
     return bytes(body)
+
+
+async def segment_body(request: web.Request, limit: int) -> bytes:
+    """A segment upload's body: raw bytes, at most ``limit``."""
+    return await _read_body(request, "application/octet-stream", limit)
 
 
 async def json_object(request: web.Request, allowed: set[str], limit: int) -> dict[str, Any]:
     """The body as a JSON object of ``allowed`` fields, at most ``limit`` bytes."""
-    if request.content_type != "application/json":
-        raise InvalidRequest("The body must be application/json.", status=415)
-    try:
-        async with asyncio.timeout(request.config_dict[SETTINGS].body_timeout):
-            raw = await _read_body(request, limit)
-    except TimeoutError:
-        raise InvalidRequest("The body did not arrive in time.", status=408) from None
+    raw = await _read_body(request, "application/json", limit)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -126,23 +140,36 @@ def secret_id(request: web.Request) -> str:
     return value
 
 
-def manage_token(request: web.Request) -> bytes:
+def bearer_proof(request: web.Request, what: str) -> bytes:
+    """A 32-byte token from ``Authorization: Bearer``; ``what`` names it in refusals."""
     token = bearer_token(request)
     if not token:
         raise InvalidRequest(
-            "A manage token is required: Authorization: Bearer <token>.", status=401
+            f"A {what} token is required: Authorization: Bearer <token>.", status=401
         )
     try:
-        manage = b64u_decode(token)
+        proof = b64u_decode(token)
     except EnvelopeError:
-        raise InvalidRequest("The manage token is not valid base64url.", status=401) from None
-    if len(manage) != PROOF_BYTES:
-        raise InvalidRequest("The manage token has the wrong length.", status=401)
-    return manage
+        raise InvalidRequest(f"The {what} token is not valid base64url.", status=401) from None
+    if len(proof) != PROOF_BYTES:
+        raise InvalidRequest(f"The {what} token has the wrong length.", status=401)
+    return proof
 
 
-CREATE_FIELDS = {
-    "ciphertext",
+def manage_token(request: web.Request) -> bytes:
+    return bearer_proof(request, "manage")
+
+
+def segment_index(request: web.Request) -> int:
+    """The path's segment index: a plain decimal number, or the answer of no segment."""
+    value = request.match_info["index"]
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        raise InvalidRequest("Not a segment index.", field="index")
+    return int(value)
+
+
+# The fields of a share link, in a create of either protocol.
+_LINK_FIELDS = {
     "claim_verifier",
     "unlock_verifier",
     "manage_verifier",
@@ -152,6 +179,15 @@ CREATE_FIELDS = {
     "expires_in",
     "notify",
     "recipient_may_delete",
+}
+CREATE_FIELDS = {"ciphertext", *_LINK_FIELDS}
+CREATE_CONTENT_FIELDS = {
+    "segment_size",
+    "segment_count",
+    "sealed_bytes",
+    "first_segment",
+    "wrapped_key",
+    *_LINK_FIELDS,
 }
 MAX_NOTIFY = 10
 
@@ -167,32 +203,33 @@ def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, .
     return tuple(dict.fromkeys(value))
 
 
-def create_request(
+@dataclass(frozen=True)
+class LinkFields:
+    """A share link's fields, checked: what a create of either protocol asks for."""
+
+    claim_verifier: bytes
+    unlock_verifier: bytes | None
+    manage_verifier: bytes
+    label: bytes | None
+    max_views: int
+    max_attempts: int
+    expires_in: int
+    notify: tuple[str, ...]
+    recipient_may_delete: bool
+
+
+def link_fields(
     body: dict[str, Any],
     limits: Limits,
     allowed: SenderLimits,
-    new_id: str,
-    *,
-    creator: str | None = None,
-    endpoints: set[str] | frozenset[str] = frozenset(),
-) -> NewSecret:
-    """The secret to store, once every field has passed its check against the
-    global limits and what this kind of sender is ``allowed``."""
-    ciphertext = binary(body, "ciphertext")
-    if len(ciphertext) > limits.max_ciphertext_bytes:
-        raise InvalidRequest(
-            f"The ciphertext is over {limits.max_ciphertext_bytes} bytes.",
-            field="ciphertext",
-            status=413,
-        )
-    if len(ciphertext) < _MIN_CIPHERTEXT or ciphertext[0] != VERSION:
-        raise InvalidRequest("Not a protocol v1 envelope.", field="ciphertext")
+    endpoints: set[str] | frozenset[str],
+) -> LinkFields:
+    """The link's fields, once each has passed its check against the global limits
+    and what this kind of sender is ``allowed``."""
     label = optional_binary(body, "label")
     if label is not None and len(label) > limits.max_label_bytes:
         raise InvalidRequest(f"The label is over {limits.max_label_bytes} bytes.", field="label")
-    return NewSecret(
-        id=new_id,
-        ciphertext=ciphertext,
+    return LinkFields(
         claim_verifier=binary(body, "claim_verifier", size=VERIFIER_BYTES),
         unlock_verifier=optional_binary(body, "unlock_verifier", size=VERIFIER_BYTES),
         manage_verifier=binary(body, "manage_verifier", size=VERIFIER_BYTES),
@@ -206,7 +243,70 @@ def create_request(
             limits.min_expires_in,
             allowed.max_expires_in,
         ),
-        creator=creator,
         notify=notify_endpoints(body, set(endpoints)),
         recipient_may_delete=boolean(body, "recipient_may_delete", default=False),
+    )
+
+
+def create_request(
+    body: dict[str, Any],
+    limits: Limits,
+    allowed: SenderLimits,
+    new_id: str,
+    *,
+    creator: str | None = None,
+    endpoints: set[str] | frozenset[str] = frozenset(),
+) -> NewSecret:
+    """A protocol v1 secret to store, every field checked."""
+    ciphertext = binary(body, "ciphertext")
+    if len(ciphertext) > limits.max_ciphertext_bytes:
+        raise InvalidRequest(
+            f"The ciphertext is over {limits.max_ciphertext_bytes} bytes.",
+            field="ciphertext",
+            status=413,
+        )
+    if len(ciphertext) < _MIN_CIPHERTEXT or ciphertext[0] != VERSION:
+        raise InvalidRequest("Not a protocol v1 envelope.", field="ciphertext")
+    link = link_fields(body, limits, allowed, endpoints)
+    return NewSecret(id=new_id, ciphertext=ciphertext, creator=creator, **dataclasses.asdict(link))
+
+
+def max_sealed_bytes(limits: Limits) -> int:
+    """The most a content's segments may weigh: those of the largest content allowed."""
+    return sealed_length(limits.max_content_bytes, limits.segment_size)
+
+
+def create_content_request(
+    body: dict[str, Any],
+    limits: Limits,
+    allowed: SenderLimits,
+    new_id: str,
+    upload_verifier: bytes,
+    *,
+    creator: str | None = None,
+    endpoints: set[str] | frozenset[str] = frozenset(),
+) -> tuple[NewContent, NewLink]:
+    """A protocol v2 content and its link to store, every field checked. Whether the
+    segments add up is the store's check (``burnafter_content_declared_v1``)."""
+    sealed_bytes = integer(body, "sealed_bytes", 0, 1, 2**62)
+    if sealed_bytes > max_sealed_bytes(limits):
+        raise ContentTooLarge(limits.max_content_bytes)
+    segment_size = integer(body, "segment_size", 0, 0, 2**31)
+    if segment_size != limits.segment_size:
+        raise InvalidRequest(f"Must be {limits.segment_size}.", field="segment_size")
+    segment_count = integer(body, "segment_count", 0, 1, 2**31 - 1)
+    wrapped_key = binary(body, "wrapped_key", size=WRAPPED_BYTES)
+    if wrapped_key[0] != CONTENT_VERSION:
+        raise InvalidRequest("Not a protocol v2 wrapped key.", field="wrapped_key")
+    content = NewContent(
+        segment_size=segment_size,
+        segment_count=segment_count,
+        sealed_bytes=sealed_bytes,
+        first_segment=binary(body, "first_segment"),
+        upload_verifier=upload_verifier if segment_count > 1 else None,
+        upload_expires_in=limits.upload_seconds if segment_count > 1 else 0,
+    )
+    link = link_fields(body, limits, allowed, endpoints)
+    return content, NewLink(
+        id=new_id, wrapped_key=wrapped_key, creator=creator, **dataclasses.asdict(link)
     )

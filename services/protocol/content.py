@@ -187,6 +187,14 @@ class FileSource:
     stream: Readable
 
 
+def sealed_length(plaintext_length: int, segment_size: int) -> int:
+    """What the segments of a content whose header and files take
+    ``plaintext_length`` bytes weigh together: the padded length and a tag each.
+    Grows with ``plaintext_length``, so a limit on one is a limit on the other."""
+    padded = padded_length(plaintext_length)
+    return padded + -(-padded // segment_size) * TAG_BYTES
+
+
 class ContentSealer:
     """Seals a content into segments, yielded one at a time as it is iterated (once).
 
@@ -215,7 +223,7 @@ class ContentSealer:
     @property
     def sealed_length(self) -> int:
         """What the segments weigh together: the padded length and a tag per segment."""
-        return self.padded_length + self.segment_count * TAG_BYTES
+        return sealed_length(self.plaintext_length, self.segment_size)
 
     def __iter__(self) -> Iterator[bytes]:
         size, buffer, index = self.segment_size, bytearray(), 0

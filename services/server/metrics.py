@@ -113,6 +113,19 @@ class SecretMetrics:
         self.deleted = declare.counter(
             "burnafter_secrets_deleted", "Secrets deleted by their recipient, as allowed."
         )
+        self.segments = declare.counter(
+            "burnafter_segments",
+            "Segments of protocol v2 contents received (up: segment 0 at create, and each "
+            "upload) and sent (down: segment 0 at a reveal, and each download).",
+            "direction",
+            ("up", "down"),
+        )
+        self.segment_bytes = declare.counter(
+            "burnafter_segment_bytes",
+            "Sealed bytes of those segments.",
+            "direction",
+            ("up", "down"),
+        )
         self.rate_limited = declare.counter(
             "burnafter_rate_limited",
             "Requests refused with 429, by action (create, peek, reveal, receipt).",

@@ -131,6 +131,14 @@ def pool_max(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
     return value
 
 
+def segment_size(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
+    """SEGMENT_SIZE: a whole number of KiB, between ``lo`` and ``hi`` (protocol v2)."""
+    value = integer(raw, row, earlier)
+    if value % KiB:
+        raise SettingsError(f"SEGMENT_SIZE must be a multiple of 1024, got {value}")
+    return value
+
+
 def default_expires_in(raw: str, row: Setting, earlier: Mapping[str, Any]) -> int:
     """DEFAULT_EXPIRES_IN: its default yields to a shorter MAX_EXPIRES_IN, and it
     lies between MIN_EXPIRES_IN and MAX_EXPIRES_IN."""
@@ -213,6 +221,17 @@ SETTINGS: tuple[Setting, ...] = (
     _S("MAX_CIPHERTEXT_BYTES", integer, 1 * MiB, "largest ciphertext accepted "
        "(the request body limit follows from it); at least 4 KiB, so a secret of a few "
        "KB always fits", 4 * KiB, 256 * MiB),
+    _S("MAX_CONTENT_BYTES", integer, 100 * MiB, "the most a secret may hold, text and files "
+       "together (100 MiB), as the pages, `GET /limits` and the CLI say it", 4 * KiB,
+       64 * 1024 * MiB),
+    _S("SEGMENT_SIZE", segment_size, 1 * MiB, "bytes of a secret per segment: clients seal, "
+       "upload and download in segments this large (a multiple of 1024); the body of one "
+       "upload request", 1 * KiB, 4 * MiB),
+    _S("UPLOAD_SECONDS", integer, 6 * 3600, "seconds a sender has to upload every segment "
+       "of a secret and finalize it; an unfinished upload is then reaped (6 hours)", 60,
+       7 * DAY),
+    _S("DOWNLOAD_SECONDS", integer, 3600, "seconds a recipient's download grant lasts, "
+       "to fetch every segment of a secret after the view (1 hour)", 10, DAY),
     _S("MAX_VIEWS", integer, 100, "largest `max_views` a sender may ask for", 1, 10_000),
     _S("MIN_EXPIRES_IN", integer, 60, "shortest lifetime in seconds a sender may ask for "
        "(1 minute)", 1, 365 * DAY),
@@ -308,6 +327,10 @@ class Limits:
     """What a sender may ask for, and how much any one client may do."""
 
     max_ciphertext_bytes: int = _default("MAX_CIPHERTEXT_BYTES")
+    max_content_bytes: int = _default("MAX_CONTENT_BYTES")
+    segment_size: int = _default("SEGMENT_SIZE")
+    upload_seconds: int = _default("UPLOAD_SECONDS")
+    download_seconds: int = _default("DOWNLOAD_SECONDS")
     max_views: int = _default("MAX_VIEWS")
     min_expires_in: int = _default("MIN_EXPIRES_IN")
     max_expires_in: int = _default("MAX_EXPIRES_IN")

@@ -21,7 +21,6 @@ create or a reveal are made by the caller, as ``NewSecret``'s are.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -266,49 +265,39 @@ _OPEN_GRANT = "g.verifier = $1 AND g.completed_at IS NULL AND g.expires_at > now
 _READ_SEGMENT = f"""
 SELECT s.data FROM download_grants AS g
 JOIN segments AS s ON s.content_id = g.content_id AND s.index = $2
-WHERE {_OPEN_GRANT}
+WHERE {_OPEN_GRANT} AND g.content_id = $3
 """  # noqa: S608 (a constant)
 _GRANT_SEGMENTS = f"""
 SELECT c.segment_count FROM download_grants AS g JOIN contents AS c ON c.id = g.content_id
-WHERE {_OPEN_GRANT}
+WHERE {_OPEN_GRANT} AND g.content_id = $2
 """  # noqa: S608 (a constant)
 _COMPLETE_GRANT = "SELECT burnafter_complete_grant_v1($1)"
 
 
-async def read_segment(pool: asyncpg.Pool, grant_token: bytes, index: int) -> bytes:
-    """One sealed segment of the content an open grant is for. Raises GrantNotFound
-    for an unknown, completed or expired grant, or an index the content lacks."""
-    data: bytes | None = await pool.fetchval(_READ_SEGMENT, verifier(grant_token), index)
+async def read_segment(
+    pool: asyncpg.Pool, content_id: str, grant_token: bytes, index: int
+) -> bytes:
+    """One sealed segment of a content, for an open grant on it. One query per
+    segment, on a pool connection only while it runs: a slow download holds no
+    connection, transaction or snapshot between segments (a server-side cursor would
+    hold all three for the whole download), and a grant completed or expired
+    meanwhile stops it. Raises GrantNotFound for an unknown, completed or expired
+    grant, a grant on another content, or an index the content lacks."""
+    data: bytes | None = await pool.fetchval(
+        _READ_SEGMENT, verifier(grant_token), index, content_id
+    )
     if data is None:
         raise GrantNotFound
     return data
 
 
-async def segments_from(
-    pool: asyncpg.Pool, grant_token: bytes, start: int = 1
-) -> AsyncIterator[bytes]:
-    """The sealed segments from ``start`` to the last, one in memory at a time.
-
-    One query per segment, each on a pool connection only while it runs and each
-    checking the grant again: a slow download holds no connection, no transaction
-    and no snapshot between segments (a server-side cursor would hold all three for
-    the whole download), and a grant completed or expired meanwhile stops it with
-    GrantNotFound. A round trip per segment of 64 KiB to 4 MiB is noise."""
-    token = verifier(grant_token)
-    count: int | None = await pool.fetchval(_GRANT_SEGMENTS, token)
-    if count is None:
-        raise GrantNotFound
-    for index in range(start, count):
-        data: bytes | None = await pool.fetchval(_READ_SEGMENT, token, index)
-        if data is None:
-            raise GrantNotFound
-        yield data
-
-
-async def complete_grant(pool: asyncpg.Pool, grant_token: bytes) -> None:
+async def complete_grant(pool: asyncpg.Pool, content_id: str, grant_token: bytes) -> None:
     """End an open grant, its download done; the content goes with its last hold, in
     the same transaction. Raises GrantNotFound as ``read_segment`` does."""
-    if not await pool.fetchval(_COMPLETE_GRANT, verifier(grant_token)):
+    token = verifier(grant_token)
+    if await pool.fetchval(_GRANT_SEGMENTS, token, content_id) is None:
+        raise GrantNotFound
+    if not await pool.fetchval(_COMPLETE_GRANT, token):
         raise GrantNotFound
 
 

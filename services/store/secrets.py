@@ -57,6 +57,8 @@ class Peek:
     passphrase_required: bool
     views_left: int
     expires_at: datetime
+    version: int  # of the protocol its content was sealed with
+    sealed_bytes: int  # what its ciphertext weighs, all segments together
 
 
 @dataclass(frozen=True)
@@ -193,11 +195,12 @@ async def recount_storage(pool: asyncpg.Pool) -> int:
 
 
 _PEEK = """
-SELECT claim_verifier, unlock_verifier IS NOT NULL AS passphrase_required,
-       views_left, expires_at
-FROM secrets AS s WHERE id = $1 AND expires_at > now()
-  AND (content_id IS NULL
-       OR EXISTS (SELECT 1 FROM contents AS c WHERE c.id = s.content_id AND c.state = 'live'))
+SELECT s.claim_verifier, s.unlock_verifier IS NOT NULL AS passphrase_required,
+       s.views_left, s.expires_at,
+       CASE WHEN s.content_id IS NULL THEN 1 ELSE 2 END AS version,
+       coalesce(c.sealed_bytes, length(s.ciphertext)) AS sealed_bytes
+FROM secrets AS s LEFT JOIN contents AS c ON c.id = s.content_id
+WHERE s.id = $1 AND s.expires_at > now() AND (s.content_id IS NULL OR c.state = 'live')
 """
 
 
@@ -206,7 +209,13 @@ async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     row = await pool.fetchrow(_PEEK, secret_id)
     if not proof_matches(claim, row and row["claim_verifier"]) or row is None:
         raise SecretNotFound
-    return Peek(row["passphrase_required"], row["views_left"], row["expires_at"])
+    return Peek(
+        row["passphrase_required"],
+        row["views_left"],
+        row["expires_at"],
+        row["version"],
+        row["sealed_bytes"],
+    )
 
 
 # Without a grant lifetime, burnafter_reveal_v4 finds v1 links only (a v2 link's

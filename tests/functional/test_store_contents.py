@@ -197,14 +197,19 @@ async def test_an_upload_resumes_refuses_disorder_then_downloads_and_leaves_noth
     assert (revealed.first_segment, revealed.segment_count) == (segments[0], 5)
     assert revealed.sealed_bytes == sum(map(len, segments))
     assert revealed.grant_expires_at is not None
-    assert await contents.read_segment(pool, token, 2) == segments[2]
-    assert [s async for s in contents.segments_from(pool, token)] == segments[1:]
+    assert await contents.read_segment(pool, content_id, token, 2) == segments[2]
+    assert [await contents.read_segment(pool, content_id, token, i) for i in range(1, 5)] == (
+        segments[1:]
+    )
+    other = await create(pool, sealed(2))
+    with pytest.raises(GrantNotFound):  # a grant opens only its own content
+        await contents.read_segment(pool, other, token, 1)
     assert await held(db, content_id) == (1, 5, 1)  # the grant holds it: no link left
 
-    await contents.complete_grant(pool, token)
+    await contents.complete_grant(pool, content_id, token)
     assert await held(db, content_id) == (0, 0, 0)
     with pytest.raises(GrantNotFound):
-        await contents.read_segment(pool, token, 1)
+        await contents.read_segment(pool, content_id, token, 1)
 
 
 async def test_a_content_is_not_found_before_finalize_and_nothing_is_spent(
@@ -250,7 +255,8 @@ async def test_racing_reveals_of_a_one_view_content_make_exactly_one_grant(
     )
     assert [row["verifier"] for row in stored] == [grants[winner][1]]
     assert await events_of(db, content_id) == [EventKind.CREATED, EventKind.VIEWED]
-    assert [s async for s in contents.segments_from(pool, grants[winner][0])] == segments[1:]
+    won = grants[winner][0]
+    assert [await contents.read_segment(pool, content_id, won, i) for i in (1, 2)] == segments[1:]
 
 
 async def test_a_grant_serves_nothing_once_completed_or_expired(
@@ -261,26 +267,24 @@ async def test_a_grant_serves_nothing_once_completed_or_expired(
     await upload(pool, content_id, segments)
     first, first_verifier = grant()
     await contents.reveal(pool, content_id, CLAIM, None, ACCESS, first_verifier, 60)
-    await contents.complete_grant(pool, first)
+    await contents.complete_grant(pool, content_id, first)
     with pytest.raises(GrantNotFound):
-        await contents.read_segment(pool, first, 1)
+        await contents.read_segment(pool, content_id, first, 1)
     with pytest.raises(GrantNotFound):
-        await contents.complete_grant(pool, first)
+        await contents.complete_grant(pool, content_id, first)
     assert await held(db, content_id) == (1, 2, 1)  # its link has a view left
 
     second, second_verifier = grant()
     await contents.reveal(pool, content_id, CLAIM, None, ACCESS, second_verifier, 60)
-    assert await contents.read_segment(pool, second, 1) == segments[1]
+    assert await contents.read_segment(pool, content_id, second, 1) == segments[1]
     await db.execute(
         "UPDATE download_grants SET expires_at = now() - interval '1 s' WHERE verifier = $1",
         second_verifier,
     )
     with pytest.raises(GrantNotFound):
-        await contents.read_segment(pool, second, 1)
+        await contents.read_segment(pool, content_id, second, 1)
     with pytest.raises(GrantNotFound):
-        [s async for s in contents.segments_from(pool, second)]
-    with pytest.raises(GrantNotFound):
-        await contents.complete_grant(pool, second)
+        await contents.complete_grant(pool, content_id, second)
     # No link and no open grant: the reaper's sweep deletes what time let go.
     assert await held(db, content_id) == (1, 2, 2)
     assert await contents.release_unheld(pool, 10) == [content_id]
@@ -311,8 +315,8 @@ async def test_every_end_of_the_link_deletes_its_content_unless_a_grant_is_open(
     token, grant_verifier = grant()
     await contents.reveal(pool, content_id, CLAIM, None, ACCESS, grant_verifier, 60)
     await secrets.revoke(pool, content_id, CLAIM, ACCESS)
-    assert await contents.read_segment(pool, token, 1) == segments[1]
-    await contents.complete_grant(pool, token)
+    assert await contents.read_segment(pool, content_id, token, 1) == segments[1]
+    await contents.complete_grant(pool, content_id, token)
     assert await held(db, content_id) == (0, 0, 0)
 
 

@@ -100,7 +100,7 @@ CREATE TABLE receipts (
     max_attempts     integer NOT NULL,
     failed_attempts  integer NOT NULL DEFAULT 0,
     passphrase       boolean NOT NULL,
-    ciphertext_bytes integer NOT NULL,
+    ciphertext_bytes bigint NOT NULL,
     creator          text,
     created_at       timestamptz NOT NULL DEFAULT now(),
     expires_at       timestamptz NOT NULL,
@@ -533,14 +533,13 @@ $$;
 
 -- Whether a declared content is consistent: every segment but the last holds
 -- segment_size bytes of plaintext, the last one 1 to segment_size, each sealed
--- with a 16-byte tag; segment 0 is of its size. receipts.ciphertext_bytes is an
--- integer, so a content stays under 2 GiB sealed until that column is widened.
+-- with a 16-byte tag; segment 0 is of its size.
 CREATE FUNCTION burnafter_content_declared_v1(
     segment_size integer, segment_count integer, sealed_bytes bigint, first_segment bytea
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(
-        segment_size > 0 AND segment_count > 0 AND sealed_bytes <= 2147483647
+        segment_size > 0 AND segment_count > 0
         AND sealed_bytes - (segment_count - 1)::bigint * (segment_size + 16)
             BETWEEN 17 AND segment_size + 16
         AND length(first_segment) = CASE WHEN segment_count = 1 THEN sealed_bytes

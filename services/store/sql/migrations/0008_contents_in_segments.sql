@@ -20,6 +20,9 @@
 -- of storage moves into burnafter_reserve_storage_v1, called by the creates of
 -- both kinds (burnafter_create_secret_v2 keeps its signature and behaviour).
 
+-- A receipt notes its content's size, which may now pass 2 GiB.
+ALTER TABLE receipts ALTER COLUMN ciphertext_bytes TYPE bigint;
+
 CREATE TABLE contents (
     id                text PRIMARY KEY,
     state             text NOT NULL CHECK (state IN ('uploading', 'live')),
@@ -157,14 +160,13 @@ $$;
 
 -- Whether a declared content is consistent: every segment but the last holds
 -- segment_size bytes of plaintext, the last one 1 to segment_size, each sealed
--- with a 16-byte tag; segment 0 is of its size. receipts.ciphertext_bytes is an
--- integer, so a content stays under 2 GiB sealed until that column is widened.
+-- with a 16-byte tag; segment 0 is of its size.
 CREATE FUNCTION burnafter_content_declared_v1(
     segment_size integer, segment_count integer, sealed_bytes bigint, first_segment bytea
 ) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(
-        segment_size > 0 AND segment_count > 0 AND sealed_bytes <= 2147483647
+        segment_size > 0 AND segment_count > 0
         AND sealed_bytes - (segment_count - 1)::bigint * (segment_size + 16)
             BETWEEN 17 AND segment_size + 16
         AND length(first_segment) = CASE WHEN segment_count = 1 THEN sealed_bytes

@@ -1,0 +1,135 @@
+"""The handlers of protocol v2 contents: create with segment 0, upload the other
+segments, finalize; and, after a reveal, download them with its grant.
+
+Tokens travel in ``Authorization: Bearer``, never in a path or a query: proxies log
+URLs. Segment requests are not rate limited per address: each carries a 256-bit
+token, and a large file is many of them."""
+
+from __future__ import annotations
+
+import os
+
+from aiohttp import web
+
+from services.api.abuse import client_key
+from services.api.appkeys import SECRET_EVENTS, STORAGE_CAP
+from services.api.errors import UploadRefused
+from services.api.handlers import new_token, rate_limit
+from services.api.requests import (
+    CREATE_CONTENT_FIELDS,
+    bearer_proof,
+    create_body_limit,
+    create_content_request,
+    json_object,
+    segment_body,
+    segment_body_limit,
+    segment_index,
+)
+from services.api.senders import permitted_sender
+from services.api.wire import timestamp
+from services.protocol.envelope import ID_BYTES, b64u_encode
+from services.server.appkeys import POOL, SETTINGS
+from services.server.client_address import access_of
+from services.store import contents
+from services.store.errors import SenderQuotaFull, StorageFull
+from services.store.vocabulary import UploadOutcome
+
+
+async def create_content(request: web.Request) -> web.Response:
+    rate_limit(request, "create")
+    sender = await permitted_sender(request)
+    settings = request.config_dict[SETTINGS]
+    body = await json_object(request, CREATE_CONTENT_FIELDS, create_body_limit(settings.limits))
+    upload_token, upload_verifier = new_token()
+    content, link = create_content_request(
+        body,
+        settings.limits,
+        settings.limits_for(sender.kind),
+        b64u_encode(os.urandom(ID_BYTES)),
+        upload_verifier,
+        creator=sender.actor,
+        endpoints={hook.name for hook in settings.webhooks},
+    )
+    access, events = access_of(request), request.app[SECRET_EVENTS]
+    # An anonymous sender's quota is its address's (as rate limits count it).
+    quota_owner = sender.actor or f"address {client_key(request)}"
+    try:
+        created = await request.app[STORAGE_CAP].create_content(
+            request.config_dict[POOL], content, link, access, quota_owner
+        )
+    except (StorageFull, SenderQuotaFull) as refused:
+        events.storage_full(type(refused) is SenderQuotaFull)
+        raise
+    events.created(link.id, content.sealed_bytes, link.max_views, access, sender.actor)
+    events.segments_up(1, len(content.first_segment))
+    if created.stored_bytes is not None:
+        events.stored(created.stored_bytes)
+    upload = None
+    if created.upload_expires_at is not None:
+        upload = {
+            "token": b64u_encode(upload_token),
+            "expires_at": timestamp(created.upload_expires_at),
+            "received": 1,
+        }
+    return web.json_response(
+        {
+            "id": link.id,
+            "expires_at": timestamp(created.expires_at),
+            "max_views": link.max_views,
+            "upload": upload,
+        },
+        status=201,
+    )
+
+
+def _uploaded(progress: contents.UploadProgress, *expected: UploadOutcome) -> int:
+    """The segments received, when the store's answer is one of ``expected``."""
+    if progress.outcome not in expected or progress.received is None:
+        raise UploadRefused(progress.outcome, progress.received)
+    return progress.received
+
+
+async def put_segment(request: web.Request) -> web.Response:
+    content_id, index = request.match_info["id"], segment_index(request)
+    token = bearer_proof(request, "upload")
+    settings = request.config_dict[SETTINGS]
+    data = await segment_body(request, segment_body_limit(settings.limits))
+    progress = await contents.put_segment(request.config_dict[POOL], content_id, token, index, data)
+    received = _uploaded(progress, UploadOutcome.STORED)
+    request.app[SECRET_EVENTS].segments_up(1, len(data))
+    return web.json_response({"received": received})
+
+
+async def upload_state(request: web.Request) -> web.Response:
+    token = bearer_proof(request, "upload")
+    state = await contents.upload_state(request.config_dict[POOL], request.match_info["id"], token)
+    if state is None:
+        raise UploadRefused(UploadOutcome.NOT_FOUND, None)
+    return web.json_response(
+        {
+            "received": state.received,
+            "segment_count": state.segment_count,
+            "expires_at": timestamp(state.upload_expires_at),
+        }
+    )
+
+
+async def finalize(request: web.Request) -> web.Response:
+    token = bearer_proof(request, "upload")
+    progress = await contents.finalize(request.config_dict[POOL], request.match_info["id"], token)
+    _uploaded(progress, UploadOutcome.LIVE)
+    return web.json_response({"state": "live"})
+
+
+async def read_segment(request: web.Request) -> web.Response:
+    content_id, index = request.match_info["id"], segment_index(request)
+    token = bearer_proof(request, "download")
+    data = await contents.read_segment(request.config_dict[POOL], content_id, token, index)
+    request.app[SECRET_EVENTS].segments_down(1, len(data))
+    return web.Response(body=data, content_type="application/octet-stream")
+
+
+async def downloaded(request: web.Request) -> web.Response:
+    token = bearer_proof(request, "download")
+    await contents.complete_grant(request.config_dict[POOL], request.match_info["id"], token)
+    return web.Response(status=204)
