@@ -13,7 +13,7 @@ from services.api.abuse import StorageCap
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
 from services.api.events import SecretEvents
 from services.api.problems import problem_middleware
-from services.api.requests import create_body_limit
+from services.api.requests import create_body_limit, max_sealed_bytes
 from services.server.audit import Auditor
 from services.server.metrics import SecretMetrics
 from services.server.middlewares import request_telemetry, security_headers
@@ -25,14 +25,20 @@ from services.store import secrets
 
 def openapi_document(settings: Settings) -> bytes:
     """The OpenAPI document as this deployment serves it: ``notify`` names only the
-    webhook endpoints configured here."""
+    webhook endpoints configured here, and a v2 create this service's segment size
+    and largest content."""
     document = json.loads((resources.files("services.api") / "openapi.json").read_bytes())
-    notify = document["components"]["schemas"]["CreateSecret"]["properties"]["notify"]
+    schemas = document["components"]["schemas"]
     names = [hook.name for hook in settings.webhooks]
-    if names:
-        notify["items"] = {"enum": names}
-    else:
-        notify["maxItems"] = 0
+    for create in ("CreateSecret", "CreateContent"):
+        notify = schemas[create]["properties"]["notify"]
+        if names:
+            notify["items"] = {"enum": names}
+        else:
+            notify["maxItems"] = 0
+    content = schemas["CreateContent"]["properties"]
+    content["segment_size"]["enum"] = [settings.limits.segment_size]
+    content["sealed_bytes"]["maximum"] = max_sealed_bytes(settings.limits)
     return json.dumps(document, indent=2).encode()
 
 

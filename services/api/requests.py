@@ -287,10 +287,10 @@ def create_content_request(
     endpoints: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[NewContent, NewLink]:
     """A protocol v2 content and its link to store, every field checked. Whether the
-    segments add up is the store's check (``burnafter_content_declared_v1``)."""
+    segments add up is the store's check (``burnafter_content_declared_v1``). The size
+    is checked last, so a malformed field is a 400 whatever the size."""
+    link = link_fields(body, limits, allowed, endpoints)
     sealed_bytes = integer(body, "sealed_bytes", 0, 1, 2**62)
-    if sealed_bytes > max_sealed_bytes(limits):
-        raise ContentTooLarge(limits.max_content_bytes)
     segment_size = integer(body, "segment_size", 0, 0, 2**31)
     if segment_size != limits.segment_size:
         raise InvalidRequest(f"Must be {limits.segment_size}.", field="segment_size")
@@ -306,7 +306,8 @@ def create_content_request(
         upload_verifier=upload_verifier if segment_count > 1 else None,
         upload_expires_in=limits.upload_seconds if segment_count > 1 else 0,
     )
-    link = link_fields(body, limits, allowed, endpoints)
+    if sealed_bytes > max_sealed_bytes(limits):
+        raise ContentTooLarge(limits.max_content_bytes)
     return content, NewLink(
         id=new_id, wrapped_key=wrapped_key, creator=creator, **dataclasses.asdict(link)
     )

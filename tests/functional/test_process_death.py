@@ -95,7 +95,7 @@ async def test_a_reaper_killed_mid_batch_leaves_everything_consistent(
     )  # fmt: skip
     # Wait until its batch statement is running, then kill it.
     await eventually(
-        lambda: reaper_backends(db), seconds=5, interval=0.01, what="the reaper's batch running"
+        lambda: reaper_backends(db), seconds=30, interval=0.01, what="the reaper's batch running"
     )
     reaper.kill()
     await reaper.wait()

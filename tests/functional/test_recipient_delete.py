@@ -34,6 +34,7 @@ async def test_a_recipient_deletes_a_multi_view_secret_when_the_sender_allowed_i
     secret_id = await create(api, secret)
     reveal = await api.post(f"{SECRETS}/{secret_id}/reveal", json=secret.reveal_body())
     assert await reveal.json() | {"ciphertext": None} == {
+        "version": 1,
         "ciphertext": None,
         "views_left": 2,
         "recipient_may_delete": True,

@@ -5,10 +5,12 @@ schemas and headers, schema-valid requests accepted, invalid ones refused)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from tests.support.cli import BIN
 from tests.support.fixtures_types import StartService
 
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = "1"  # fixed, so CI is repeatable; run the command with other seeds to search further
 
 
@@ -21,7 +23,8 @@ async def test_schemathesis_finds_nothing(database_url: str, start_service: Star
     }
     api = start_service("api", database_url, **limits_off)
     run = await asyncio.create_subprocess_exec(
-        str(BIN / "schemathesis"), "run", f"{api.url}/api/v1/openapi.json",
+        str(BIN / "schemathesis"), "--config-file", str(CONFIG),
+        "run", f"{api.url}/api/v1/openapi.json",
         "--url", f"{api.url}/api", "--checks", "all", "--max-examples", "30", "--seed", SEED,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

@@ -57,7 +57,7 @@ class ServiceProcess:
         return self.process.returncode
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Wait until ``url``/readyz (or ``url`` itself, when it is a metrics URL) answers 200."""
     probe = url if url.endswith("/metrics") else f"{url}/readyz"
     wait_for_http(probe, process, timeout)
