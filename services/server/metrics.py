@@ -174,6 +174,22 @@ class ReaperMetrics:
             "burnafter_reaper_last_success_timestamp_seconds",
             "Unix time of the last pass that completed.",
         )
+        self.uploads_reaped = declare.counter(
+            "burnafter_uploads_reaped",
+            "Uploads of large secrets deleted unfinished, past UPLOAD_SECONDS.",
+        )
+        self.uploads_in_progress = declare.gauge(
+            "burnafter_uploads_in_progress",
+            "Large secrets being uploaded (created, not yet finalized), after the last pass.",
+        )
+        self.stored = declare.gauge(
+            "burnafter_storage_used_bytes",
+            "Ciphertext bytes all live secrets hold, counted exactly by the last pass.",
+        )
+        self.cap = declare.gauge(
+            "burnafter_storage_cap_bytes",
+            "MAX_STORED_CIPHERTEXT_BYTES (0: no cap).",
+        )
 
 
 class WebhookMetrics:

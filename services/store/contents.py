@@ -348,3 +348,10 @@ async def release_unheld(pool: asyncpg.Pool, batch_size: int) -> list[str]:
     time let go (a link expired, a grant expired, an upload never finished), which
     no transaction of their own released. Return their ids."""
     return [row["id"] for row in await pool.fetch(_RELEASE_UNHELD, batch_size)]
+
+
+async def uploads_in_progress(pool: asyncpg.Pool) -> int:
+    """Contents created and not finalized yet (those past their time included, until
+    the reaper takes them)."""
+    count: int = await pool.fetchval("SELECT count(*) FROM contents WHERE state = 'uploading'")
+    return count

@@ -36,8 +36,9 @@ def _ignore_batch(kind: str, ids: list[str]) -> None:
 
 @dataclass(frozen=True)
 class ReapPass:
-    expired: int
+    expired: int  # secrets past their time, and uploads never finished
     purged: int
+    stored_bytes: int  # all live secrets' ciphertext, counted again at the end
 
 
 async def _in_batches(
@@ -72,7 +73,7 @@ async def reap_once(
     size = settings.reaper_batch_size
     expired = await _in_batches(lambda: secrets.reap_expired(pool, size), size, "expired", on_batch)
     expired += await _in_batches(
-        lambda: contents.reap_unfinished_uploads(pool, size), size, "expired", on_batch
+        lambda: contents.reap_unfinished_uploads(pool, size), size, "unfinished", on_batch
     )
     # Contents that time let go (an expired link, grant or upload): docs/architecture.md.
     await _in_batches(lambda: contents.release_unheld(pool, size), size, "released", _ignore_batch)
@@ -82,11 +83,16 @@ async def reap_once(
         "purged",
         on_batch,
     )
-    await secrets.recount_storage(pool)
-    return ReapPass(expired, purged)
+    stored = await secrets.recount_storage(pool)
+    return ReapPass(expired, purged, stored)
 
 
-_AUDIT_EVENT = {"expired": EventKind.EXPIRED.audit_name, "purged": "receipt.purged"}
+# An unfinished upload ends as an expiry: its receipt says expired.
+_AUDIT_EVENT = {
+    "expired": EventKind.EXPIRED.audit_name,
+    "unfinished": EventKind.EXPIRED.audit_name,
+    "purged": "receipt.purged",
+}
 
 
 class Reaper:
@@ -101,13 +107,19 @@ class Reaper:
     def _record_batch(self, kind: str, ids: list[str]) -> None:
         for secret_id in ids:
             self.auditor.record(_AUDIT_EVENT[kind], outcome="ok", secret_id=secret_id)
-        (self.metrics.expired if kind == "expired" else self.metrics.purged).inc(len(ids))
+        counter = {
+            "expired": self.metrics.expired,
+            "unfinished": self.metrics.uploads_reaped,
+            "purged": self.metrics.purged,
+        }[kind]
+        counter.inc(len(ids))
 
     async def run_pass(self) -> ReapPass:
         started = time.perf_counter()
         try:
             result = await reap_once(self.pool, self.settings, self._record_batch)
             backlog = await secrets.reaper_backlog(self.pool)
+            uploading = await contents.uploads_in_progress(self.pool)
         except BaseException:
             self.metrics.passes.labels(outcome="error").inc()
             raise
@@ -117,6 +129,9 @@ class Reaper:
         self.metrics.backlog.set(backlog.secrets)
         self.metrics.backlog_age.set(backlog.oldest_age)
         self.metrics.last_success.set(time.time())
+        self.metrics.uploads_in_progress.set(uploading)
+        self.metrics.stored.set(result.stored_bytes)
+        self.metrics.cap.set(self.settings.limits.max_stored_ciphertext_bytes)
         log.info(
             "reaped",
             expired=result.expired,

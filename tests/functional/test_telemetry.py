@@ -267,7 +267,7 @@ def test_promtool_accepts_the_alert_rules() -> None:
         [promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 7 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
 
 
 def test_every_alert_has_a_summary_and_a_runbook_section() -> None:
