@@ -28,13 +28,13 @@ import os
 import re
 import stat
 import sys
-import unicodedata
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from services.cli.received import FolderSink, safe_name, safe_targets
 from services.cli.terminal import (
     MoreThanOneLine,
     NoTerminal,
@@ -42,23 +42,25 @@ from services.cli.terminal import (
     ask_hidden,
     end_prompt_line,
 )
-from services.client import api_client, sizes
+from services.client import api_client, contents, sizes
 from services.client.api_client import (
     Api,
     ApiError,
     ClientError,
     InsecureServer,
     NoAnswer,
-    Opened,
     Sent,
     ServerUnreachable,
     check_transport,
 )
+from services.client.contents import ContentFile, Opened
 from services.client.links import MAX_LINK_CHARS, Link, LinkKind, MalformedLink, parse_link
 from services.client.settings import TIMEOUT_RANGE, ClientSettings, is_server_url
-from services.protocol.envelope import EnvelopeError, Payload, SecretFile
+from services.protocol.envelope import EnvelopeError
 
 T = TypeVar("T")
+
+__all__ = ["safe_name", "safe_targets"]  # where they were before services/cli/received.py
 
 
 class ExitCode(IntEnum):
@@ -312,17 +314,31 @@ def _is_standard_input(path: str) -> bool:
 # The secret: text from standard input or the terminal, and files.
 
 
-def _read_files(paths: list[str]) -> tuple[SecretFile, ...]:
-    files = []
-    for name in paths:
-        path = Path(name)
+def _read_file(name: str) -> ContentFile:
+    """A file to send, read as it is sent (and again from its start if an upload
+    resumes). A pipe or a device (``--file /dev/stdin``, ``--file <(cmd)``) cannot be
+    read twice and says no size, so it is read into memory here."""
+    path = Path(name)
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    try:
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                return ContentFile.from_bytes(path.name, kind, file.read())
+    except OSError as exc:
+        raise CliError(f"--file {name}: {exc.strerror}") from None
+
+    def reopen() -> BinaryIO:
         try:
-            data = path.read_bytes()
+            return path.open("rb")
         except OSError as exc:
             raise CliError(f"--file {name}: {exc.strerror}") from None
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        files.append(SecretFile(name=path.name, type=kind, data=data))
-    return tuple(files)
+
+    return ContentFile(path.name, kind, status.st_size, reopen)
+
+
+def _read_files(paths: list[str]) -> tuple[ContentFile, ...]:
+    return tuple(_read_file(name) for name in paths)
 
 
 def strip_final_newline(text: str) -> str:
@@ -365,35 +381,6 @@ def read_secret_text(has_files: bool) -> str:
 # What ``open`` writes: files under safe names, never over another file.
 
 
-def safe_name(name: str) -> str:
-    """A sender's file name as we print and write it: no folders, not hidden, and no
-    control or format characters (a terminal escape sequence starts with one, and a
-    right-to-left override disguises an extension); each becomes ``_``."""
-    base = Path(name.replace("\\", "/")).name.lstrip(".")
-    cleaned = "".join("_" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in base)
-    return cleaned or "file"
-
-
-def safe_targets(folder: Path, names: list[str]) -> list[Path]:
-    """Where each file goes: under ``folder`` only, never over an existing file, and
-    no two files on one path. The next free number of each name is remembered, so
-    a thousand files of one name cost about a thousand look-ups, not half a million."""
-    taken: set[Path] = set()
-    next_number: dict[str, int] = {}
-    targets = []
-    for name in names:
-        base = safe_name(name)
-        stem, suffix, n = Path(base).stem, Path(base).suffix, next_number.get(base, 0)
-        candidate = folder / base if n == 0 else folder / f"{stem} ({n}){suffix}"
-        while candidate in taken or candidate.exists():
-            n += 1
-            candidate = folder / f"{stem} ({n}){suffix}"
-        next_number[base] = n + 1
-        taken.add(candidate)
-        targets.append(candidate)
-    return targets
-
-
 def _check_output_dir(path: str, explicit: bool) -> Path:
     """Before a view is spent: the folder exists (and, when the user named it, we
     may write into it)."""
@@ -407,14 +394,6 @@ def _check_output_dir(path: str, explicit: bool) -> Path:
     if explicit and not os.access(folder, os.W_OK | os.X_OK):
         raise CliError(f"--output-dir {path}: {os.strerror(errno.EACCES)}")
     return folder
-
-
-def _write_file(target: Path, data: bytes) -> None:
-    try:
-        with target.open("xb") as out:
-            out.write(data)
-    except OSError as exc:
-        raise CliError(f"cannot write {target}: {exc.strerror}") from None
 
 
 # Talking to the server.
@@ -435,20 +414,18 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-def check_fits(payload: Payload, max_ciphertext_bytes: int) -> None:
+def check_fits(text: str, files: Sequence[ContentFile], max_content_bytes: int) -> None:
     """Refuse, before encrypting, a secret the server would refuse, naming what does
     not fit and the limit in the web page's words and number."""
-    room = sizes.budget(max_ciphertext_bytes)
-    text_over, files = sizes.files_over(payload, room.frame)
-    if not text_over and not files:
+    room = sizes.budget(max_content_bytes)
+    text_over, over = sizes.files_over(text, files, room.frame)
+    if not text_over and not over:
         return
     limit = f"this server takes at most {sizes.format_size(room.shown, down=True)} in all"
     if text_over:
-        size = sizes.format_size(len(payload.text.encode()))
+        size = sizes.format_size(len(text.encode()))
         raise CliError(f"the text ({size}) is too large: {limit}")
-    named = ", ".join(
-        f"{safe_name(file.name)} ({sizes.format_size(len(file.data))})" for file in files
-    )
+    named = ", ".join(f"{safe_name(file.name)} ({sizes.format_size(file.size)})" for file in over)
     raise CliError(f"too large to send with the rest: {named}; {limit} (text and files)")
 
 
@@ -470,8 +447,8 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     # A passphrase file is read before the secret is asked for, and a passphrase
     # is asked for after it: every question comes after every file is found.
     passphrase = None if args.ask_passphrase else passphrase_from_flags(args, confirm=True)
-    payload = Payload(text=read_secret_text(bool(files)), files=files)
-    if not payload.text and not payload.files:
+    text = read_secret_text(bool(files))
+    if not text and not files:
         raise CliError("nothing to send: pipe the secret on standard input, or give --file")
     if args.ask_passphrase:
         passphrase = ask_passphrase(confirm=True)
@@ -482,10 +459,14 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
             server, timeout=_timeout(args, settings), insecure=args.insecure,
             api_token=settings.api_token,
         ) as api:  # fmt: skip
-            check_fits(payload, (await api.limits())["max_ciphertext_bytes"])
-            return await api_client.send(
+            limits = await api.limits()
+            segment_size = contents.segment_size_of(limits)
+            check_fits(text, files, limits["max_content_bytes"])
+            return await contents.send(
                 api,
-                payload,
+                text,
+                files,
+                segment_size=segment_size,
                 passphrase=passphrase,
                 max_views=args.views,
                 expires_in=args.expires,
@@ -567,36 +548,33 @@ def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
     folder = _check_output_dir(args.output_dir or ".", explicit=args.output_dir is not None)
     progress = ProgressLine()
 
+    sink = FolderSink(folder)
+
     async def reveal(passphrase: str | None) -> Opened:
         async with _link_api(link, args, settings) as api:
-            return await api_client.open_link(api, link, passphrase, progress)
+            return await contents.open_link(api, link, passphrase, sink, progress)
 
     try:
         opened = with_passphrase(args, reveal, before_asking=progress.clear)
     finally:
         progress.clear()
-    text, files = opened.payload.text, opened.payload.files
-    targets = safe_targets(folder, [f.name for f in files])
     if args.json:
-        for item, target in zip(files, targets, strict=True):
-            _write_file(target, item.data)
         _print_json(
             {
-                "text": text,
+                "text": opened.text,
                 "files": [
-                    {"name": item.name, "path": str(target), "bytes": len(item.data)}
-                    for item, target in zip(files, targets, strict=True)
+                    {"name": entry.name, "path": str(target), "bytes": entry.size}
+                    for entry, target in zip(opened.files, sink.targets, strict=True)
                 ],
                 "views_left": opened.views_left,
                 "recipient_may_delete": opened.recipient_may_delete,
             }
         )
         return
-    if text:
-        sys.stdout.write(text + "\n")  # see the module's docstring
+    if opened.text:
+        sys.stdout.write(opened.text + "\n")  # see the module's docstring
         sys.stdout.flush()
-    for item, target in zip(files, targets, strict=True):
-        _write_file(target, item.data)
+    for target in sink.targets:
         print(f"wrote {target}", file=sys.stderr)
     left = opened.views_left
     if left == 0:
@@ -928,27 +906,32 @@ _ENDED_WORDS = {
 }
 
 
+# What to say of a refusal that says it all by its kind.
+_API_WORDS = {
+    "secret-not-found": "this secret is gone: it was viewed, revoked, deleted, destroyed "
+    "after too many wrong passphrases, or it expired (or the link was never valid)",
+    "receipt-not-found": "no receipt matches this link: it is wrong, or its secret ended long ago",
+    "passphrase-required": "this secret needs a passphrase: give --passphrase (you are "
+    "asked for it) or --passphrase-file F",
+    "delete-not-allowed": "the sender did not allow the recipient to delete this secret: it "
+    "lasts until its views are spent or it expires, unless its sender revokes it",
+    "upload-not-found": "the upload ended before it was complete (its time ran out, or the "
+    "server dropped it): nothing was shared; send it again",
+    "download-not-found": "the download ended before the whole secret came (its time ran "
+    "out): the view is spent, and nothing was written",
+}
+
+
 def explain(exc: ApiError) -> str:
-    if exc.kind == "secret-not-found":
-        return (
-            "this secret is gone: it was viewed, revoked, deleted, destroyed after too many "
-            "wrong passphrases, or it expired (or the link was never valid)"
-        )
-    if exc.kind == "receipt-not-found":
-        return "no receipt matches this link: it is wrong, or its secret ended long ago"
+    if exc.kind in _API_WORDS:
+        return _API_WORDS[exc.kind]
     if exc.kind == "secret-already-ended":
         state = str(exc.problem.get("state", ""))
         return f"the secret was already {_ENDED_WORDS.get(state, state or 'ended')}"
-    if exc.kind == "passphrase-required":
-        return (
-            "this secret needs a passphrase: give --passphrase (you are asked for it) "
-            "or --passphrase-file F"
-        )
-    if exc.kind == "delete-not-allowed":
-        return (
-            "the sender did not allow the recipient to delete this secret: it lasts until "
-            "its views are spent or it expires, unless its sender revokes it"
-        )
+    if exc.kind == "content-too-large":
+        most = exc.problem.get("max_content_bytes")
+        size = sizes.format_size(most, down=True) if isinstance(most, int) else "less"
+        return f"too large: this server takes at most {size} in all (text and files)"
     if exc.kind == "wrong-passphrase":
         left = exc.problem.get("attempts_left")
         if left == 0:

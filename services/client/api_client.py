@@ -1,8 +1,10 @@
-"""The Python client: the v1 API over HTTP, and the envelope around it.
+"""The Python client: the API over HTTP (``Api``), v1's sealed secret
+(``prepare_secret``), and the actions on a link that do not move a content
+(``delete``, ``read_status``, ``revoke``). Sending and opening, in protocol v2
+(and opening v1), are ``services.client.contents``.
 
-``send``/``open_link``/``delete``/``read_status``/``revoke`` do on the client
-everything the protocol asks (keys, proofs, encryption), so the server sees only
-ciphertext and verifiers."""
+Every function does on the client everything the protocol asks (keys, proofs,
+encryption), so the server sees only ciphertext and verifiers."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 
-from services.client.links import Link, make_link
+from services.client.links import Link
 from services.protocol import envelope
 from services.protocol.envelope import (
     Payload,
@@ -81,13 +83,13 @@ def _no_progress(phase: str, done: int, total: int) -> None:
 
 
 class _Body(aiohttp.Payload):
-    """A JSON request body written in chunks, each reported to ``on_sent`` once the
+    """A request body written in chunks, each reported to ``on_sent`` once the
     writer has taken it (the writer waits while the socket's buffer is full)."""
 
     _autoclose = True
 
-    def __init__(self, data: bytes, on_sent: Callable[[int], None]) -> None:
-        super().__init__(data, content_type="application/json")
+    def __init__(self, data: bytes, on_sent: Callable[[int], None], content_type: str) -> None:
+        super().__init__(data, content_type=content_type)
         self._size = len(data)
         self._on_sent = on_sent
 
@@ -196,8 +198,33 @@ class Api:
         token: str | None = None,
         progress: Progress = _no_progress,
     ) -> Any:
-        """One request. Every byte that moves, either way, restarts the clock of
-        ``timeout``; ``progress`` hears of the body going out and the answer coming in."""
+        """One request with a JSON body (or none) and a JSON answer (or 204: None)."""
+        data = None if body is None else json.dumps(body).encode()
+        status, answer = await self._exchange(
+            method, path, data, "application/json", token, progress
+        )
+        if status == 204:
+            return None
+        try:
+            result = json.loads(answer)
+        except ValueError:
+            result = None
+        if status >= 400 or not isinstance(result, dict):
+            raise ApiError(status, result if isinstance(result, dict) else {})
+        return result
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        content_type: str,
+        token: str | None,
+        progress: Progress,
+    ) -> tuple[int, bytes]:
+        """One request: its status and the bytes of its answer. Every byte that moves,
+        either way, restarts the clock of ``timeout``; ``progress`` hears of the body
+        going out and the answer coming in."""
         session = self._session
         assert session is not None, "use Api as an async context manager"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -210,28 +237,40 @@ class Api:
 
                 def sent(done: int) -> None:
                     moved()
-                    progress("uploading", done, len(data))
+                    progress("uploading", done, len(data or b""))
 
-                data = b"" if body is None else json.dumps(body).encode()
-                payload = None if body is None else _Body(data, sent)
+                payload = None if data is None else _Body(data, sent, content_type)
                 async with session.request(
                     method, f"{self.server}/api/v1{path}", data=payload, headers=headers
                 ) as response:
                     moved()
                     if response.status == 204:
-                        return None
-                    answer = await self._read(response, moved, progress)
+                        return 204, b""
+                    return response.status, await self._read(response, moved, progress)
         except TimeoutError:
             raise NoAnswer(self.server, self.timeout) from None
         except aiohttp.ClientError as exc:
             raise _unreachable(self.server, exc) from None
-        try:
-            result = json.loads(answer)
-        except ValueError:
-            result = None
-        if response.status >= 400 or not isinstance(result, dict):
-            raise ApiError(response.status, result if isinstance(result, dict) else {})
-        return result
+
+    async def _binary(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        data: bytes | None = None,
+        progress: Progress = _no_progress,
+    ) -> bytes:
+        """One request whose body (if any) and 200 answer are bytes; a problem is raised."""
+        status, answer = await self._exchange(
+            method, path, data, "application/octet-stream", token, progress
+        )
+        if status >= 400:
+            try:
+                problem = json.loads(answer)
+            except ValueError:
+                problem = None
+            raise ApiError(status, problem if isinstance(problem, dict) else {})
+        return answer
 
     @staticmethod
     async def _read(
@@ -290,6 +329,53 @@ class Api:
 
     async def revoke(self, secret_id: str, manage: bytes) -> None:
         await self._call("DELETE", f"/secrets/{secret_id}", token=b64u_encode(manage))
+
+    # Protocol v2: a content in segments (docs/protocol.md; the API's contents routes).
+
+    async def create_content(
+        self, body: dict[str, Any], progress: Progress = _no_progress
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", "/contents", body, self._api_token, progress
+        )
+        return result
+
+    async def put_segment(
+        self,
+        content_id: str,
+        index: int,
+        sealed: bytes,
+        upload_token: str,
+        progress: Progress = _no_progress,
+    ) -> int:
+        """Store segment ``index``; answers how many segments the server holds."""
+        status, answer = await self._exchange(
+            "PUT", f"/contents/{content_id}/segments/{index}", sealed,
+            "application/octet-stream", upload_token, progress,
+        )  # fmt: skip
+        result = json.loads(answer) if answer.startswith(b"{") else None
+        if status >= 400 or not isinstance(result, dict):
+            raise ApiError(status, result if isinstance(result, dict) else {})
+        return int(result["received"])
+
+    async def upload_state(self, content_id: str, upload_token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "GET", f"/contents/{content_id}/upload", token=upload_token
+        )
+        return result
+
+    async def finalize(self, content_id: str, upload_token: str) -> None:
+        await self._call("POST", f"/contents/{content_id}/finalize", token=upload_token)
+
+    async def get_segment(
+        self, content_id: str, index: int, download_token: str, progress: Progress = _no_progress
+    ) -> bytes:
+        return await self._binary(
+            "GET", f"/contents/{content_id}/segments/{index}", download_token, progress=progress
+        )
+
+    async def downloaded(self, content_id: str, download_token: str) -> None:
+        await self._call("POST", f"/contents/{content_id}/downloaded", token=download_token)
 
 
 def _proofs(claim: bytes, unlock: bytes | None) -> dict[str, str]:
@@ -354,63 +440,6 @@ def prepare_secret(
     if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
         body["recipient_may_delete"] = True
     return PreparedSecret(body, sealed.link_key, sealed.keys, receipt_key, receipt_keys)
-
-
-async def send(
-    api: Api,
-    payload: Payload,
-    *,
-    passphrase: str | None = None,
-    max_views: int | None = None,
-    expires_in: int | None = None,
-    label: str | None = None,
-    notify: tuple[str, ...] = (),
-    recipient_may_delete: bool = False,
-    progress: Progress = _no_progress,
-) -> Sent:
-    """Encrypt ``payload`` here and store only the ciphertext and verifiers."""
-    progress("encrypting", 0, payload_size(payload))
-    prepared = prepare_secret(
-        payload,
-        passphrase=passphrase,
-        max_views=max_views,
-        expires_in=expires_in,
-        label=label,
-        notify=notify,
-        recipient_may_delete=recipient_may_delete,
-    )
-    created = await api.create(prepared.body, progress)
-    return Sent(
-        link=make_link(api.server, "s", created["id"], prepared.link_key),
-        receipt_link=make_link(api.server, "r", created["id"], prepared.receipt_key),
-        expires_at=created["expires_at"],
-        max_views=created["max_views"],
-        recipient_may_delete=recipient_may_delete,
-    )
-
-
-@dataclass(frozen=True)
-class Opened:
-    payload: Payload
-    views_left: int
-    recipient_may_delete: bool  # the sender lets the recipient delete it when done
-
-
-def payload_size(payload: Payload) -> int:
-    return len(payload.text.encode("utf-8")) + sum(len(item.data) for item in payload.files)
-
-
-async def open_link(
-    api: Api, link: Link, passphrase: str | None = None, progress: Progress = _no_progress
-) -> Opened:
-    """Spend one view of ``link`` and decrypt it here."""
-    keys = envelope.derive_secret_keys(link.key, passphrase)
-    revealed = await api.reveal(link.id, keys.claim, keys.unlock, progress)
-    ciphertext = b64u_decode(revealed["ciphertext"])
-    progress("decrypting", 0, len(ciphertext))
-    payload = envelope.open_secret(ciphertext, keys)
-    # A server older than migration 0007 does not say, and allows no delete.
-    return Opened(payload, revealed["views_left"], revealed.get("recipient_may_delete", False))
 
 
 async def delete(api: Api, link: Link, passphrase: str | None = None) -> None:

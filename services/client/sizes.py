@@ -1,66 +1,70 @@
-"""How much a secret may hold under a server's ``max_ciphertext_bytes``: the same
+"""How much a content may hold under a server's ``max_content_bytes``: the same
 computation, and so the same number, as the web page (services/web/static/js/sizes.js).
 
-A secret's text and files are framed and padded (``envelope.encode_payload``), then
-sealed: version, nonce and tag add SEAL_BYTES. The largest frame that still seals
-within the limit is found exactly; the number people are told is that frame, less
-the frame's own bytes for one file with the longest name and type, rounded down."""
+A content (protocol v2) is a header, then the files' bytes
+(``services.protocol.content``); the limit is on their sum, before padding and
+sealing (the server checks the sealed size that sum gives, ``max_sealed_bytes``).
+The header holds the text and its length and the file count (FRAME_BYTES), then
+per file its name, type, their lengths and its size (FILE_FRAME_BYTES). The number
+people are told is the limit itself, as ``GET /limits``, the settings and the API's
+refusal say it: names and types count in it."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from services.protocol.envelope import MAX_NAME_BYTES, Payload, SecretFile, padded_length
-
-SEAL_BYTES = 1 + 12 + 16  # version, AES-GCM nonce and tag
 FRAME_BYTES = 4 + 2  # text length, file count
-FILE_FRAME_BYTES = 2 + 2 + 4  # name length, type length, data length
+FILE_FRAME_BYTES = 2 + 2 + 8  # name length, type length, size
 KiB = 1024
 MiB = 1024 * KiB
 
 
-def largest_frame(max_ciphertext_bytes: int) -> int:
-    """The largest framed payload whose sealed ciphertext fits the limit."""
+class Sized(Protocol):
+    """A file as the header lists it: ``content.FileEntry``, or a file to send."""
 
-    def fits(length: int) -> bool:
-        return padded_length(length) + SEAL_BYTES <= max_ciphertext_bytes
-
-    if not fits(0):
-        return 0
-    low, high = 0, max_ciphertext_bytes  # fits(low), and nothing above high fits
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
 
 
 @dataclass(frozen=True)
 class Budget:
-    frame: int  # what the frame may weigh
-    shown: int  # what people are promised: any file of that size fits, whatever its name
+    frame: int  # what the header and the files' bytes may weigh together
+    shown: int  # the number people are told: the same (sizes.js keeps both names)
 
 
-def budget(max_ciphertext_bytes: int) -> Budget:
-    frame = largest_frame(max_ciphertext_bytes)
-    one_file = FRAME_BYTES + FILE_FRAME_BYTES + 2 * MAX_NAME_BYTES
-    return Budget(frame, max(0, frame - one_file))
+def largest_frame(max_content_bytes: int) -> int:
+    """The largest plaintext total a content may have: the limit itself."""
+    return max(0, max_content_bytes)
 
 
-def file_weight(file: SecretFile) -> int:
-    return FILE_FRAME_BYTES + len(file.name.encode()) + len(file.type.encode()) + len(file.data)
+def budget(max_content_bytes: int) -> Budget:
+    frame = largest_frame(max_content_bytes)
+    return Budget(frame, frame)
 
 
-def files_over(payload: Payload, frame: int) -> tuple[bool, list[SecretFile]]:
+def file_weight(file: Sized) -> int:
+    return FILE_FRAME_BYTES + len(file.name.encode()) + len(file.type.encode()) + file.size
+
+
+def content_weight(text: str, files: Sequence[Sized]) -> int:
+    """The header and the files' bytes: what ``max_content_bytes`` limits."""
+    return FRAME_BYTES + len(text.encode()) + sum(file_weight(file) for file in files)
+
+
+def files_over(text: str, files: Sequence[Sized], frame: int) -> tuple[bool, list[Sized]]:
     """Whether the text alone is over ``frame``, and the files that do not fit beside
     it, taken in order (as the page marks them)."""
-    weight = FRAME_BYTES + len(payload.text.encode())
+    weight = FRAME_BYTES + len(text.encode())
     text_over = weight > frame
     over = []
-    for file in payload.files:
+    for file in files:
         adds = file_weight(file)
         if text_over or weight + adds > frame:
             over.append(file)

@@ -193,12 +193,15 @@ async def test_nothing_to_send_is_an_error(base_url: str) -> None:
 async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
     base_url: str, tmp_path: Path
 ) -> None:
-    from services.client.api_client import Api, send
-    from services.protocol.envelope import Payload, SecretFile
+    from services.client.api_client import Api
+    from services.client.contents import ContentFile, send
 
-    files = (SecretFile("../../escape.txt", "text/plain", b"one"), SecretFile("a.txt", "", b"two"))
+    files = (
+        ContentFile.from_bytes("../../escape.txt", "text/plain", b"one"),
+        ContentFile.from_bytes("a.txt", "", b"two"),
+    )
     async with Api(base_url) as api:
-        sent = await send(api, Payload("", files))
+        sent = await send(api, "", files)
     LEAK_WATCH.add_share_link(sent.link)
     LEAK_WATCH.add_receipt_link(sent.receipt_link)
     out = tmp_path / "out"
@@ -215,12 +218,13 @@ async def test_files_are_written_inside_the_output_dir_and_never_overwrite(
 async def test_the_client_library_peeks_without_spending_and_reads_the_limits(
     base_url: str,
 ) -> None:
-    from services.client.api_client import Api, open_link, send
-    from services.protocol.envelope import Payload, derive_secret_keys
+    from services.client.api_client import Api
+    from services.client.contents import open_link, send
+    from services.protocol.envelope import derive_secret_keys
 
     async with Api(base_url) as api:
         assert (await api.limits())["max_views"] == 100
-        sent = await send(api, Payload(secret_text()), max_views=2)
+        sent = await send(api, secret_text(), max_views=2)
         LEAK_WATCH.add_share_link(sent.link)
         LEAK_WATCH.add_receipt_link(sent.receipt_link)
         claim = derive_secret_keys(sent.link.key).claim
@@ -675,41 +679,41 @@ async def test_one_final_newline_from_a_pipe_is_not_part_of_the_secret(
 ) -> None:
     """``send`` takes one final newline off standard input and ``open`` puts one
     back: ``burnafter open | burnafter send`` sends the very same secret again."""
-    from services.client.api_client import Api, open_link
+    from services.client.api_client import Api
+    from services.client.contents import open_link
 
     text = secret_text()
     piped, printed = piped.replace(b"{s}", text.encode()), printed.replace(b"{s}", text.encode())
     sent = await cli("send", "--server", base_url, "--views", "2", stdin=piped)
     share, _ = watch_cli_links(sent.stdout, sent.stderr)
     async with Api(base_url) as api:
-        assert (await open_link(api, share)).payload.text == stored.format(s=text)
+        assert (await open_link(api, share)).text == stored.format(s=text)
     opened = await cli("open", str(share))
     assert opened.stdout == printed
     again = await cli("send", "--server", base_url, stdin=opened.stdout)
     share_again, _ = watch_cli_links(again.stdout, again.stderr)
     async with Api(base_url) as api:
-        assert (await open_link(api, share_again)).payload.text == stored.format(s=text)
+        assert (await open_link(api, share_again)).text == stored.format(s=text)
 
 
 async def test_a_large_file_shows_progress_on_a_terminal_only(
-    api_with: ClientWith, tmp_path: Path
+    base_url: str, tmp_path: Path
 ) -> None:
-    api = await api_with(MAX_CIPHERTEXT_BYTES=str(4 * 2**20))
-    base = str(api.make_url("")).rstrip("/")
-    blob = os.urandom(1_500_000)
+    base = base_url
+    blob = os.urandom(1_500_000)  # two segments of the default 1 MiB
     LEAK_WATCH.add("file", blob[:64])
     big = tmp_path / "big.bin"
     big.write_bytes(blob)
     code, screen = await cli_in_terminal("send", "--server", base, "--file", str(big))
     assert code == 0, screen[-2000:]
-    assert b"\rencrypting 1.5 MB..." in screen and b"\ruploading " in screen
+    assert b"\ruploading 1.5 MB " in screen
     assert b"100%" in screen
     share, _ = _links_on_screen(screen)
     out = tmp_path / "out"
     out.mkdir()
     code, screen = await cli_in_terminal("open", str(share), "--output-dir", str(out))
     assert code == 0, screen[-2000:]
-    assert b"\rdownloading " in screen and b"\rdecrypting " in screen
+    assert b"\rdownloading 1.5 MB " in screen and b"100%" in screen
     assert (out / "big.bin").read_bytes() == blob
     # Not a terminal: no progress line, and not one carriage return.
     sent = await cli("send", "--server", base, "--file", str(big))
@@ -745,9 +749,10 @@ async def test_status_and_messages_count_views_in_words(base_url: str) -> None:
 async def test_a_file_that_does_not_fit_is_named_before_anything_is_sent(
     api_with: ClientWith, tmp_path: Path, db: asyncpg.Connection
 ) -> None:
-    # The same number as the web page promises ("61 KB in all" under 64 KiB), the
-    # file named, and nothing encrypted or stored.
-    api = await api_with(MAX_CIPHERTEXT_BYTES=str(65_536))
+    # The same number as the web page and GET /limits ("64 KB in all" under 64 KiB:
+    # text, files and their names together), the file named, and nothing encrypted
+    # or stored.
+    api = await api_with(MAX_CONTENT_BYTES=str(65_536))
     base = str(api.make_url("")).rstrip("/")
     big = tmp_path / "dump.sql"
     big.write_bytes(os.urandom(70_000))
@@ -757,11 +762,14 @@ async def test_a_file_that_does_not_fit_is_named_before_anything_is_sent(
     assert sent.returncode == ExitCode.ERROR
     message = sent.stderr.decode()
     assert "dump.sql (68 KB)" in message and "notes.txt" not in message, message
-    assert "at most 61 KB in all" in message, message
+    assert "at most 64 KB in all" in message, message
     assert "Traceback" not in message
     assert await db.fetchval("SELECT count(*) FROM secrets") == 0
+    assert await db.fetchval("SELECT count(*) FROM contents") == 0
     fits = tmp_path / "fits.bin"
-    fits.write_bytes(os.urandom(61 * 1024))  # what the limit promises fits, whatever its name
+    # Exactly the limit: the header (lengths, count, name, type and size) and the bytes.
+    header = 4 + 2 + 2 + len("fits.bin") + 2 + len("application/octet-stream") + 8
+    fits.write_bytes(os.urandom(65_536 - header))
     sent = await cli("send", "--server", base, "--file", str(fits))
     assert sent.returncode == 0, sent.stderr
     watch_cli_links(sent.stdout, sent.stderr)

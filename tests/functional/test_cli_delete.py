@@ -204,12 +204,12 @@ async def test_a_link_of_the_wrong_kind_points_between_delete_and_revoke(tmp_pat
 
 
 async def test_the_client_library_deletes_where_the_sender_allowed_it(base_url: str) -> None:
-    from services.client.api_client import Api, ApiError, delete, open_link, send
-    from services.protocol.envelope import Payload
+    from services.client.api_client import Api, ApiError, delete
+    from services.client.contents import open_link, send
 
     async with Api(base_url) as api:
-        allowed = await send(api, Payload(secret_text()), max_views=2, recipient_may_delete=True)
-        kept = await send(api, Payload(secret_text()), max_views=2)
+        allowed = await send(api, secret_text(), max_views=2, recipient_may_delete=True)
+        kept = await send(api, secret_text(), max_views=2)
         for sent in (allowed, kept):
             LEAK_WATCH.add_share_link(sent.link)
             LEAK_WATCH.add_receipt_link(sent.receipt_link)

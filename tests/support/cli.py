@@ -53,6 +53,49 @@ async def cli(
     return await asyncio.to_thread(run_cli, *args, stdin=stdin, env=env, cwd=cwd)
 
 
+# Runs the command and writes its peak resident memory (KiB) into the file argv[1].
+_MEASURED = """\
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+sys.exit(max(0, os.waitstatus_to_exitcode(status)))
+"""
+
+
+def run_cli_measured(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[bytes], int]:
+    """:func:`run_cli`, and the command's peak resident memory in bytes.
+
+    Measured by a small Python process that starts the command and reaps it with
+    ``wait4``: Linux keeps in ``ru_maxrss`` the high-water mark of the memory a
+    process had before its ``exec``, so a command forked straight from this test
+    process (holding test data) would report this process's size, not its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        peak = Path(folder) / "peak"
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURED, str(peak), str(BIN / "burnafter"), *args],
+            input=stdin,
+            capture_output=True,
+            env=cli_environment(env),
+            cwd=cwd,
+            timeout=300,
+            check=False,
+        )
+        kib = int(peak.read_text())
+    result.args = ["burnafter", *args]
+    return result, kib * 1024  # Linux counts it in KiB
+
+
+async def cli_measured(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[bytes], int]:
+    """:func:`run_cli_measured`, without blocking the event loop of the api."""
+    return await asyncio.to_thread(run_cli_measured, *args, stdin=stdin, env=env, cwd=cwd)
+
+
 def watch_cli_links(
     stdout: bytes, stderr: bytes, passphrase: str | None = None
 ) -> tuple[Link, Link]:

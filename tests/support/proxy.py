@@ -1,0 +1,87 @@
+"""A loopback TCP proxy that breaks a connection once, mid-stream: a flaky network
+between a client and the api, for the tests of resumed transfers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Literal
+
+Direction = Literal["up", "down"]  # client to server, server to client
+
+
+@dataclass
+class CuttingProxy:
+    """Forwards every connection to ``upstream_port``. Once ``cut_after`` bytes have
+    gone ``direction`` (counted over all connections), the connection that carries
+    the next byte is aborted (a reset, both ways) after only part of it went
+    through; so are the next connections that carry a byte that way, ``times`` in
+    all; later ones are left alone. ``cuts`` counts them.
+
+    aiohttp sends an idempotent request (GET, PUT) again by itself, once, when a
+    kept-alive connection breaks: ``times=2`` also breaks that second try, so the
+    failure reaches the code under test."""
+
+    upstream_port: int
+    direction: Direction
+    cut_after: int
+    times: int = 1
+    cuts: int = 0
+    moved: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+    _server: asyncio.Server | None = None
+    _pumps: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self) -> str:
+        """Listen; answers the proxy's base URL."""
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for pump in list(self._pumps):
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _connection(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
+        server_reader, server_writer = await asyncio.open_connection(
+            "127.0.0.1", self.upstream_port
+        )
+        writers = (client_writer, server_writer)
+        for direction, reader, writer in (
+            ("up", client_reader, server_writer),
+            ("down", server_reader, client_writer),
+        ):
+            pump = asyncio.create_task(self._pump(direction, reader, writer, writers))
+            self._pumps.add(pump)
+            pump.add_done_callback(self._pumps.discard)
+
+    async def _pump(
+        self,
+        direction: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+    ) -> None:
+        try:
+            while data := await reader.read(16 * 1024):
+                left = self.cut_after - self.moved[direction]
+                if direction == self.direction and self.cuts < self.times and len(data) > left:
+                    writer.write(data[: max(left, 0)])
+                    await writer.drain()
+                    self.cuts += 1
+                    for each in both:
+                        each.transport.abort()
+                    return
+                self.moved[direction] += len(data)
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+        except (ConnectionError, OSError):
+            for each in both:
+                each.transport.abort()
