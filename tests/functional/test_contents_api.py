@@ -6,57 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import os
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
 from services.protocol import content
-from services.protocol.envelope import b64u_decode, b64u_encode, verifier
+from services.protocol.envelope import b64u_decode, b64u_encode
 from tests.support.fixtures_types import ApiClient, ClientWith
-from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import seal_content
 
 SEGMENT = 4096
 CONTENTS = "/api/v1/contents"
-
-
-@dataclass
-class Sealed:
-    """A content sealed as a v2 client seals it, with its one link's keys."""
-
-    body: dict[str, Any]
-    segments: list[bytes]
-    link_key: bytes
-    keys: content.LinkKeys
-    content_key: bytes
-
-    def claim(self) -> dict[str, str]:
-        return {"claim": b64u_encode(self.keys.claim)}
-
-
-def seal(text: str = "", data: bytes = b"", **fields: Any) -> Sealed:
-    link_key, content_key = os.urandom(32), content.new_content_key()
-    keys = content.derive_link_keys(link_key)
-    files = [content.FileSource("dump.sql", "application/sql", len(data), io.BytesIO(data))]
-    sealer = content.ContentSealer(content_key, text, files if data else (), SEGMENT)
-    segments = list(sealer)
-    watched = [("link key", link_key), ("claim", keys.claim), ("content key", content_key)]
-    for what, value in watched:
-        LEAK_WATCH.add(what, value)
-    body = {
-        "segment_size": SEGMENT,
-        "segment_count": len(segments),
-        "sealed_bytes": sum(map(len, segments)),
-        "first_segment": b64u_encode(segments[0]),
-        "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
-        "claim_verifier": b64u_encode(verifier(keys.claim)),
-        "manage_verifier": b64u_encode(verifier(os.urandom(32))),
-        **fields,
-    }
-    return Sealed(body, segments, link_key, keys, content_key)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -83,7 +44,7 @@ async def test_a_password_is_one_request_each_way(api_with: ClientWith) -> None:
     api = await small_site(api_with)
     limits = await (await api.get("/api/v1/limits")).json()
     assert (limits["segment_size"], limits["max_content_bytes"]) == (SEGMENT, 1024 * 1024)
-    sealed = seal("db-admin / 4uK#p9!vQz-2mW")
+    sealed = seal_content(SEGMENT, "db-admin / 4uK#p9!vQz-2mW")
     created = await api.post(CONTENTS, json=sealed.body)
     assert created.status == 201, await created.text()
     answer = await created.json()
@@ -106,7 +67,7 @@ async def test_a_file_in_segments_uploads_resumes_and_downloads(
 ) -> None:
     api = await small_site(api_with)
     data = os.urandom(50_000)
-    sealed = seal("the dump", data)
+    sealed = seal_content(SEGMENT, "the dump", data)
     count = len(sealed.segments)
     assert count > 10
     answer = await (await api.post(CONTENTS, json=sealed.body)).json()
@@ -163,14 +124,16 @@ async def test_a_content_over_the_limit_is_refused_before_any_segment(
     api_with: ClientWith, db: asyncpg.Connection
 ) -> None:
     api = await api_with(SEGMENT_SIZE=str(SEGMENT), MAX_CONTENT_BYTES=str(20_000))
-    sealed = seal("", os.urandom(30_000))
+    sealed = seal_content(SEGMENT, "", os.urandom(30_000))
     refused = await api.post(CONTENTS, json=sealed.body)
     assert refused.status == 413
     problem = await refused.json()
     assert problem["max_content_bytes"] == 20_000
     assert "20000 bytes" in problem["detail"]
     assert await db.fetchval("SELECT count(*) FROM contents") == 0
-    wrong_size = await api.post(CONTENTS, json={**seal("x").body, "segment_size": 8192})
+    wrong_size = await api.post(
+        CONTENTS, json={**seal_content(SEGMENT, "x").body, "segment_size": 8192}
+    )
     assert (wrong_size.status, (await wrong_size.json())["field"]) == (400, "segment_size")
 
 
@@ -178,7 +141,7 @@ async def test_strangers_and_bad_tokens_get_one_answer_and_change_nothing(
     api_with: ClientWith, db: asyncpg.Connection
 ) -> None:
     api = await small_site(api_with)
-    sealed = seal("", os.urandom(20_000))
+    sealed = seal_content(SEGMENT, "", os.urandom(20_000))
     answer = await (await api.post(CONTENTS, json=sealed.body)).json()
     url = f"{CONTENTS}/{answer['id']}/segments/1"
     wrong = b64u_encode(os.urandom(32))
@@ -203,7 +166,7 @@ async def test_strangers_and_bad_tokens_get_one_answer_and_change_nothing(
 
 async def test_racing_reveals_of_a_one_view_file_give_one_grant(api_with: ClientWith) -> None:
     api = await small_site(api_with)
-    sealed = seal("", os.urandom(10_000))
+    sealed = seal_content(SEGMENT, "", os.urandom(10_000))
     answer = await (await api.post(CONTENTS, json=sealed.body)).json()
     token = answer["upload"]["token"]
     for index in range(1, len(sealed.segments)):
@@ -232,7 +195,7 @@ async def test_a_ten_gib_content_can_be_declared_where_the_operator_allows_it(
     segment = limits["segment_size"]
     sealed_bytes = limits["max_sealed_bytes"]
     count = -(-sealed_bytes // (segment + 16))
-    first = seal("x").body
+    first = seal_content(SEGMENT, "x").body
     body = {
         **first,
         "segment_size": segment,

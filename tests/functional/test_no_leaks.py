@@ -12,7 +12,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.support.fixtures_types import ApiClient, StartService
+from tests.support.fixtures_types import ApiClient, ClientWith, StartService
 from tests.support.leaks import (
     LEAK_WATCH,
     NeedleIndex,
@@ -21,7 +21,7 @@ from tests.support.leaks import (
     find_leaks,
     search_everything,
 )
-from tests.support.sealing import make_secret, secret_passphrase
+from tests.support.sealing import make_secret, seal_content, secret_passphrase, secret_text
 
 
 def test_the_leak_detector_finds_each_form() -> None:
@@ -62,8 +62,25 @@ async def test_the_database_search_reads_every_table_from_the_catalog(
 
 
 @pytest.mark.after_all
+async def upload_a_large_secret(api: ApiClient) -> None:
+    """A protocol v2 content in many segments, revealed and downloaded halfway: its
+    segments, its contents row and its grant stay in the database to be searched."""
+    segment = (await (await api.get("/api/v1/limits")).json())["segment_size"]
+    sealed = seal_content(segment, secret_text(), secret_text().encode() * 400, max_views=2)
+    created = await (await api.post("/api/v1/contents", json=sealed.body)).json()
+    url, token = f"/api/v1/contents/{created['id']}", created["upload"]["token"]
+    upload = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+    for index, data in enumerate(sealed.segments[1:], start=1):
+        assert (await api.put(f"{url}/segments/{index}", data=data, headers=upload)).status == 200
+    await api.post(f"{url}/finalize", headers=upload)
+    reveal = f"/api/v1/secrets/{created['id']}/reveal"
+    grant = (await (await api.post(reveal, json=sealed.claim())).json())["download"]["token"]
+    got = await api.get(f"{url}/segments/1", headers={"Authorization": f"Bearer {grant}"})
+    assert got.status == 200
+
+
 async def test_logs_and_databases_hold_no_secret_material(
-    api: ApiClient, start_service: StartService, database_url: str
+    api: ApiClient, start_service: StartService, database_url: str, api_with: ClientWith
 ) -> None:
     # A full lifecycle of its own, so the check has material even when run alone.
     secret = make_secret(passphrase=secret_passphrase(), label="leak-check label", max_views=2)
@@ -77,10 +94,19 @@ async def test_logs_and_databases_hold_no_secret_material(
         LEAK_WATCH.metrics_texts.append(await scraped.text())
     other.stop()
 
+    await upload_a_large_secret(await api_with(SEGMENT_SIZE="1024"))
+
     LEAK_WATCH.secret_ids.append(sid)
     assert LEAK_WATCH.needles and LEAK_WATCH.database_urls and LEAK_WATCH.log_files
     report = await search_everything(LEAK_WATCH)
     assert report.log_bytes > 0 and report.metrics_texts > 0
     assert report.databases == len(set(LEAK_WATCH.database_urls))
-    assert {"public.secrets", "public.api_tokens", "public.webhook_deliveries"} <= report.tables
+    assert {
+        "public.secrets",
+        "public.api_tokens",
+        "public.webhook_deliveries",
+        "public.contents",
+        "public.segments",
+        "public.download_grants",
+    } <= report.tables
     assert report.leaks == {}

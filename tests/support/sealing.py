@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from services.client.api_client import prepare_secret
-from services.protocol import envelope
+from services.protocol import content, envelope
+from services.protocol.content import LinkKeys
 from services.protocol.envelope import Payload, SecretKeys, b64u_decode, b64u_encode
 from tests.support.leaks import LEAK_WATCH
 
@@ -80,3 +83,47 @@ def make_secret(
         prepared.receipt_keys.manage,
         passphrase,
     )
+
+
+@dataclass(frozen=True)
+class SealedContent:
+    """A protocol v2 content sealed as a client seals it, with its one link's keys
+    and the create body, every secret part of it watched for leaks."""
+
+    body: dict[str, Any]
+    segments: list[bytes]
+    keys: LinkKeys
+    content_key: bytes
+    manage: bytes
+
+    def claim(self) -> dict[str, str]:
+        return {"claim": b64u_encode(self.keys.claim)}
+
+
+def seal_content(
+    segment_size: int, text: str = "", data: bytes = b"", **fields: Any
+) -> SealedContent:
+    """``text`` and, when given, one file of ``data``, in segments of ``segment_size``."""
+    link_key, content_key, manage = os.urandom(32), content.new_content_key(), os.urandom(32)
+    keys = content.derive_link_keys(link_key)
+    files = [content.FileSource("dump.sql", "application/sql", len(data), io.BytesIO(data))]
+    sealer = content.ContentSealer(content_key, text, files if data else (), segment_size)
+    segments = list(sealer)
+    for what, value in [
+        ("link key", link_key),
+        ("claim", keys.claim),
+        ("content key", content_key),
+        ("manage", manage),
+    ]:
+        LEAK_WATCH.add(what, value)
+    body = {
+        "segment_size": segment_size,
+        "segment_count": len(segments),
+        "sealed_bytes": sum(map(len, segments)),
+        "first_segment": b64u_encode(segments[0]),
+        "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
+        "claim_verifier": b64u_encode(envelope.verifier(keys.claim)),
+        "manage_verifier": b64u_encode(envelope.verifier(manage)),
+        **fields,
+    }
+    return SealedContent(body, segments, keys, content_key, manage)
