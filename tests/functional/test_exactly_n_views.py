@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -11,7 +13,7 @@ import pytest
 
 from services.protocol.envelope import b64u_decode, open_secret
 from tests.support.fixtures_types import StartService
-from tests.support.sealing import make_secret, secret_passphrase
+from tests.support.sealing import make_secret, seal_content, secret_passphrase
 from tests.support.services import ServiceProcess
 from tests.support.waiting import eventually
 
@@ -95,3 +97,51 @@ async def test_wrong_passphrases_racing_at_the_limit_lock_exactly_once(
     assert state in ("spent", "burned")
     assert (state == "burned") == (events["burned"] == 1)
     assert (state == "spent") == (right[200] == 1)
+
+
+async def test_racing_reveals_of_a_large_secret_give_one_grant_used_once(
+    database_url: str, start_service: StartService, db: asyncpg.Connection
+) -> None:
+    """Issue 15: a one-view secret of many segments, 200 reveals across two api
+    processes: exactly one grant; it serves every segment once over, and nothing after
+    it completes; then the segments are gone from the database."""
+    small = {"SEGMENT_SIZE": "1024"}
+    apis = [start_service("api", database_url, **small) for _ in range(2)]
+    sealed = seal_content(1024, "", os.urandom(20_000))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        created = await (
+            await session.post(f"{apis[0].url}/api/v1/contents", json=sealed.body)
+        ).json()
+        contents = f"{apis[1].url}/api/v1/contents/{created['id']}"
+        upload = {
+            "Authorization": f"Bearer {created['upload']['token']}",
+            "Content-Type": "application/octet-stream",
+        }
+        for index, data in enumerate(sealed.segments[1:], start=1):
+            async with session.put(f"{contents}/segments/{index}", data=data, headers=upload) as r:
+                assert r.status == 200
+        async with session.post(f"{contents}/finalize", headers=upload) as r:
+            assert r.status == 200
+
+        async def reveal(n: int) -> tuple[int, dict[str, Any]]:
+            url = f"{apis[n % 2].url}/api/v1/secrets/{created['id']}/reveal"
+            async with session.post(url, json=sealed.claim()) as response:
+                return response.status, await response.json()
+
+        results = await asyncio.gather(*(reveal(n) for n in range(RACERS)))
+        assert Counter(status for status, _ in results) == {200: 1, 404: RACERS - 1}
+        assert await db.fetchval("SELECT count(*) FROM download_grants") == 1
+        won = next(body for status, body in results if status == 200)
+        grant = {"Authorization": f"Bearer {won['download']['token']}"}
+        received = [b64u_decode(won["first_segment"])]
+        for index in range(1, won["segment_count"]):
+            async with session.get(f"{contents}/segments/{index}", headers=grant) as r:
+                received.append(await r.read())
+        assert received == sealed.segments
+        async with session.post(f"{contents}/downloaded", headers=grant) as r:
+            assert r.status == 204
+        for again in (f"{contents}/segments/1", f"{contents}/segments/2"):
+            async with session.get(again, headers=grant) as r:
+                assert r.status == 404  # the grant cannot be used twice
+    assert await db.fetchval("SELECT count(*) FROM segments") == 0
+    assert await db.fetchval("SELECT count(*) FROM contents") == 0
