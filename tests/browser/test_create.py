@@ -15,6 +15,8 @@ from playwright.async_api import Browser, FilePayload, Page, Request
 
 from services.client.links import parse_link
 from services.dev.app import build_app
+from services.protocol.envelope import padded_length
+from services.server.settings import Settings
 from tests.support.browser import PLAIN_HOST
 from tests.support.fixtures_types import AiohttpServer, NewContext
 from tests.support.leaks import LEAK_WATCH
@@ -25,6 +27,13 @@ MiB = 1024 * 1024
 UNITS = {"bytes": 1, "KB": 1024, "MB": MiB}
 # A host name that is not localhost: Chromium resolves it to the test server on
 # loopback, but the page's origin is plain http on a name that is not secure.
+
+
+@pytest.fixture
+def settings(database_url: str, test_log: Path) -> Settings:
+    """The ``site`` of these tests holds up to 1 MiB, in 64 KiB segments: small enough
+    to go over with files the tests make."""
+    return make_settings(database_url, MAX_CONTENT_BYTES=str(MiB), SEGMENT_SIZE=str(64 * 1024))
 
 
 async def open_create_page(page: Page, site: str) -> None:
@@ -54,31 +63,43 @@ async def create_and_watch(page: Page) -> None:
     LEAK_WATCH.add_receipt_link(parse_link(await page.input_value("#receipt-link"), "r"))
 
 
-@pytest.mark.parametrize("max_ciphertext_bytes", [None, 3 * MiB + 12345])
-async def test_a_file_of_the_promised_size_is_shared_under_make_run(
+# What a file adds to a content beside its bytes: the header's text length and file
+# count, its name and type with their lengths, and its u64 size (docs/protocol.md, v2).
+FILE_HEADER = 4 + 2 + 2 + 2 + 8
+LONGEST_NAME = "n" * 251 + ".bin"  # 255 bytes, the most a name may have
+OCTETS = "application/octet-stream"
+
+
+async def test_the_page_states_the_limit_and_a_content_of_exactly_it_is_shared(
     aiohttp_server: AiohttpServer,
     database_url: str,
     test_log: Path,
     new_context: NewContext,
     db: asyncpg.Connection,
-    max_ciphertext_bytes: int | None,
 ) -> None:
-    """The app ``make run`` serves takes a file as large as its page promises, with
-    the default limit and with MAX_CIPHERTEXT_BYTES raised past aiohttp's 1 MiB."""
-    limit = max_ciphertext_bytes or MiB  # the default when None
-    env = {"MAX_CIPHERTEXT_BYTES": str(limit)} if max_ciphertext_bytes else {}
+    """The page states MAX_CONTENT_BYTES, the number GET /limits answers, and takes a
+    content whose plaintext total (names and types included) is exactly that."""
+    limit = 3 * MiB + 12345
+    env = {"MAX_CONTENT_BYTES": str(limit), "SEGMENT_SIZE": str(256 * 1024)}
     server = await aiohttp_server(build_app(make_settings(database_url, **env)))
     context, _ = await new_context()
     page = await context.new_page()
     await open_create_page(page, str(server.make_url("")).rstrip("/"))
-    promised = promised_bytes(str(await page.text_content("#max-size")))
-    assert promised > limit * 0.9  # the promise follows the setting
-    # The longest name a file may have: the promise holds whatever the name.
-    await page.set_input_files("#secret-files", share_file("n" * 251 + ".bin", promised))
+    stated = str(await page.text_content("#max-size"))
+    assert stated == "3.0 MB"  # 3.01 MiB, rounded down: never more than holds
+    size = limit - FILE_HEADER - len(LONGEST_NAME) - len(OCTETS)
+    await page.set_input_files("#secret-files", share_file(LONGEST_NAME, size + 1))
+    await page.locator("#size-warning").wait_for()  # one byte over
+    assert "3.0 MB" in str(await page.text_content("#size-warning"))
+    await page.click("#remove-over")
+    await page.set_input_files("#secret-files", share_file(LONGEST_NAME, size))
     assert await page.is_hidden("#size-warning")
     await create_and_watch(page)
-    stored = await db.fetchval("SELECT octet_length(ciphertext) FROM secrets")
-    assert promised < stored <= limit
+    stored = await db.fetchrow("SELECT segment_count, sealed_bytes FROM contents")
+    assert stored["segment_count"] == -(-padded_length(limit) // (256 * 1024))
+    assert stored["sealed_bytes"] == await db.fetchval(
+        "SELECT sum(octet_length(data)) FROM segments"
+    )
 
 
 async def test_a_file_that_does_not_fit_is_named_when_attached(
@@ -156,7 +177,7 @@ async def test_a_double_click_on_create_makes_one_secret(
     def track(request: Request, into: list[Request]) -> None:
         """Note each create request as it starts and ends: ``all_done`` while none is
         in flight."""
-        if request.method == "POST" and request.url.endswith("/api/v1/secrets"):
+        if request.method == "POST" and request.url.endswith("/api/v1/contents"):
             into.append(request)
             if len(finished) == len(started):
                 all_done.set()
@@ -174,7 +195,7 @@ async def test_a_double_click_on_create_makes_one_secret(
     await all_done.wait()
     LEAK_WATCH.add_share_link(parse_link(await page.input_value("#share-link"), "s"))
     assert len(started) == 1
-    assert await db.fetchval("SELECT count(*) FROM secrets") == 1
+    assert await db.fetchval("SELECT count(*) FROM contents") == 1
 
 
 async def test_generate_asks_before_it_replaces_typed_text_and_has_options(

@@ -202,3 +202,29 @@ test("sealing into opening 16 MiB never holds more than a few segments in flight
   assert.equal(received, size);
   assert.ok(mostInFlight <= 4 * segmentSize, `${mostInFlight} bytes read but not yet opened`);
 });
+
+test("any segment seals alone to the bytes of the whole stream: an upload resumes from an index", async () => {
+  const blob = lazyFile(10_000);
+  const files = [
+    { name: "a", type: "", blob: new Blob([new Uint8Array(3000).fill(7)]) },
+    { name: "b", type: "x/y", blob },
+  ];
+  const whole = await collect(new content.ContentSealer(KEY, { text: "t".repeat(1500), files }, 1024));
+  const sealer = new content.ContentSealer(KEY, { text: "t".repeat(1500), files }, 1024);
+  assert.equal(whole.length, sealer.segmentCount);
+  assert.deepEqual(await collect(sealer.segments(7)), whole.slice(7));
+  for (const index of [sealer.segmentCount - 1, 0, 3, 3]) assert.deepEqual(await sealer.segment(index), whole[index]);
+  assert.deepEqual((await collect(sealer.segments(sealer.segmentCount))).length, 0);
+  await assert.rejects(sealer.segment(sealer.segmentCount), RangeError);
+  await assert.rejects(sealer.segment(-1), RangeError);
+});
+
+test("the keys for opening are v1's and v2's from one link and passphrase", async () => {
+  for (const vector of vectors.links) {
+    const both = await content.deriveOpenKeys(d(vector.link_key), vector.passphrase);
+    assert.equal(e(both.wrap), vector.wrap_key);
+    assert.equal(e(both.claim), vector.claim);
+    const same = v1.secrets.find((s) => s.link_key === vector.link_key && s.passphrase === vector.passphrase);
+    assert.equal(e(both.encrypt), same.encrypt_key);
+  }
+});

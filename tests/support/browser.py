@@ -108,8 +108,10 @@ async def reveal(page: Page, passphrase: str | None = None) -> None:
     if passphrase is not None:
         await page.fill("#passphrase", passphrase)
     await page.click("#reveal-button")
+    # A v2 secret's small files arrive after its text: wait until they are on the page.
     await page.wait_for_selector(
-        "#revealed:not([hidden]), #reveal-error:not([hidden]), #status.notice-error"
+        "#revealed:not([hidden]):not([aria-busy=true]), #reveal-error:not([hidden]),"
+        " #status.notice-error"
     )
 
 

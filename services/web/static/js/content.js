@@ -8,19 +8,24 @@
 
 import {
   EnvelopeError,
+  b64uEncode,
   KEY_BYTES,
   MAX_FILES,
   MAX_NAME_BYTES,
   NONCE_BYTES,
   TAG_BYTES,
   concat,
+  deriveReceiptKeys,
+  encodeLabel,
   hkdf,
   inputKeyMaterial,
   paddedLength as paddedLengthBelow4GiB,
   randomBytes,
+  seal,
   shortString,
   u16,
   u32,
+  verifier,
 } from "./envelope.js";
 
 const encoder = new TextEncoder();
@@ -47,6 +52,19 @@ export async function deriveLinkKeys(linkKey, passphrase = null) {
   return {
     claim: await hkdf(linkKey, "claim"),
     unlock: passphrase === null ? null : await hkdf(ikm, "unlock"),
+    wrap: await hkdf(ikm, "wrap", SALT),
+  };
+}
+
+/** Keys for a link whose version is known only once it is revealed: v1's
+ * (`encrypt`) and v2's (`wrap`), from one passphrase stretch. */
+export async function deriveOpenKeys(linkKey, passphrase = null) {
+  if (linkKey.length !== KEY_BYTES) throw new EnvelopeError("link key must be 32 bytes");
+  const ikm = await inputKeyMaterial(linkKey, passphrase);
+  return {
+    claim: await hkdf(linkKey, "claim"),
+    unlock: passphrase === null ? null : await hkdf(ikm, "unlock"),
+    encrypt: await hkdf(ikm, "encrypt"),
     wrap: await hkdf(ikm, "wrap", SALT),
   };
 }
@@ -150,12 +168,16 @@ export async function decodeHeader(bytes) {
 }
 
 /**
- * Seals {text, files: [{name, type, blob}]} into segments: iterate it (once) with
- * `for await`. Each Blob is read a slice at a time as the segments are asked for.
+ * Seals {text, files: [{name, type, blob}]} into segments: iterate it with
+ * `for await`, or ask for any segment by its index (`segment(i)`, `segments(from)`).
+ * The nonce is the index, so a segment sealed again is the same bytes: an upload cut
+ * short resumes from the first segment the server lacks. Each Blob is read a slice
+ * at a time, only for the segment asked for.
  */
 export class ContentSealer {
   #contentKey;
   #files;
+  #key = null;
 
   constructor(contentKey, { text = "", files = [] } = {}, segmentSize = DEFAULT_SEGMENT_SIZE) {
     this.segmentSize = checkSegmentSize(segmentSize);
@@ -175,43 +197,78 @@ export class ContentSealer {
     return this.paddedLength + this.segmentCount * TAG_BYTES;
   }
 
-  async *[Symbol.asyncIterator]() {
-    const key = await aesKey(await segmentKey(this.#contentKey), "encrypt");
-    const size = this.segmentSize;
-    const segment = new Uint8Array(size);
-    let filled = 0;
-    let index = 0;
-    for await (const piece of this.#plaintext()) {
-      for (let at = 0; at < piece.length; ) {
-        const count = Math.min(piece.length - at, size - filled);
-        segment.set(piece.subarray(at, at + count), filled);
-        filled += count;
-        at += count;
-        if (filled === size && index < this.segmentCount - 1) {
-          yield await sealSegment(key, index, segment, false);
-          index += 1;
-          filled = 0;
-        }
-      }
-    }
-    yield await sealSegment(key, index, segment.subarray(0, filled), true);
+  [Symbol.asyncIterator]() {
+    return this.segments(0);
   }
 
-  async *#plaintext() {
-    yield this.encodedHeader;
-    for (const [number, file] of this.#files.entries()) {
-      for (let at = 0; at < file.blob.size; at += this.segmentSize) {
-        const end = Math.min(at + this.segmentSize, file.blob.size);
-        const piece = new Uint8Array(await file.blob.slice(at, end).arrayBuffer());
-        if (piece.length !== end - at) throw new ContentError(`file ${number} does not hold its declared size`);
-        yield piece;
-      }
-    }
-    const zeros = new Uint8Array(this.segmentSize);
-    for (let at = this.plaintextLength; at < this.paddedLength; at += this.segmentSize) {
-      yield zeros.subarray(0, Math.min(this.segmentSize, this.paddedLength - at));
-    }
+  /** The segments from index `from` to the last, in order. */
+  async *segments(from = 0) {
+    for (let index = from; index < this.segmentCount; index += 1) yield await this.segment(index);
   }
+
+  /** Segment `index`, sealed: its plaintext read from the header, the files and the padding. */
+  async segment(index) {
+    if (!Number.isInteger(index) || index < 0 || index >= this.segmentCount) {
+      throw new RangeError(`segment ${index} is not one of this content's ${this.segmentCount}`);
+    }
+    this.#key ??= segmentKey(this.#contentKey).then((raw) => aesKey(raw, "encrypt"));
+    const start = index * this.segmentSize;
+    const end = Math.min(start + this.segmentSize, this.paddedLength);
+    return sealSegment(await this.#key, index, await this.#plaintext(start, end), index === this.segmentCount - 1);
+  }
+
+  /** Bytes [start, end) of the stream: header, then each file, then zeros. */
+  async #plaintext(start, end) {
+    const out = new Uint8Array(end - start); // zero: what lies past the files is padding
+    const header = this.encodedHeader;
+    if (start < header.length) out.set(header.subarray(start, Math.min(end, header.length)));
+    let offset = header.length; // where the next file starts in the stream
+    for (const [number, file] of this.#files.entries()) {
+      const size = this.header.files[number].size;
+      const [from, to] = [Math.max(start, offset), Math.min(end, offset + size)];
+      if (from < to) {
+        const piece = new Uint8Array(await file.blob.slice(from - offset, to - offset).arrayBuffer());
+        if (piece.length !== to - from) throw new ContentError(`file ${number} does not hold its declared size`);
+        out.set(piece, from - start);
+      }
+      offset += size;
+      if (offset >= end) break;
+    }
+    return out;
+  }
+}
+
+/**
+ * What POST /contents carries for ``sealer``'s content (made with ``contentKey``),
+ * as services/client/api_client.py does: segment 0 sealed, the content key wrapped
+ * for a new link, the verifiers and the sealed label. The link and receipt keys stay
+ * with the caller.
+ */
+export async function prepareContent(
+  sealer,
+  contentKey,
+  { passphrase = null, maxViews, expiresIn, label, notify, recipientMayDelete = false } = {},
+) {
+  const linkKey = randomBytes(KEY_BYTES);
+  const keys = await deriveLinkKeys(linkKey, passphrase);
+  const receiptKey = randomBytes(KEY_BYTES);
+  const receiptKeys = await deriveReceiptKeys(receiptKey);
+  const body = {
+    segment_size: sealer.segmentSize,
+    segment_count: sealer.segmentCount,
+    sealed_bytes: sealer.sealedLength,
+    first_segment: b64uEncode(await sealer.segment(0)),
+    wrapped_key: b64uEncode(await wrapContentKey(keys.wrap, contentKey)),
+    claim_verifier: b64uEncode(await verifier(keys.claim)),
+    manage_verifier: b64uEncode(await verifier(receiptKeys.manage)),
+  };
+  if (keys.unlock) body.unlock_verifier = b64uEncode(await verifier(keys.unlock));
+  if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
+  if (maxViews !== undefined) body.max_views = maxViews;
+  if (expiresIn !== undefined) body.expires_in = expiresIn;
+  if (notify && notify.length) body.notify = notify;
+  if (recipientMayDelete) body.recipient_may_delete = true;
+  return { body, linkKey, receiptKey };
 }
 
 async function sealSegment(key, index, plaintext, last) {

@@ -1,10 +1,15 @@
-// The create page: encrypt here, post only ciphertext and verifiers.
+// The create page: encrypt here, post only ciphertext and verifiers. A secret is a
+// protocol v2 content: sealed in segments as its files are read slice by slice, the
+// first segment posted with the link (a password is that one request), the rest
+// uploaded in order with a progress bar, resuming by itself after a dropped
+// connection, until the sender cancels.
 import * as api from "./api.js";
-import { prepareSecret } from "./envelope.js";
+import { ContentSealer, newContentKey, prepareContent } from "./content.js";
 import { buildLink } from "./links.js";
 import { PASSWORD_KINDS, generate, passphraseStrength } from "./passwords.js";
 import { drawQr } from "./qr.js";
 import { budget, fileType, fitFiles, formatSize } from "./sizes.js";
+import { uploadSegments } from "./transfer.js";
 import { byId, focusHeading, formatDuration, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
 // The secret's text. One final newline is not part of it (what a pasted line
@@ -15,7 +20,8 @@ function secretText() {
 
 const EXPIRY_CHOICES = [300, 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
 const FALLBACK_LIMITS = {
-  max_ciphertext_bytes: 1048576,
+  max_content_bytes: 100 * 1024 * 1024,
+  segment_size: 1024 * 1024,
   max_views: 100,
   min_expires_in: 60,
   max_expires_in: 30 * 86400,
@@ -29,10 +35,11 @@ const error = byId("create-error");
 const button = byId("create-button");
 const attached = [];
 let limits = FALLBACK_LIMITS;
-let room = budget(FALLBACK_LIMITS.max_ciphertext_bytes);
+let room = budget(FALLBACK_LIMITS.max_content_bytes);
 let mayCreate = true;
 let over = false; // the text and files do not fit: Create waits until they do
 let busy = false; // a create is in flight: a second click or Enter does nothing
+let cancel = null; // the AbortController of the upload in flight
 
 /** "once" for 1, "N times" otherwise. */
 const times = (count) => (count === 1 ? "once" : `${count} times`);
@@ -269,14 +276,10 @@ function wirePassphrase() {
   });
 }
 
-async function readPayload() {
-  const files = await Promise.all(
-    attached.map(async (file) => ({
-      name: file.name,
-      type: fileType(file),
-      data: new Uint8Array(await file.arrayBuffer()),
-    })),
-  );
+/** The secret as a content to seal: the text, and the attached Files, read slice
+ * by slice as their segments are sealed (never whole in memory). */
+function readContent() {
+  const files = attached.map((file) => ({ name: file.name, type: fileType(file), blob: file }));
   return { text: secretText(), files };
 }
 
@@ -316,6 +319,57 @@ function showResult(created, prepared, options) {
 
 const tooLarge = () => `That is too large: a secret holds up to ${limitText()} in all, text and files together.`;
 
+/** What the progress bar measures: "ci-dump.sql", "3 files", or "the secret". */
+function uploadSubject(content) {
+  if (content.files.length === 1) return content.files[0].name;
+  return content.files.length > 1 ? `${content.files.length} files` : "the secret";
+}
+
+function showUpload(subject, received, count) {
+  const percent = Math.floor((100 * received) / count);
+  byId("upload-progress").value = percent;
+  byId("upload-label").textContent = `Encrypting and uploading ${subject} — ${percent} %`;
+  byId("upload-note").textContent = ""; // a live region that stays in the page: its news is read out
+}
+
+// Leaving the page during an upload would cut it: the browser asks first.
+const holdPage = (event) => event.preventDefault();
+
+/** Seal and send: segment 0 with the link (POST /contents), then the others in order. */
+async function send(content, options, signal) {
+  const contentKey = newContentKey();
+  const sealer = new ContentSealer(contentKey, content, limits.segment_size);
+  if (sealer.plaintextLength > limits.max_content_bytes) throw new RangeError(tooLarge());
+  const prepared = await prepareContent(sealer, contentKey, options);
+  const subject = uploadSubject(content);
+  if (sealer.segmentCount > 1) {
+    showUpload(subject, 0, sealer.segmentCount);
+    show(byId("upload"));
+  }
+  button.textContent = "Sending…";
+  const created = await api.createContent(prepared.body, signal);
+  if (created.upload) {
+    await uploadSegments(sealer, created.id, created.upload, {
+      signal,
+      onProgress: (received, count) => showUpload(subject, received, count),
+      onWait: (ms) => {
+        const seconds = Math.max(1, Math.round(ms / 1000));
+        byId("upload-note").textContent = `The connection dropped. Trying again in ${seconds} s; the upload goes on from where it stopped.`;
+      },
+    });
+  }
+  return { created, prepared };
+}
+
+function explainFailure(problem, signal) {
+  if (signal.aborted) return ["Cancelled: nothing was shared, and the part already uploaded is deleted by itself. The form is as you left it.", "warning"];
+  if (problem instanceof api.ApiProblem && problem.status === 413) return [tooLarge(), "error"];
+  if (problem instanceof DOMException && problem.name === "NotReadableError") {
+    return ["A file could not be read any more: it was moved or changed while it was being encrypted. Attach it again.", "error"];
+  }
+  return [problem.message, "error"];
+}
+
 async function submit(event) {
   event.preventDefault();
   if (busy) return; // a double click, or Enter while encrypting: one secret only
@@ -328,24 +382,28 @@ async function submit(event) {
   updateCreateButton();
   button.setAttribute("aria-busy", "true");
   button.textContent = "Encrypting…";
+  cancel = new AbortController();
+  const { signal } = cancel;
+  addEventListener("beforeunload", holdPage);
   try {
     const options = readOptions();
-    const payload = await readPayload();
-    if (!payload.text && payload.files.length === 0) {
+    const content = readContent();
+    if (!content.text && content.files.length === 0) {
       throw new RangeError("Type or paste a secret, or attach a file.");
     }
-    const prepared = await prepareSecret(payload, options);
-    if (prepared.ciphertextBytes > limits.max_ciphertext_bytes) throw new RangeError(tooLarge());
-    button.textContent = "Sending…";
-    const created = await api.createSecret(prepared.body);
+    const { created, prepared } = await send(content, options, signal);
     showResult(created, prepared, options);
   } catch (problem) {
-    say(error, problem instanceof api.ApiProblem && problem.status === 413 ? tooLarge() : problem.message, "error");
+    say(error, ...explainFailure(problem, signal));
   } finally {
+    removeEventListener("beforeunload", holdPage);
+    cancel = null;
+    show(byId("upload"), false);
     busy = false;
     button.removeAttribute("aria-busy");
     button.textContent = CREATE_LABEL;
     updateCreateButton();
+    if (signal.aborted) button.focus(); // the Cancel button is gone: focus where the sender goes on
   }
 }
 
@@ -359,12 +417,15 @@ async function start() {
   wireCopyButtons();
   byId("views").addEventListener("input", updateViewsSuffix);
   form.addEventListener("submit", submit);
+  byId("upload-cancel").addEventListener("click", () => {
+    cancel?.abort(new DOMException("The sender cancelled the upload.", "AbortError"));
+  });
   try {
     limits = await api.limits();
   } catch {
     say(error, "The server's limits could not be loaded; using the usual ones.", "warning");
   }
-  room = budget(limits.max_ciphertext_bytes);
+  room = budget(limits.max_content_bytes);
   fillChoices();
   checkFit({ files: true });
 }

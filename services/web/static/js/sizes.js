@@ -1,20 +1,15 @@
-// How much a secret may hold, from the api's max_ciphertext_bytes: one number, the
-// same on the page, in its warnings and in its errors. No DOM: tests/js/ runs it on
-// Node.
+// How much a secret may hold: the api's max_content_bytes, one number, the same on
+// the page, in its warnings and errors, in GET /limits and in the CLI
+// (services/client/sizes.py). No DOM: tests/js/ runs it on Node.
 //
-// A secret's text and files are framed and padded (envelope.js encodePayload), then
-// sealed: version, nonce and tag add SEAL_BYTES. The largest frame that still seals
-// within the limit is found exactly, so the promise holds for any limit the operator
-// sets; the number shown is that frame, less the frame's own bytes for one file
-// with the longest name and type, rounded down.
-
-import { paddedLength } from "./envelope.js";
+// The rule (protocol v2, docs/protocol.md): the content's plaintext total, its
+// header (the text, and each file's name, type and size) and the files' bytes,
+// before padding, is at most max_content_bytes. Padding and sealing are the
+// server's arithmetic (max_sealed_bytes), not the sender's.
 
 const encoder = new TextEncoder();
-export const SEAL_BYTES = 1 + 12 + 16; // version, AES-GCM nonce and tag
 const FRAME_BYTES = 4 + 2; // text length, file count
-const FILE_FRAME_BYTES = 2 + 2 + 4; // name length, type length, data length
-const MAX_NAME_BYTES = 255; // a file's name and its type, each (envelope.js)
+const FILE_FRAME_BYTES = 2 + 2 + 8; // name length, type length, u64 size
 const DEFAULT_TYPE = "application/octet-stream";
 
 const KiB = 1024;
@@ -25,36 +20,28 @@ export function fileType(file) {
   return file.type || DEFAULT_TYPE;
 }
 
-/** The largest framed payload whose sealed ciphertext fits ``maxCiphertextBytes``. */
-export function largestFrame(maxCiphertextBytes) {
-  const fits = (length) => paddedLength(length) + SEAL_BYTES <= maxCiphertextBytes;
-  if (!fits(0)) return 0;
-  let [low, high] = [0, maxCiphertextBytes]; // fits(low), and nothing above high fits
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (fits(middle)) low = middle;
-    else high = middle - 1;
-  }
-  return low;
+/** The largest plaintext total a content may have: the limit itself (the rule is
+ * on the plaintext before padding, so there is nothing to search for). */
+export function largestFrame(maxContentBytes) {
+  return Math.max(0, maxContentBytes);
 }
 
-/** What one file adds to the frame: its bytes, its name and type, and their lengths. */
+/** What one file adds to the total: its bytes, its name and type, and their lengths. */
 export function fileWeight(file) {
   return FILE_FRAME_BYTES + encoder.encode(file.name).length + encoder.encode(fileType(file)).length + file.size;
 }
 
-/** What the text adds to the frame. */
+/** What the text adds to the total. */
 export function textWeight(text) {
   return encoder.encode(text).length;
 }
 
-/** The budget of a secret under ``maxCiphertextBytes``: ``frame``, what the frame
- * may weigh, and ``shown``, the number of bytes the page promises (any file of
- * that size fits, whatever its name). */
-export function budget(maxCiphertextBytes) {
-  const frame = largestFrame(maxCiphertextBytes);
-  const oneFile = FRAME_BYTES + FILE_FRAME_BYTES + 2 * MAX_NAME_BYTES;
-  return { frame, shown: Math.max(0, frame - oneFile) };
+/** The budget of a secret under ``maxContentBytes``: ``frame``, what the whole
+ * content may weigh, and ``shown``, the number the page states. They are the same
+ * number: the page promises the limit, and counts names and types in it. */
+export function budget(maxContentBytes) {
+  const frame = largestFrame(maxContentBytes);
+  return { frame, shown: frame };
 }
 
 /**

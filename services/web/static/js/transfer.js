@@ -1,0 +1,106 @@
+// Moving a protocol v2 content's segments, with no DOM (tests/js/ runs it on Node):
+// the sender's upload of segments 1..N-1 and the recipient's download of them, each
+// one segment at a time, and each resuming by itself after a dropped connection.
+//
+// A segment sealed again is the same bytes (its nonce is its index), so an upload
+// cut short asks the server how far it got (`received`) and goes on from there; a
+// download asks again for the first segment it lacks while its grant is open.
+import * as api from "./api.js";
+
+/** The waits, in milliseconds, before each try again; after the last, give up. About
+ * two minutes in all: long enough for a Wi-Fi hand-over or a laptop lid. */
+export const RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000, 15000, 15000, 15000];
+
+const TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/** Whether a call that failed may work if made again: the connection, or the server for a moment. */
+export function transient(problem) {
+  return problem instanceof api.ApiUnavailable || (problem instanceof api.ApiProblem && TRANSIENT_STATUSES.has(problem.status));
+}
+
+/** Resolves after ``ms``, or rejects with the signal's reason once it aborts. */
+export function wait(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+/**
+ * Upload segments ``upload.received``.. of ``sealer`` to content ``id``, then
+ * finalize it. Calls ``onProgress(received, count)`` as the server confirms
+ * segments and ``onWait(ms, problem)`` before each try again. Throws what cannot be
+ * tried again (a refusal, or the connection gone for longer than ``delays`` wait).
+ */
+export async function uploadSegments(sealer, id, upload, options = {}) {
+  const { signal, onProgress = () => {}, onWait = () => {}, calls = api, delays = RETRY_DELAYS } = options;
+  const count = sealer.segmentCount;
+  const token = upload.token;
+  let next = upload.received; // null: ask the server
+  let failures = 0;
+  onProgress(next, count);
+  for (;;) {
+    try {
+      if (next === null) {
+        next = (await calls.uploadState(id, token, signal)).received;
+        onProgress(next, count);
+      }
+      if (next >= count) {
+        await calls.finalize(id, token, signal);
+        return;
+      }
+      const sealed = await sealer.segment(next);
+      next = (await calls.putSegment(id, next, sealed, token, signal)).received;
+      failures = 0;
+      onProgress(next, count);
+    } catch (problem) {
+      // The server holds fewer (or more) segments than this page thought: go on from there.
+      const behind = problem instanceof api.ApiProblem && ["segment-out-of-order", "upload-incomplete"].includes(problem.kind);
+      if (behind && Number.isInteger(problem.problem.received)) {
+        next = problem.problem.received;
+        continue;
+      }
+      if (!transient(problem) || failures >= delays.length) throw problem;
+      onWait(delays[failures], problem);
+      await wait(delays[failures], signal);
+      failures += 1;
+      next = null;
+    }
+  }
+}
+
+/**
+ * The sealed segments of a revealed v2 content, in order: ``first`` (segment 0, as
+ * the reveal answered it), then 1..count-1 read with the download ``token``, each
+ * asked for again after a cut connection (``onWait(ms, problem)`` first), while the
+ * grant is open. ``onSegment(received, count)`` after each. Feed it to a ContentOpener.
+ */
+export async function* downloadSegments({ contentId, token, count, first }, options = {}) {
+  const { signal, onSegment = () => {}, onWait = () => {}, calls = api, delays = RETRY_DELAYS } = options;
+  const read = async (index) => {
+    for (let failures = 0; ; failures += 1) {
+      try {
+        return await calls.readSegment(contentId, index, token, signal);
+      } catch (problem) {
+        if (!transient(problem) || failures >= delays.length) throw problem;
+        onWait(delays[failures], problem);
+        await wait(delays[failures], signal);
+      }
+    }
+  };
+  onSegment(1, count);
+  yield first;
+  for (let index = 1; index < count; index += 1) {
+    const sealed = await read(index);
+    onSegment(index + 1, count);
+    yield sealed;
+  }
+}

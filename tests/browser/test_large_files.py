@@ -1,0 +1,289 @@
+"""Large files through the pages (protocol v2), by clicking and typing: a 64 MiB file
+from one browser to another in segments, byte for byte, with a labelled progress
+bar both ways; a dropped connection that resumes by itself; Cancel; the limit said
+on attach; and a password that is still one request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Request, Route
+
+from services.client.links import Link, parse_link
+from services.server.settings import Settings
+from tests.support.browser import open_landing, reveal
+from tests.support.fixtures_types import NewContext
+from tests.support.leaks import LEAK_WATCH
+from tests.support.sealing import secret_text
+from tests.support.services import make_settings
+
+MiB = 1024 * 1024
+SEGMENT_SIZE = 256 * 1024
+SEGMENT_PATH = re.compile(r"/api/v1/contents/[^/]+/segments/(\d+)$")
+
+# The save dialog, as a person would answer it, backed by the origin's private file
+# system: headless Chromium has showSaveFilePicker but closes it at once (AbortError).
+# What the page does with the handle it gets (createWritable, write, close) is real.
+SAVE_DIALOG = """
+window.showSaveFilePicker = async ({ suggestedName }) => {
+  const root = await navigator.storage.getDirectory();
+  return root.getFileHandle(suggestedName, { create: true });
+};
+"""
+NO_DISK_ACCESS = "delete window.showSaveFilePicker; delete window.showDirectoryPicker;"
+SAVED_FILE_SHA256 = """async (name) => {
+  const root = await navigator.storage.getDirectory();
+  const file = await (await root.getFileHandle(name)).getFile();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await file.arrayBuffer()));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}"""
+# Every text a progress label shows, kept in the page as it changes.
+WATCH_LABEL = """(id) => {
+  const label = document.getElementById(id);
+  window.seen = window.seen || {};
+  window.seen[id] = [];
+  new MutationObserver(() => window.seen[id].push(label.textContent))
+    .observe(label, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+@pytest.fixture
+def settings(database_url: str, test_log: Path) -> Settings:
+    """The default limit (100 MiB), in segments of 256 KiB: a 64 MiB file is 257 of them."""
+    return make_settings(database_url, SEGMENT_SIZE=str(SEGMENT_SIZE))
+
+
+def random_file(folder: Path, name: str, size: int) -> Path:
+    """A file of random bytes on disk (Playwright sends a buffer of at most 50 MB)."""
+    path = folder / name
+    with path.open("wb") as out:
+        for _ in range(size // MiB):
+            out.write(os.urandom(MiB))
+        out.write(os.urandom(size % MiB))
+    LEAK_WATCH.add("file", path.read_bytes()[:64])
+    return path
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(MiB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def fill_create_page(
+    page: Page, site: str, text: str, files: list[Path], views: int = 1
+) -> None:
+    await page.goto(site + "/")
+    await page.wait_for_selector("#expires option", state="attached")
+    await page.fill("#secret-text", text)
+    if files:
+        await page.set_input_files("#secret-files", files)
+    await page.fill("#views", str(views))
+
+
+async def share_link(page: Page) -> Link:
+    """Wait for the result (or an error), and watch its keys for leaks."""
+    await page.wait_for_selector(
+        "#result:not([hidden]), #create-error:not([hidden])", timeout=180_000
+    )
+    assert await page.is_hidden("#create-error"), await page.text_content("#create-error")
+    share = parse_link(await page.input_value("#share-link"), "s")
+    LEAK_WATCH.add_share_link(share)
+    LEAK_WATCH.add_receipt_link(parse_link(await page.input_value("#receipt-link"), "r"))
+    return share
+
+
+def cut_once(index: int, method: str, cut: list[int]) -> Callable[[Route], object]:
+    """A route handler that drops the connection of segment ``index``'s first request."""
+
+    async def handle(route: Route) -> None:
+        found = SEGMENT_PATH.search(route.request.url)
+        if route.request.method == method and found and int(found[1]) == index and not cut:
+            cut.append(index)
+            await route.abort("connectionreset")
+        else:
+            await route.continue_()
+
+    return handle
+
+
+async def labels_seen(page: Page, label_id: str) -> list[str]:
+    return list(await page.evaluate(f"window.seen[{label_id!r}]"))
+
+
+async def test_a_64_mib_file_goes_browser_to_browser_to_disk_and_by_blob_byte_for_byte(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "ci-dump.sql", 64 * MiB)
+    sender, _ = await new_context()
+    page = await sender.new_page()
+    text = secret_text()
+    await fill_create_page(page, site, text, [source], views=2)
+    await page.evaluate(WATCH_LABEL, "upload-label")
+    await page.click("#create-button")
+    bar = page.get_by_role(
+        "progressbar", name=re.compile(r"Encrypting and uploading ci-dump\.sql — \d+ %")
+    )
+    await bar.wait_for()
+    share = await share_link(page)
+    seen = await labels_seen(page, "upload-label")
+    assert seen[-1] == "Encrypting and uploading ci-dump.sql — 100 %", seen[-3:]
+    assert len(set(seen)) > 10  # it moved on the way
+
+    # Where the browser can write to disk: asked where, then written as it arrives.
+    recipient, _ = await new_context()
+    await recipient.add_init_script(SAVE_DIALOG)
+    landing = await open_landing(recipient, str(share))
+    # What it weighs sealed (padded to 66 MiB, and a tag per segment), before the view.
+    assert "about 66.0 MB to download" in str(await landing.text_content("#secret-info"))
+    await reveal(landing)
+    assert await landing.input_value("#secret-text") == text  # the text, before any file
+    assert await landing.text_content("#save-button") == "Save ci-dump.sql…"
+    finished: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
+
+    def note_downloaded(request: Request) -> None:
+        if request.url.endswith("/downloaded"):
+            finished.set_result(request)
+
+    landing.on("requestfinished", note_downloaded)
+    await landing.evaluate(WATCH_LABEL, "download-label")
+    await landing.click("#save-button")
+    await landing.get_by_role(
+        "progressbar", name=re.compile("Downloading and decrypting ci-dump.sql")
+    ).wait_for()
+    await landing.wait_for_selector("#file-list li:has-text('ci-dump.sql: saved')", timeout=180_000)
+    assert await landing.evaluate(SAVED_FILE_SHA256, "ci-dump.sql") == sha256(source)
+    shown = await labels_seen(landing, "download-label")
+    assert shown[-1] == "Downloading and decrypting ci-dump.sql — 100 %", shown[-3:]
+    answer = await (await asyncio.wait_for(finished, 10)).response()
+    assert answer is not None and answer.status == 204  # the grant is done
+
+    # Without disk access (Firefox, Safari): a Blob per file, then a download link.
+    other, _ = await new_context(accept_downloads=True)
+    await other.add_init_script(NO_DISK_ACCESS)
+    landing = await open_landing(other, str(share))
+    await reveal(landing)
+    link = landing.locator("#file-list a")
+    await link.wait_for(timeout=180_000)
+    async with landing.expect_download() as pending:
+        await link.click()
+    download = await pending.value
+    saved = tmp_path / "by-blob.sql"
+    await download.save_as(saved)
+    assert download.suggested_filename == "ci-dump.sql"
+    assert sha256(saved) == sha256(source)
+
+
+async def test_a_dropped_connection_resumes_the_upload_and_the_download(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "backup.tar", 2 * MiB + 1234)
+    sender, _ = await new_context()
+    page = await sender.new_page()
+    cut: list[int] = []
+    await page.route(SEGMENT_PATH, cut_once(4, "PUT", cut))
+    await fill_create_page(page, site, "", [source])
+    await page.evaluate("""() => {
+      window.notes = [];
+      const note = document.getElementById("upload-note");
+      new MutationObserver(() => window.notes.push(note.textContent))
+        .observe(note, { childList: true });
+    }""")
+    await page.click("#create-button")
+    share = await share_link(page)
+    assert cut == [4]
+    assert any("The connection dropped" in note for note in await page.evaluate("window.notes"))
+
+    recipient, _ = await new_context(accept_downloads=True)
+    landing = await open_landing(recipient, str(share))
+    cut.clear()
+    await landing.route(SEGMENT_PATH, cut_once(3, "GET", cut))
+    await reveal(landing)
+    async with landing.expect_download() as pending:
+        await landing.click("#file-list a")
+    await (await pending.value).save_as(tmp_path / "got.tar")
+    assert cut == [3]
+    assert (tmp_path / "got.tar").read_bytes() == source.read_bytes()
+
+
+async def test_cancel_stops_the_upload_and_leaves_the_form_as_it_was(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "held.bin", MiB)
+    sender, _ = await new_context()
+    page = await sender.new_page()
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        """Segment 2 hangs until the test lets it go: an upload in flight to cancel."""
+        found = SEGMENT_PATH.search(route.request.url)
+        if found and int(found[1]) == 2:
+            await release.wait()
+        with contextlib.suppress(PlaywrightError):  # the page cancelled it meanwhile
+            await route.continue_()
+
+    await page.route(SEGMENT_PATH, hold)
+    text = secret_text()
+    await fill_create_page(page, site, text, [source])
+    await page.click("#create-button")
+    await page.get_by_role("progressbar", name=re.compile("held.bin")).wait_for()
+    await page.get_by_role("button", name="Cancel").click()
+    error = page.locator("#create-error")
+    await error.wait_for()
+    assert "Cancelled" in str(await error.text_content())
+    release.set()
+    assert await page.is_hidden("#upload")
+    assert await page.is_enabled("#create-button")
+    assert await page.evaluate("document.activeElement.id") == "create-button"
+    assert await page.input_value("#secret-text") == text
+    assert "held.bin" in str(await page.text_content("#file-list"))
+
+    await page.unroute(SEGMENT_PATH)
+    await page.click("#create-button")  # the same form, again: it works
+    await share_link(page)
+
+
+async def test_a_file_over_the_limit_is_named_on_attach_with_the_limit(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    """Under the default MAX_CONTENT_BYTES (100 MiB): the page says 100.0 MB, names a
+    file that goes over as soon as it is attached, and will not create."""
+    sparse = tmp_path / "disk-image.iso"
+    with sparse.open("wb") as out:
+        out.truncate(100 * MiB + 1)  # no bytes on disk: only its size matters here
+    context, _ = await new_context()
+    page = await context.new_page()
+    await fill_create_page(page, site, "", [sparse])
+    assert await page.text_content("#max-size") == "100.0 MB"
+    warning = page.locator("#size-warning")
+    await warning.wait_for()
+    said = str(await warning.text_content())
+    assert "disk-image.iso" in said and "up to 100.0 MB in all" in said
+    assert await page.is_disabled("#create-button")
+
+
+async def test_a_password_is_one_request(site: str, new_context: NewContext) -> None:
+    context, _ = await new_context()
+    page = await context.new_page()
+    sent: list[Request] = []
+
+    def note(request: Request) -> None:
+        if "/api/v1/contents" in request.url:
+            sent.append(request)
+
+    page.on("request", note)
+    await fill_create_page(page, site, secret_text(), [])
+    await page.click("#create-button")
+    await share_link(page)
+    assert [(r.method, r.url.rsplit("/api/v1", 1)[1]) for r in sent] == [("POST", "/contents")]
+    assert await page.locator("#upload").is_hidden()
