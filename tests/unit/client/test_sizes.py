@@ -35,13 +35,10 @@ def test_the_budget_and_its_words_are_the_page_s() -> None:
 
 
 def test_every_limit_the_settings_accept_holds_a_secret_of_a_few_kb() -> None:
-    # The smallest MAX_CIPHERTEXT_BYTES was 1 KiB, below the smallest sealed secret
-    # (1053 bytes): at that setting nothing could be created, and the page promised
-    # "0 bytes".
-    lowest = BY_NAME["MAX_CIPHERTEXT_BYTES"].lo
+    # A limit below a few KB would refuse even a password with a file name or two,
+    # and the page would promise next to nothing.
+    lowest = BY_NAME["MAX_CONTENT_BYTES"].lo
     assert isinstance(lowest, int)
     assert budget(lowest).shown >= 2 * 1024
-    with pytest.raises(SettingsError, match="MAX_CIPHERTEXT_BYTES"):
-        load_settings(
-            {"DATABASE_URL": "postgresql://x@h/d", "MAX_CIPHERTEXT_BYTES": str(lowest - 1)}
-        )
+    with pytest.raises(SettingsError, match="MAX_CONTENT_BYTES"):
+        load_settings({"DATABASE_URL": "postgresql://x@h/d", "MAX_CONTENT_BYTES": str(lowest - 1)})
