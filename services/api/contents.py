@@ -11,10 +11,9 @@ import os
 
 from aiohttp import web
 
-from services.api.abuse import client_key
-from services.api.appkeys import SECRET_EVENTS, STORAGE_CAP
+from services.api.appkeys import SECRET_EVENTS
 from services.api.errors import UploadRefused
-from services.api.handlers import new_token, rate_limit
+from services.api.handlers import new_token, rate_limit, within_storage
 from services.api.requests import (
     CREATE_CONTENT_FIELDS,
     bearer_proof,
@@ -31,7 +30,6 @@ from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.store import contents
-from services.store.errors import SenderQuotaFull, StorageFull
 from services.store.vocabulary import UploadOutcome
 
 
@@ -51,19 +49,15 @@ async def create_content(request: web.Request) -> web.Response:
         endpoints={hook.name for hook in settings.webhooks},
     )
     access, events = access_of(request), request.app[SECRET_EVENTS]
-    # An anonymous sender's quota is its address's (as rate limits count it).
-    quota_owner = sender.actor or f"address {client_key(request)}"
-    try:
-        created = await request.app[STORAGE_CAP].create_content(
-            request.config_dict[POOL], content, link, access, quota_owner
-        )
-    except (StorageFull, SenderQuotaFull) as refused:
-        events.storage_full(type(refused) is SenderQuotaFull)
-        raise
+    created = await within_storage(
+        request,
+        sender,
+        lambda cap, owner: cap.create_content(
+            request.config_dict[POOL], content, link, access, owner
+        ),
+    )
     events.created(link.id, content.sealed_bytes, link.max_views, access, sender.actor)
     events.segments_up(1, len(content.first_segment))
-    if created.stored_bytes is not None:
-        events.stored(created.stored_bytes)
     upload = None
     if created.upload_expires_at is not None:
         upload = {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from services.api.abuse import client_key
+from services.api.abuse import StorageCap, client_key
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
 from services.api.problems import refusal
 from services.api.requests import (
@@ -23,7 +24,7 @@ from services.api.requests import (
     optional_binary,
     secret_id,
 )
-from services.api.senders import ALLOWED_SENDERS, identify, permitted_sender
+from services.api.senders import ALLOWED_SENDERS, Sender, identify, permitted_sender
 from services.api.wire import timestamp, to_json
 from services.protocol.envelope import ID_BYTES, KEY_BYTES, b64u_encode, verifier
 from services.server.appkeys import POOL, SETTINGS
@@ -71,6 +72,33 @@ def rate_limit(request: web.Request, action: str) -> None:
         raise
 
 
+class Stored(Protocol):
+    @property
+    def stored_bytes(self) -> int | None:
+        """All secrets' bytes, when they are counted."""
+
+
+S = TypeVar("S", bound=Stored)
+
+
+async def within_storage(
+    request: web.Request, sender: Sender, store: Callable[[StorageCap, str], Awaitable[S]]
+) -> S:
+    """Store a secret through the storage cap and the sender's quota, counting a
+    refusal (507) or the bytes then held."""
+    events = request.app[SECRET_EVENTS]
+    # An anonymous sender's quota is its address's (as rate limits count it).
+    quota_owner = sender.actor or f"address {client_key(request)}"
+    try:
+        created = await store(request.app[STORAGE_CAP], quota_owner)
+    except (StorageFull, SenderQuotaFull) as refused:
+        events.storage_full(type(refused) is SenderQuotaFull)
+        raise
+    if created.stored_bytes is not None:
+        events.stored(created.stored_bytes)
+    return created
+
+
 async def create_secret(request: web.Request) -> web.Response:
     rate_limit(request, "create")
     sender = await permitted_sender(request)
@@ -84,19 +112,15 @@ async def create_secret(request: web.Request) -> web.Response:
         creator=sender.actor,
         endpoints={hook.name for hook in settings.webhooks},
     )
-    access, events = access_of(request), request.app[SECRET_EVENTS]
-    # An anonymous sender's quota is its address's (as rate limits count it).
-    quota_owner = sender.actor or f"address {client_key(request)}"
-    try:
-        created = await request.app[STORAGE_CAP].create(
-            request.config_dict[POOL], new, access, quota_owner
-        )
-    except (StorageFull, SenderQuotaFull) as refused:
-        events.storage_full(type(refused) is SenderQuotaFull)
-        raise
-    events.created(new.id, len(new.ciphertext), new.max_views, access, sender.actor)
-    if created.stored_bytes is not None:
-        events.stored(created.stored_bytes)
+    access = access_of(request)
+    created = await within_storage(
+        request,
+        sender,
+        lambda cap, owner: cap.create(request.config_dict[POOL], new, access, owner),
+    )
+    request.app[SECRET_EVENTS].created(
+        new.id, len(new.ciphertext), new.max_views, access, sender.actor
+    )
     return web.json_response(
         {"id": new.id, "expires_at": timestamp(created.expires_at), "max_views": new.max_views},
         status=201,
