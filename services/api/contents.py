@@ -23,6 +23,7 @@ from services.api.requests import (
     segment_body,
     segment_body_limit,
     segment_index,
+    well_formed_id,
 )
 from services.api.senders import permitted_sender
 from services.api.wire import timestamp
@@ -30,6 +31,7 @@ from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.store import contents
+from services.store.errors import GrantNotFound
 from services.store.vocabulary import UploadOutcome
 
 
@@ -76,6 +78,26 @@ async def create_content(request: web.Request) -> web.Response:
     )
 
 
+def _content_id(request: web.Request, absent: Exception) -> str:
+    """A well-formed content id, or ``absent``: the answer of an unknown one."""
+    value = request.match_info["id"]
+    if not well_formed_id(value):
+        raise absent
+    return value
+
+
+def _upload(request: web.Request) -> tuple[str, bytes]:
+    """The content id and upload token of an upload request."""
+    return _content_id(request, UploadRefused(UploadOutcome.NOT_FOUND, None)), bearer_proof(
+        request, "upload"
+    )
+
+
+def _download(request: web.Request) -> tuple[str, bytes]:
+    """The content id and download token of a download request."""
+    return _content_id(request, GrantNotFound()), bearer_proof(request, "download")
+
+
 def _uploaded(progress: contents.UploadProgress, *expected: UploadOutcome) -> int:
     """The segments received, when the store's answer is one of ``expected``."""
     if progress.outcome not in expected or progress.received is None:
@@ -84,8 +106,7 @@ def _uploaded(progress: contents.UploadProgress, *expected: UploadOutcome) -> in
 
 
 async def put_segment(request: web.Request) -> web.Response:
-    content_id, index = request.match_info["id"], segment_index(request)
-    token = bearer_proof(request, "upload")
+    (content_id, token), index = _upload(request), segment_index(request)
     settings = request.config_dict[SETTINGS]
     data = await segment_body(request, segment_body_limit(settings.limits))
     progress = await contents.put_segment(request.config_dict[POOL], content_id, token, index, data)
@@ -95,8 +116,8 @@ async def put_segment(request: web.Request) -> web.Response:
 
 
 async def upload_state(request: web.Request) -> web.Response:
-    token = bearer_proof(request, "upload")
-    state = await contents.upload_state(request.config_dict[POOL], request.match_info["id"], token)
+    content_id, token = _upload(request)
+    state = await contents.upload_state(request.config_dict[POOL], content_id, token)
     if state is None:
         raise UploadRefused(UploadOutcome.NOT_FOUND, None)
     return web.json_response(
@@ -109,21 +130,20 @@ async def upload_state(request: web.Request) -> web.Response:
 
 
 async def finalize(request: web.Request) -> web.Response:
-    token = bearer_proof(request, "upload")
-    progress = await contents.finalize(request.config_dict[POOL], request.match_info["id"], token)
+    content_id, token = _upload(request)
+    progress = await contents.finalize(request.config_dict[POOL], content_id, token)
     _uploaded(progress, UploadOutcome.LIVE)
     return web.json_response({"state": "live"})
 
 
 async def read_segment(request: web.Request) -> web.Response:
-    content_id, index = request.match_info["id"], segment_index(request)
-    token = bearer_proof(request, "download")
+    (content_id, token), index = _download(request), segment_index(request)
     data = await contents.read_segment(request.config_dict[POOL], content_id, token, index)
     request.app[SECRET_EVENTS].segments_down(1, len(data))
     return web.Response(body=data, content_type="application/octet-stream")
 
 
 async def downloaded(request: web.Request) -> web.Response:
-    token = bearer_proof(request, "download")
-    await contents.complete_grant(request.config_dict[POOL], request.match_info["id"], token)
+    content_id, token = _download(request)
+    await contents.complete_grant(request.config_dict[POOL], content_id, token)
     return web.Response(status=204)

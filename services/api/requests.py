@@ -129,14 +129,19 @@ def boolean(body: dict[str, Any], field: str, *, default: bool) -> bool:
     return value
 
 
+def well_formed_id(value: str) -> bool:
+    """Whether ``value`` is an id this service could have made (16 bytes, base64url)."""
+    try:
+        return len(value) == ID_CHARS and len(b64u_decode(value)) == ID_BYTES
+    except EnvelopeError:
+        return False
+
+
 def secret_id(request: web.Request) -> str:
     """A well-formed id, or the same 404 as an unknown one."""
     value = request.match_info["id"]
-    try:
-        if len(value) != ID_CHARS or len(b64u_decode(value)) != ID_BYTES:
-            raise SecretNotFound
-    except EnvelopeError:
-        raise SecretNotFound from None
+    if not well_formed_id(value):
+        raise SecretNotFound
     return value
 
 
@@ -160,10 +165,13 @@ def manage_token(request: web.Request) -> bytes:
     return bearer_proof(request, "manage")
 
 
+MAX_SEGMENT_INDEX = 2**31 - 1  # segment_count is a PostgreSQL integer
+
+
 def segment_index(request: web.Request) -> int:
-    """The path's segment index: a plain decimal number, or the answer of no segment."""
+    """The path's segment index: a plain decimal number a content can have."""
     value = request.match_info["index"]
-    if not value.isascii() or not value.isdigit() or len(value) > 10:
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_SEGMENT_INDEX:
         raise InvalidRequest("Not a segment index.", field="index")
     return int(value)
 

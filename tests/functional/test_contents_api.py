@@ -210,3 +210,35 @@ async def test_a_ten_gib_content_can_be_declared_where_the_operator_allows_it(
     assert tuple(row) == (sealed_bytes, count) and sealed_bytes > 10 * gib
     over = await api.post(CONTENTS, json={**body, "sealed_bytes": sealed_bytes + 1})
     assert over.status == 413
+
+
+async def test_ids_and_indexes_out_of_any_content_get_a_4xx_and_change_nothing(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    api = await small_site(api_with)
+    sealed = seal_content(SEGMENT, "", os.urandom(20_000))
+    answer = await (await api.post(CONTENTS, json=sealed.body)).json()
+    upload = octets(answer["upload"]["token"])
+    stranger = bearer(b64u_encode(os.urandom(32)))
+    for content_id, index in [
+        (answer["id"], "9999999999"),  # past any PostgreSQL integer
+        (answer["id"], "2147483648"),
+        (answer["id"], "1" * 40),
+        ("not-an-id", "1"),
+        ("%00" * 22, "1"),  # a NUL byte PostgreSQL's text would refuse
+        ("A" * 5000, "1"),
+    ]:
+        url = f"{CONTENTS}/{content_id}/segments/{index}"
+        answers = [
+            await api.put(url, data=b"x", headers=upload),
+            await api.get(url, headers=stranger),
+        ]
+        if content_id != answer["id"]:
+            answers += [
+                await api.get(f"{CONTENTS}/{content_id}/upload", headers=upload),
+                await api.post(f"{CONTENTS}/{content_id}/finalize", headers=upload),
+                await api.post(f"{CONTENTS}/{content_id}/downloaded", headers=stranger),
+            ]
+        for response in answers:
+            assert 400 <= response.status < 500, (content_id[:30], index, response.status)
+    assert await db.fetchval("SELECT received FROM contents WHERE id = $1", answer["id"]) == 1
