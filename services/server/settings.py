@@ -218,9 +218,9 @@ SETTINGS: tuple[Setting, ...] = (
        "(`make run`: `console`)", choices=("json", "console")),
     _S("LOG_LEVEL", choice, "INFO", "the least severe level logged",
        choices=("DEBUG", "INFO", "WARNING", "ERROR")),
-    _S("MAX_CIPHERTEXT_BYTES", integer, 1 * MiB, "largest ciphertext accepted "
-       "(the request body limit follows from it); at least 4 KiB, so a secret of a few "
-       "KB always fits", 4 * KiB, 256 * MiB),
+    _S("MAX_CIPHERTEXT_BYTES", integer, 1 * MiB, "largest protocol v1 ciphertext "
+       "accepted, from clients older than protocol v2 (`POST /secrets`); at least 4 KiB",
+       4 * KiB, 256 * MiB),
     _S("MAX_CONTENT_BYTES", integer, 100 * MiB, "the most a secret may hold, text and files "
        "together (100 MiB), as the pages, `GET /limits` and the CLI say it", 4 * KiB,
        64 * 1024 * MiB),
