@@ -62,6 +62,10 @@ bench: $(STAMP) ## Benchmark the api and the reaper against the limits of their 
 	  wrk postgresql-client >/dev/null; }
 	$(PY) -m bench.suite
 
+.PHONY: bench-files
+bench-files: $(STAMP) ## Benchmark a 1 GiB file through the api against its database, and api RSS under 4 uploads
+	$(PY) -m bench.large_files
+
 .PHONY: profile
 profile: $(STAMP) ## Profile the api (py-spy) under a load of reveals (needs wrk)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \

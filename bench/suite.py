@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,9 +234,12 @@ class Bench:
 
 
 @contextlib.contextmanager
-def running_stack() -> Iterator[tuple[Bench, subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+def running_stack(
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Bench, subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """Its own durable PostgreSQL, a ``burnafter api`` and a ``burnafter reaper``
-    process; removed again on exit."""
+    process; removed again on exit. ``settings`` add to (or replace) the services'
+    environment."""
     folder = Path(tempfile.mkdtemp(prefix="burnafter-bench-"))
     folder.chmod(0o755)
     server = EmbeddedPostgres(folder / "postgres")
@@ -253,7 +256,7 @@ def running_stack() -> Iterator[tuple[Bench, subprocess.Popen[bytes], subprocess
             "PATH": os.environ["PATH"], "DATABASE_URL": url, "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port), "METRICS_PORT": "0",
             "RATE_LIMIT_CREATE": "0", "RATE_LIMIT_PEEK": "0", "RATE_LIMIT_REVEAL": "0",
-            "MAX_STORED_CIPHERTEXT_BYTES": "0",
+            "MAX_STORED_CIPHERTEXT_BYTES": "0", **(settings or {}),
         }  # fmt: skip
         api_log = (folder / "api.log").open("wb")
         api = subprocess.Popen([str(BIN / "burnafter"), "api"], env=env, stderr=api_log)
