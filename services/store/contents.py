@@ -325,14 +325,35 @@ WITH deleted AS (
 SELECT id FROM deleted
 """
 _RELEASE_UNHELD = """
-DELETE FROM contents
+UPDATE contents SET state = 'released'
 WHERE id = ANY (ARRAY(
     SELECT id FROM contents
-    WHERE burnafter_content_unheld_v1(id)
+    WHERE state <> 'released' AND burnafter_content_unheld_v1(id)
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ))
 RETURNING id
+"""
+# Segments of released contents, a few at a time: a statement deletes at most
+# SEGMENTS_PER_STATEMENT of them (64 MiB at the default segment size), so no pass
+# holds one long transaction over a large file's half a million TOAST rows.
+SEGMENTS_PER_STATEMENT = 64
+_PURGE_SEGMENTS = """
+DELETE FROM segments
+WHERE (content_id, index) IN (
+    SELECT s.content_id, s.index
+    FROM segments AS s JOIN contents AS c ON c.id = s.content_id
+    WHERE c.state = 'released'
+    LIMIT $1
+    FOR UPDATE OF s SKIP LOCKED
+)
+RETURNING content_id
+"""
+_DROP_EMPTIED = """
+DELETE FROM contents AS c
+WHERE c.state = 'released'
+  AND NOT EXISTS (SELECT 1 FROM segments AS s WHERE s.content_id = c.id)
+RETURNING c.id
 """
 
 
@@ -344,10 +365,22 @@ async def reap_unfinished_uploads(pool: asyncpg.Pool, batch_size: int) -> list[s
 
 
 async def release_unheld(pool: asyncpg.Pool, batch_size: int) -> list[str]:
-    """Delete one batch of contents no link references and no open grant holds: those
-    time let go (a link expired, a grant expired, an upload never finished), which
-    no transaction of their own released. Return their ids."""
+    """Release one batch of contents no link references and no open grant holds:
+    those time let go (a link expired, a grant expired, an upload never finished),
+    which no transaction of their own released. Return their ids."""
     return [row["id"] for row in await pool.fetch(_RELEASE_UNHELD, batch_size)]
+
+
+async def purge_released(pool: asyncpg.Pool) -> list[str]:
+    """Delete one batch of the segments of released contents; return their contents'
+    ids, one per segment deleted."""
+    rows = await pool.fetch(_PURGE_SEGMENTS, SEGMENTS_PER_STATEMENT)
+    return [row["content_id"] for row in rows]
+
+
+async def drop_emptied(pool: asyncpg.Pool) -> list[str]:
+    """Delete the released contents whose segments are all gone; return their ids."""
+    return [row["id"] for row in await pool.fetch(_DROP_EMPTIED)]
 
 
 async def uploads_in_progress(pool: asyncpg.Pool) -> int:

@@ -77,6 +77,13 @@ async def reap_once(
     )
     # Contents that time let go (an expired link, grant or upload): docs/architecture.md.
     await _in_batches(lambda: contents.release_unheld(pool, size), size, "released", _ignore_batch)
+    await _in_batches(
+        lambda: contents.purge_released(pool),
+        contents.SEGMENTS_PER_STATEMENT,
+        "segments",
+        _ignore_batch,
+    )
+    await contents.drop_emptied(pool)
     purged = await _in_batches(
         lambda: secrets.purge_receipts(pool, settings.receipt_retention, size),
         size,

@@ -288,6 +288,8 @@ async def test_a_grant_serves_nothing_once_completed_or_expired(
     # No link and no open grant: the reaper's sweep deletes what time let go.
     assert await held(db, content_id) == (1, 2, 2)
     assert await contents.release_unheld(pool, 10) == [content_id]
+    assert await contents.purge_released(pool) == [content_id, content_id]
+    assert await contents.drop_emptied(pool) == [content_id]
     assert await held(db, content_id) == (0, 0, 0)
 
 
@@ -448,3 +450,26 @@ async def test_the_reaper_ends_an_unfinished_upload_and_gives_its_bytes_back(
     assert await db.fetchval("SELECT bytes FROM storage_usage WHERE scope = 'all'") == sum(
         map(len, segments)
     )
+
+
+async def test_a_large_content_is_released_at_once_and_its_segments_go_in_batches(
+    pool: asyncpg.Pool, db: asyncpg.Connection, database_url: str
+) -> None:
+    """Over 16 segments, the request that ends the last hold does not wait for the
+    deletion of them all: the content is released (nothing reads it any more) and
+    the reaper deletes its segments a batch at a time."""
+    segments = sealed(contents.SEGMENTS_PER_STATEMENT + 30)
+    content_id = await create(pool, segments)
+    await upload(pool, content_id, segments)
+    token, grant_verifier = grant()
+    await contents.reveal(pool, content_id, CLAIM, None, ACCESS, grant_verifier, 60)
+    await contents.complete_grant(pool, content_id, token)
+    state = await db.fetchval("SELECT state FROM contents WHERE id = $1", content_id)
+    assert state == "released"
+    assert await held(db, content_id) == (1, len(segments), 1)
+    with pytest.raises(GrantNotFound):
+        await contents.read_segment(pool, content_id, token, 1)
+    first = await contents.purge_released(pool)
+    assert len(first) == contents.SEGMENTS_PER_STATEMENT  # one short statement
+    await reap_once(pool, make_settings(database_url))
+    assert await held(db, content_id) == (0, 0, 0)

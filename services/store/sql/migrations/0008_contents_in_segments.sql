@@ -25,7 +25,7 @@ ALTER TABLE receipts ALTER COLUMN ciphertext_bytes TYPE bigint;
 
 CREATE TABLE contents (
     id                text PRIMARY KEY,
-    state             text NOT NULL CHECK (state IN ('uploading', 'live')),
+    state             text NOT NULL CHECK (state IN ('uploading', 'live', 'released')),
     segment_size      integer NOT NULL CHECK (segment_size > 0),
     segment_count     integer NOT NULL CHECK (segment_count > 0),
     sealed_bytes      bigint NOT NULL,
@@ -35,8 +35,8 @@ CREATE TABLE contents (
     quota_key         text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (received BETWEEN 1 AND segment_count),
-    CHECK (state = 'uploading' OR received = segment_count),
-    CHECK (state = 'live' OR (upload_verifier IS NOT NULL AND upload_expires_at IS NOT NULL))
+    CHECK (state <> 'live' OR received = segment_count),
+    CHECK (state <> 'uploading' OR (upload_verifier IS NOT NULL AND upload_expires_at IS NOT NULL))
 );
 CREATE INDEX contents_uploading_idx ON contents (upload_expires_at) WHERE state = 'uploading';
 
@@ -393,10 +393,20 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM contents AS c WHERE c.id = burnafter_release_content_v1.content_id
     FOR UPDATE;
+    IF NOT burnafter_content_unheld_v1(burnafter_release_content_v1.content_id) THEN
+        RETURN false;
+    END IF;
+    -- Up to 16 segments go in this transaction. More would make one request wait
+    -- seconds (1 GiB is half a million TOAST rows): such a content is marked
+    -- released, which nothing can read (no link, no grant reaches it), and the
+    -- reaper deletes its segments in short batches.
     DELETE FROM contents AS c
-    WHERE c.id = burnafter_release_content_v1.content_id
-      AND burnafter_content_unheld_v1(c.id);
-    RETURN FOUND;
+    WHERE c.id = burnafter_release_content_v1.content_id AND c.segment_count <= 16;
+    IF NOT FOUND THEN
+        UPDATE contents AS c SET state = 'released'
+        WHERE c.id = burnafter_release_content_v1.content_id;
+    END IF;
+    RETURN true;
 END
 $$;
 
