@@ -76,6 +76,11 @@ profile: $(STAMP) ## Profile the api (py-spy) under a load of reveals (needs wrk
 bench-admin: $(STAMP) ## Benchmark the admin dashboard with 100,000 receipts
 	$(PY) -m bench.admin_dashboard
 
+.PHONY: bench-browser
+bench-browser: $(STAMP) ## Benchmark the pages in Chromium: encrypting against raw WebCrypto, tab memory saving 512 MiB
+	@$(CHECK_TEST_TOOLS)
+	$(PY) -m bench.browser
+
 .PHONY: screenshots
 screenshots: $(STAMP) ## Write docs/screenshots/ (each page, phone and desktop)
 	@$(CHECK_TEST_TOOLS)
