@@ -3,14 +3,14 @@
 ``send`` seals the text and files with ``ContentSealer`` as it uploads them: segment
 0 rides in the create request (a password-sized secret is that one request), then
 segments 1..N-1 go up one by one, and a finalize makes the link live. ``open_link``
-reveals; a v2 answer's further segments come down one by one into
+reveals; a v2 answer's further segments come down a few at once and go in order into
 ``ContentOpener``, whose header and file bytes go to a :class:`Sink` (a folder, for
-the CLI). Memory holds a segment or two, whatever the size of the files.
+the CLI). Memory holds a few segments, whatever the size of the files.
 
 A broken connection, a silent server or a 5xx during a transfer is retried with
 backoff from where the server stands: an upload asks ``GET /contents/{id}/upload``
-and sends again from ``received``; a download asks again for the segment it did
-not get, while its grant is open."""
+and sends again from ``received``; a download asks again for each segment it did
+not get, keeping those it got, while its grant is open."""
 
 from __future__ import annotations
 
@@ -385,9 +385,10 @@ def _consume(items: Iterator[Header | FileChunk], sink: Sink) -> Header:
 async def _open_v2(
     api: Api, revealed: dict[str, Any], wrap_key: bytes, sink: Sink, progress: Progress
 ) -> Header:
-    """Segment 0 came with the reveal; the others come one by one with the download
-    grant, into ``ContentOpener`` on a worker thread (disk and AES there, HTTP on
-    this loop). The grant is closed at the end, which lets the server delete."""
+    """Segment 0 came with the reveal; the others come with the download grant,
+    ``DOWNLOAD_WINDOW`` asked for at once and handed in order to ``ContentOpener`` on
+    a worker thread (disk and AES there, HTTP on this loop). The grant is closed at
+    the end, which lets the server delete."""
     content_key = content.unwrap_content_key(wrap_key, b64u_decode(revealed["wrapped_key"]))
     size, count = int(revealed["segment_size"]), int(revealed["segment_count"])
     first = b64u_decode(revealed["first_segment"])
@@ -400,12 +401,13 @@ async def _open_v2(
     def segments() -> Iterator[bytes]:
         yield first
         for index in range(1, count):
-            yield asyncio.run_coroutine_threadsafe(download.segment(index), loop).result()
+            yield asyncio.run_coroutine_threadsafe(download.take(index), loop).result()
 
     opener = ContentOpener(content_key, segments(), size)
     try:
         header = await asyncio.to_thread(_consume, iter(opener), sink)
     except Exception as exc:
+        await download.stop()
         # The view is spent either way: let the server delete the content now rather
         # than when the grant expires (unless it cannot be reached anyway).
         if not isinstance(exc, ServerUnreachable):
@@ -415,8 +417,15 @@ async def _open_v2(
     return header
 
 
+# Segment GETs a download keeps in flight: each one alone waits on the whole chain
+# (HTTP, the api, PostgreSQL) in turn; four at once reach a bare asyncpg client's
+# rate (docs/performance.md, "Large files"), and hold at most four segments.
+DOWNLOAD_WINDOW = 4
+
+
 class _Download:
-    """The further segments of a revealed content, each retried while its grant holds."""
+    """The further segments of a revealed content, ``DOWNLOAD_WINDOW`` asked for at
+    once and taken in order, each retried by itself while its grant holds."""
 
     def __init__(
         self,
@@ -430,17 +439,47 @@ class _Download:
         self._api, self._id, self._progress = api, content_id, progress
         self._token = str(grant["token"]) if grant else ""
         self._step = segment_size + content.TAG_BYTES
+        self._count = int(revealed["segment_count"])
         self._total = int(revealed["sealed_bytes"])
-        progress("downloading", min(self._step, self._total), self._total)
+        self._asking: dict[int, asyncio.Task[bytes]] = {}
+        self._asked = 1  # the next index to ask for
+        # Bytes come in for several segments at once: told as their sum.
+        self._moved = min(self._step, self._total)
+        progress("downloading", self._moved, self._total)
+
+    async def take(self, index: int) -> bytes:
+        """Segment ``index``, once those before it were taken: asks for it and the
+        next ones, ``DOWNLOAD_WINDOW`` in flight, the others' answers kept."""
+        while self._asked < min(index + DOWNLOAD_WINDOW, self._count):
+            self._asking[self._asked] = asyncio.create_task(self.segment(self._asked))
+            self._asked += 1
+        return await self._asking.pop(index)
+
+    async def stop(self) -> None:
+        """Drop the segments asked for and not taken (the content did not open)."""
+        asking, self._asking = list(self._asking.values()), {}
+        for task in asking:
+            task.cancel()
+        await asyncio.gather(*asking, return_exceptions=True)
 
     async def segment(self, index: int) -> bytes:
         failures = 0
         base = index * self._step
         part = min(self._step, self._total - base)
-        told = _scaled(self._progress, "downloading", base, part, self._total)
+        told = 0
+
+        def tell(phase: str, done: int, whole: int) -> None:
+            nonlocal told
+            if phase != "downloading":
+                return
+            now = done * part // whole if whole else part
+            self._moved += now - told
+            told = now
+            self._progress("downloading", self._moved, self._total)
+
         while True:
             try:
-                return await self._api.get_segment(self._id, index, self._token, told)
+                return await self._api.get_segment(self._id, index, self._token, tell)
             except ClientError as exc:
                 if not _transient(exc) or failures == len(RETRY_DELAYS):
                     raise

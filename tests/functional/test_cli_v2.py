@@ -5,6 +5,7 @@ api on real PostgreSQL, each request the api answers counted by its route."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from services.cli.client_commands import ExitCode
 from services.client.api_client import Api, prepare_secret
+from services.client.contents import DOWNLOAD_WINDOW
 from services.client.links import make_link
 from services.protocol.envelope import Payload, SecretFile
 from tests.support.cli import cli, cli_measured, watch_cli_links
@@ -38,6 +40,9 @@ class CountedApi:
     url: str
     port: int
     answered: list[str] = field(default_factory=list)
+    reading: int = 0  # segment GETs the api is answering now
+    most_reading: int = 0
+    read_order: list[int] = field(default_factory=list)  # segment indexes, as answered
 
     def take(self) -> list[str]:
         """The routes answered since the last take."""
@@ -46,15 +51,18 @@ class CountedApi:
 
 
 MakeApi = Callable[..., Awaitable[CountedApi]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 StartProxy = Callable[[int, Direction, int], Awaitable[CuttingProxy]]
 
 
 @pytest.fixture
 def counted_api(aiohttp_client: AiohttpClient, database_url: str, test_log: Path) -> MakeApi:
     """Make an api with settings of the test's choosing that notes the route of each
-    response it starts (``on_response_prepare`` fires for the /api sub-app too)."""
+    response it starts (``on_response_prepare`` fires for the /api sub-app too), and
+    how many segment GETs it answers at once; ``read_delay(index)`` holds each one
+    back that many seconds first."""
 
-    async def make(**env: str) -> CountedApi:
+    async def make(read_delay: Callable[[int], float] | None = None, **env: str) -> CountedApi:
         from services.api.app import create_app
 
         app = create_app(make_settings(database_url, **env))
@@ -63,7 +71,24 @@ def counted_api(aiohttp_client: AiohttpClient, database_url: str, test_log: Path
         async def note(request: web.Request, response: web.StreamResponse) -> None:
             counted.answered.append(request.match_info.route.name or request.path)
 
+        @web.middleware
+        async def gauge(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.match_info.route.name != "read_segment":
+                return await handler(request)
+            counted.reading += 1
+            counted.most_reading = max(counted.most_reading, counted.reading)
+            try:
+                index = int(request.match_info["index"])
+                if read_delay is not None:
+                    await asyncio.sleep(read_delay(index))
+                answer = await handler(request)
+                counted.read_order.append(index)
+                return answer
+            finally:
+                counted.reading -= 1
+
         app.on_response_prepare.append(note)
+        app.middlewares.append(gauge)
         client = await aiohttp_client(app)
         assert client.server.port is not None
         counted.url, counted.port = str(client.make_url("")).rstrip("/"), client.server.port
@@ -151,8 +176,33 @@ async def test_files_of_many_segments_come_back_whole(
     assert sorted(path.name for path in out.iterdir()) == ["dump.sql", "empty.txt"]
     down = Counter(api.take())
     assert down == {"reveal_secret": 1, "read_segment": count - 1, "downloaded": 1}
-    # The grant closed, the view spent: the content is gone from the server.
-    assert await db.fetchval("SELECT count(*) FROM segments") == 0
+    # The grant closed, the view spent: the content is released, which nothing can
+    # read, for the reaper to delete (more than 16 segments: not in the request).
+    assert await db.fetchval("SELECT state FROM contents") == "released"
+
+
+async def test_a_download_keeps_four_segments_in_flight_and_opens_them_in_order(
+    counted_api: MakeApi, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    # Each GET held back, the later of each four the shorter: answers come back out of
+    # order, and a client that asks one at a time would never have two open.
+    api = await counted_api(
+        read_delay=lambda index: 0.01 * (3 - index % 4), SEGMENT_SIZE=str(SEGMENT)
+    )
+    big, digest = _random_file(tmp_path, "backup.tar", 200_000)
+    sent = await cli("send", "--server", api.url, "--file", str(big))
+    assert sent.returncode == 0, sent.stderr
+    share, _ = watch_cli_links(sent.stdout, sent.stderr)
+    count = await db.fetchval("SELECT segment_count FROM contents")
+    out = tmp_path / "out"
+    out.mkdir()
+    opened = await cli("open", str(share), "--output-dir", str(out))
+    assert opened.returncode == 0, opened.stderr
+    assert _digest(out / "backup.tar") == digest  # each segment opens only in its place
+    assert DOWNLOAD_WINDOW == 4
+    assert api.most_reading == DOWNLOAD_WINDOW
+    assert sorted(api.read_order) == list(range(1, count))  # each asked for once
+    assert api.read_order != sorted(api.read_order)
 
 
 async def test_a_v1_secret_still_opens(base_url: str, tmp_path: Path) -> None:
@@ -251,8 +301,9 @@ async def test_a_content_that_does_not_open_whole_leaves_no_file(
         b"or another content's\n"
     )
     assert list(out.iterdir()) == []  # neither the file nor its partial
-    # The CLI closed the download grant: the server let the content go at once.
-    assert await db.fetchval("SELECT count(*) FROM contents") == 0
+    # The CLI closed the download grant: the server let the content go at once
+    # (released for the reaper: it has more than 16 segments).
+    assert await db.fetchval("SELECT state FROM contents") == "released"
 
 
 async def test_over_the_limit_nothing_is_sent_and_the_limit_is_named(

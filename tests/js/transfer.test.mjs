@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import { ApiProblem, ApiUnavailable } from "../../services/web/static/js/api.js";
 import { ContentOpener, ContentSealer } from "../../services/web/static/js/content.js";
-import { downloadSegments, uploadSegments } from "../../services/web/static/js/transfer.js";
+import { DOWNLOAD_WINDOW, downloadSegments, uploadSegments } from "../../services/web/static/js/transfer.js";
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const NO_WAIT = [0, 0, 0];
@@ -138,4 +138,92 @@ test("a download asks again for a segment whose connection was cut, and opens wh
   for await (const item of new ContentOpener(KEY, source, 1024)) if (item.data) chunks.push(item.data);
   assert.deepEqual(Buffer.concat(chunks), Buffer.from(data));
   assert.deepEqual(asked.filter((index) => index === 5).length, 3);
+  // The segments asked for beside it were kept, not asked for again.
+  const others = asked.filter((index) => index !== 5);
+  assert.deepEqual(others, [...new Set(others)]);
+  assert.deepEqual(new Set(others).size, segments.length - 2);
+});
+
+async function sealedSegments() {
+  const segments = [];
+  for await (const segment of sealer()) segments.push(segment);
+  return segments;
+}
+
+/** A download server whose answer to segment ``index`` takes ``delay(index)`` ms; it
+ * notes how many requests were in flight at most, and the order it answered in. */
+function slowServer(segments, delay) {
+  const server = { inFlight: 0, most: 0, answered: [], signals: [] };
+  server.readSegment = async (contentId, index, token, signal) => {
+    server.inFlight += 1;
+    server.most = Math.max(server.most, server.inFlight);
+    server.signals.push(signal);
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, delay(index));
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      });
+      server.answered.push(index);
+      return segments[index];
+    } finally {
+      server.inFlight -= 1;
+    }
+  };
+  return server;
+}
+
+async function collect(source) {
+  const got = [];
+  for await (const segment of source) got.push(segment);
+  return got;
+}
+
+test("a download keeps several segments in flight at once, never more than its window", async () => {
+  const segments = await sealedSegments();
+  assert.ok(segments.length > 2 * DOWNLOAD_WINDOW);
+  const server = slowServer(segments, () => 5);
+  const got = await collect(downloadSegments({ contentId: "c", token: "D", count: segments.length, first: segments[0] }, { calls: server }));
+  assert.deepEqual(got, segments);
+  assert.equal(DOWNLOAD_WINDOW, 4);
+  assert.equal(server.most, DOWNLOAD_WINDOW);
+});
+
+test("segments answered out of order are handed on in order, and open whole", async () => {
+  const segments = await sealedSegments();
+  // Within each four, the last asked for is answered first.
+  const server = slowServer(segments, (index) => 4 * (3 - (index % 4)));
+  const source = downloadSegments({ contentId: "c", token: "D", count: segments.length, first: segments[0] }, { calls: server });
+  const chunks = [];
+  for await (const item of new ContentOpener(KEY, source, 1024)) if (item.data) chunks.push(item.data);
+  assert.deepEqual(Buffer.concat(chunks), Buffer.from(data));
+  const inOrder = [...server.answered].sort((a, b) => a - b);
+  assert.notDeepEqual(server.answered, inOrder, "the server answered out of order");
+  assert.deepEqual(inOrder, segments.slice(1).map((_, i) => i + 1));
+});
+
+test("a cancelled download stops at once, and a reader that stops early drops what is in flight", async () => {
+  const segments = await sealedSegments();
+  const cancel = new AbortController();
+  const server = slowServer(segments, () => 60_000);
+  const source = downloadSegments(
+    { contentId: "c", token: "D", count: segments.length, first: segments[0] },
+    { calls: server, signal: cancel.signal },
+  );
+  assert.deepEqual((await source.next()).value, segments[0]);
+  const waiting = source.next();
+  setTimeout(() => cancel.abort(new Error("cancelled")), 10);
+  await assert.rejects(waiting, /cancelled/);
+  assert.equal(server.signals.length, DOWNLOAD_WINDOW);
+  assert.ok(server.signals.every((signal) => signal.aborted));
+
+  const quick = slowServer(segments, () => 1);
+  const early = downloadSegments({ contentId: "c", token: "D", count: segments.length, first: segments[0] }, { calls: quick });
+  await early.next();
+  await early.next(); // segment 1: 2, 3 and 4 were asked for with it
+  await early.return();
+  assert.equal(quick.signals.length, DOWNLOAD_WINDOW);
+  assert.ok(quick.signals.every((signal) => signal.aborted));
 });

@@ -1,10 +1,11 @@
 // Moving a protocol v2 content's segments, with no DOM (tests/js/ runs it on Node):
-// the sender's upload of segments 1..N-1 and the recipient's download of them, each
-// one segment at a time, and each resuming by itself after a dropped connection.
+// the sender's upload of segments 1..N-1, one segment at a time, and the recipient's
+// download of them, a few at once, each resuming by itself after a dropped connection.
 //
 // A segment sealed again is the same bytes (its nonce is its index), so an upload
 // cut short asks the server how far it got (`received`) and goes on from there; a
-// download asks again for the first segment it lacks while its grant is open.
+// download asks again for each segment it lacks, keeping those it has, while its grant
+// is open.
 import * as api from "./api.js";
 
 /** The waits, in milliseconds, before each try again; after the last, give up. About
@@ -77,30 +78,54 @@ export async function uploadSegments(sealer, id, upload, options = {}) {
   }
 }
 
+/** Segment GETs a download keeps in flight: one alone waits on the whole chain (network,
+ * api, database) in turn; four at once reach a bare database client's rate. */
+export const DOWNLOAD_WINDOW = 4;
+
 /**
  * The sealed segments of a revealed v2 content, in order: ``first`` (segment 0, as
- * the reveal answered it), then 1..count-1 read with the download ``token``, each
- * asked for again after a cut connection (``onWait(ms, problem)`` first), while the
+ * the reveal answered it), then 1..count-1 read with the download ``token``,
+ * ``DOWNLOAD_WINDOW`` asked for at once (at most that many held), each asked for
+ * again by itself after a cut connection (``onWait(ms, problem)`` first) while the
  * grant is open. ``onSegment(received, count)`` after each. Feed it to a ContentOpener.
  */
 export async function* downloadSegments({ contentId, token, count, first }, options = {}) {
   const { signal, onSegment = () => {}, onWait = () => {}, calls = api, delays = RETRY_DELAYS } = options;
+  // The caller's signal, and this loop's own: a reader that stops early (the content
+  // did not open, or the page gave up) drops the segments asked for and not taken.
+  const dropping = new AbortController();
+  const relay = () => dropping.abort(signal.reason);
+  if (signal?.aborted) relay();
+  else signal?.addEventListener("abort", relay, { once: true });
   const read = async (index) => {
     for (let failures = 0; ; failures += 1) {
       try {
-        return await calls.readSegment(contentId, index, token, signal);
+        return await calls.readSegment(contentId, index, token, dropping.signal);
       } catch (problem) {
         if (!transient(problem) || failures >= delays.length) throw problem;
         onWait(delays[failures], problem);
-        await wait(delays[failures], signal);
+        await wait(delays[failures], dropping.signal);
       }
     }
   };
+  const asking = new Map();
+  let asked = 1; // the next index to ask for
   onSegment(1, count);
   yield first;
-  for (let index = 1; index < count; index += 1) {
-    const sealed = await read(index);
-    onSegment(index + 1, count);
-    yield sealed;
+  try {
+    for (let index = 1; index < count; index += 1) {
+      for (; asked < Math.min(index + DOWNLOAD_WINDOW, count); asked += 1) {
+        const reading = read(asked);
+        reading.catch(() => {}); // seen when taken, in order; not an unhandled rejection before
+        asking.set(asked, reading);
+      }
+      const sealed = await asking.get(index);
+      asking.delete(index);
+      onSegment(index + 1, count);
+      yield sealed;
+    }
+  } finally {
+    signal?.removeEventListener("abort", relay);
+    if (asking.size) dropping.abort(new Error("the download stopped"));
   }
 }
