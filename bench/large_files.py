@@ -316,8 +316,13 @@ def measure(side: str, url: str, base: str, api_pid: int, uploads: int = 1) -> d
 
 
 async def settle(url: str) -> None:
-    """Every measurement starts alike: no content left, the space reusable, WAL
-    flushed to the data files."""
+    """Every measurement starts alike: no content left (the released ones purged as
+    the reaper purges them, untimed), the space reusable, WAL flushed to the data
+    files."""
+    async with asyncpg.create_pool(url, min_size=1, max_size=1) as pool:
+        while await store.purge_released(pool):
+            pass
+        await store.drop_emptied(pool)
     conn = await asyncpg.connect(url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM segments") == 0
