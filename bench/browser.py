@@ -55,8 +55,7 @@ from playwright.async_api import Browser, async_playwright
 
 from bench.suite import BIN, Figures
 from services.dev.embedded_postgres import EmbeddedPostgres
-from tests.browser.test_large_files import SAVE_DIALOG
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, open_landing, reveal
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SAVE_DIALOG, open_landing, reveal
 from tools.net import free_port, wait_for_http
 
 ENCRYPT_MB = int(os.environ.get("BENCH_BROWSER_MB", "256"))

@@ -19,7 +19,7 @@ from playwright.async_api import Page, Request, Route
 
 from services.client.links import Link, parse_link
 from services.server.settings import Settings
-from tests.support.browser import open_landing, reveal
+from tests.support.browser import SAVE_DIALOG, open_landing, reveal
 from tests.support.fixtures_types import NewContext
 from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import secret_text
@@ -32,12 +32,6 @@ SEGMENT_PATH = re.compile(r"/api/v1/contents/[^/]+/segments/(\d+)$")
 # The save dialog, as a person would answer it, backed by the origin's private file
 # system: headless Chromium has showSaveFilePicker but closes it at once (AbortError).
 # What the page does with the handle it gets (createWritable, write, close) is real.
-SAVE_DIALOG = """
-window.showSaveFilePicker = async ({ suggestedName }) => {
-  const root = await navigator.storage.getDirectory();
-  return root.getFileHandle(suggestedName, { create: true });
-};
-"""
 NO_DISK_ACCESS = "delete window.showSaveFilePicker; delete window.showDirectoryPicker;"
 SAVED_FILE_SHA256 = """async (name) => {
   const root = await navigator.storage.getDirectory();

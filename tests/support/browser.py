@@ -88,6 +88,17 @@ async def create_secret(
     return share, receipt
 
 
+# Headless Chromium has showSaveFilePicker, but it fails at once: this answers the
+# dialog with a file in the site's private storage, so the page's own writing code
+# runs and only the dialog is stood in for.
+SAVE_DIALOG = """
+window.showSaveFilePicker = async ({ suggestedName }) => {
+  const root = await navigator.storage.getDirectory();
+  return root.getFileHandle(suggestedName, { create: true });
+};
+"""
+
+
 async def open_landing(context: BrowserContext, link: str) -> Page:
     """Load a share link and wait until the page has checked it (no view spent)."""
     page = await context.new_page()

@@ -93,8 +93,9 @@ def test_the_dev_package_is_imported_only_by_the_dev_command() -> None:
 
 @pytest.mark.parametrize("folder", ["bench", "tools"])
 def test_benchmarks_and_tools_never_import_the_tests(folder: str) -> None:
-    # make screenshots replays the browser tests' page steps on purpose.
-    allowed = {"tools/screenshots.py"} if folder == "tools" else set()
+    # make screenshots and make bench-browser replay the browser tests' page steps
+    # (tests/support/browser.py) on purpose: one way to drive the pages.
+    allowed = {"tools/screenshots.py", "bench/browser.py"}
     for path in python_files(folder):
         if path.relative_to(ROOT).as_posix() in allowed:
             continue
