@@ -407,6 +407,38 @@ class PreparedSecret:
     receipt_keys: ReceiptKeys
 
 
+def link_fields(
+    claim: bytes,
+    unlock: bytes | None,
+    receipt_keys: envelope.ReceiptKeys,
+    *,
+    label: str | None,
+    max_views: int | None,
+    expires_in: int | None,
+    notify: tuple[str, ...],
+    recipient_may_delete: bool,
+) -> dict[str, Any]:
+    """A create body's fields of the share link, in either protocol: verifiers of the
+    proofs, the sealed label and the sender's choices (only those made)."""
+    body: dict[str, Any] = {
+        "claim_verifier": b64u_encode(envelope.verifier(claim)),
+        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+    }
+    if unlock is not None:
+        body["unlock_verifier"] = b64u_encode(envelope.verifier(unlock))
+    if label:
+        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
+    if max_views is not None:
+        body["max_views"] = max_views
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    if notify:
+        body["notify"] = list(notify)
+    if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
+        body["recipient_may_delete"] = True
+    return body
+
+
 def prepare_secret(
     payload: Payload,
     *,
@@ -422,23 +454,19 @@ def prepare_secret(
     sealed = envelope.seal_secret(payload, passphrase)
     receipt_key = envelope.new_link_key()
     receipt_keys = envelope.derive_receipt_keys(receipt_key)
-    body: dict[str, Any] = {
+    body = {
         "ciphertext": b64u_encode(sealed.ciphertext),
-        "claim_verifier": b64u_encode(envelope.verifier(sealed.keys.claim)),
-        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+        **link_fields(
+            sealed.keys.claim,
+            sealed.keys.unlock,
+            receipt_keys,
+            label=label,
+            max_views=max_views,
+            expires_in=expires_in,
+            notify=notify,
+            recipient_may_delete=recipient_may_delete,
+        ),
     }
-    if sealed.keys.unlock is not None:
-        body["unlock_verifier"] = b64u_encode(envelope.verifier(sealed.keys.unlock))
-    if label:
-        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
-    if max_views is not None:
-        body["max_views"] = max_views
-    if expires_in is not None:
-        body["expires_in"] = expires_in
-    if notify:
-        body["notify"] = list(notify)
-    if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
-        body["recipient_may_delete"] = True
     return PreparedSecret(body, sealed.link_key, sealed.keys, receipt_key, receipt_keys)
 
 

@@ -22,7 +22,15 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
-from services.client.api_client import Api, ApiError, ClientError, Progress, Sent, ServerUnreachable
+from services.client.api_client import (
+    Api,
+    ApiError,
+    ClientError,
+    Progress,
+    Sent,
+    ServerUnreachable,
+    link_fields,
+)
 from services.client.links import Link, make_link
 from services.protocol import content, envelope
 from services.protocol.content import (
@@ -195,22 +203,17 @@ async def send(
             "sealed_bytes": sealing.sealed_length,
             "first_segment": b64u_encode(first),
             "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
-            "claim_verifier": b64u_encode(envelope.verifier(keys.claim)),
-            "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+            **link_fields(
+                keys.claim,
+                keys.unlock,
+                receipt_keys,
+                label=label,
+                max_views=max_views,
+                expires_in=expires_in,
+                notify=notify,
+                recipient_may_delete=recipient_may_delete,
+            ),
         }
-        if keys.unlock is not None:
-            body["unlock_verifier"] = b64u_encode(envelope.verifier(keys.unlock))
-        if label:
-            sealed_label = envelope.seal(receipt_keys.label, envelope.encode_label(label))
-            body["label"] = b64u_encode(sealed_label)
-        if max_views is not None:
-            body["max_views"] = max_views
-        if expires_in is not None:
-            body["expires_in"] = expires_in
-        if notify:
-            body["notify"] = list(notify)
-        if recipient_may_delete:
-            body["recipient_may_delete"] = True
         told = _scaled(progress, "uploading", 0, len(first), sealing.sealed_length)
         created = await api.create_content(body, told)
         upload = created.get("upload")

@@ -16,16 +16,14 @@ import {
   TAG_BYTES,
   concat,
   deriveReceiptKeys,
-  encodeLabel,
   hkdf,
   inputKeyMaterial,
+  linkFields,
   paddedLength as paddedLengthBelow4GiB,
   randomBytes,
-  seal,
   shortString,
   u16,
   u32,
-  verifier,
 } from "./envelope.js";
 
 const encoder = new TextEncoder();
@@ -259,15 +257,8 @@ export async function prepareContent(
     sealed_bytes: sealer.sealedLength,
     first_segment: b64uEncode(await sealer.segment(0)),
     wrapped_key: b64uEncode(await wrapContentKey(keys.wrap, contentKey)),
-    claim_verifier: b64uEncode(await verifier(keys.claim)),
-    manage_verifier: b64uEncode(await verifier(receiptKeys.manage)),
+    ...(await linkFields(keys, receiptKeys, { maxViews, expiresIn, label, notify, recipientMayDelete })),
   };
-  if (keys.unlock) body.unlock_verifier = b64uEncode(await verifier(keys.unlock));
-  if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
-  if (maxViews !== undefined) body.max_views = maxViews;
-  if (expiresIn !== undefined) body.expires_in = expiresIn;
-  if (notify && notify.length) body.notify = notify;
-  if (recipientMayDelete) body.recipient_may_delete = true;
   return { body, linkKey, receiptKey };
 }
 

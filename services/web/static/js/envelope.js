@@ -223,6 +223,24 @@ export async function openSecret(ciphertext, keys) {
  * the body holds only ciphertext, verifiers and the sealed label; the link and
  * receipt keys stay with the caller.
  */
+/**
+ * A create body's fields of the share link, in either protocol: verifiers of the
+ * proofs (`keys.claim`, `keys.unlock`), the sealed label and the sender's choices.
+ */
+export async function linkFields(keys, receiptKeys, { maxViews, expiresIn, label, notify, recipientMayDelete = false } = {}) {
+  const body = {
+    claim_verifier: b64uEncode(await verifier(keys.claim)),
+    manage_verifier: b64uEncode(await verifier(receiptKeys.manage)),
+  };
+  if (keys.unlock) body.unlock_verifier = b64uEncode(await verifier(keys.unlock));
+  if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
+  if (maxViews !== undefined) body.max_views = maxViews;
+  if (expiresIn !== undefined) body.expires_in = expiresIn;
+  if (notify && notify.length) body.notify = notify;
+  if (recipientMayDelete) body.recipient_may_delete = true;
+  return body;
+}
+
 export async function prepareSecret(
   payload,
   { passphrase = null, maxViews, expiresIn, label, notify, recipientMayDelete = false } = {},
@@ -232,14 +250,7 @@ export async function prepareSecret(
   const receiptKeys = await deriveReceiptKeys(receiptKey);
   const body = {
     ciphertext: b64uEncode(sealed.ciphertext),
-    claim_verifier: b64uEncode(await verifier(sealed.keys.claim)),
-    manage_verifier: b64uEncode(await verifier(receiptKeys.manage)),
+    ...(await linkFields(sealed.keys, receiptKeys, { maxViews, expiresIn, label, notify, recipientMayDelete })),
   };
-  if (sealed.keys.unlock) body.unlock_verifier = b64uEncode(await verifier(sealed.keys.unlock));
-  if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
-  if (maxViews !== undefined) body.max_views = maxViews;
-  if (expiresIn !== undefined) body.expires_in = expiresIn;
-  if (notify && notify.length) body.notify = notify;
-  if (recipientMayDelete) body.recipient_may_delete = true;
   return { body, linkKey: sealed.linkKey, receiptKey, ciphertextBytes: sealed.ciphertext.length };
 }
