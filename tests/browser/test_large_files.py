@@ -1,7 +1,8 @@
 """Large files through the pages (protocol v2), by clicking and typing: a 64 MiB file
 from one browser to another in segments, byte for byte, with a labelled progress
-bar both ways; a dropped connection that resumes by itself; Cancel; the limit said
-on attach; and a password that is still one request."""
+bar both ways; the same from the page to the CLI and from the CLI to the page; a
+dropped connection that resumes by itself; Cancel; the limit said on attach; and a
+password that is still one request."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from playwright.async_api import Page, Request, Route
 from services.client.links import Link, parse_link
 from services.server.settings import Settings
 from tests.support.browser import SAVE_DIALOG, open_landing, reveal
+from tests.support.cli import cli, watch_cli_links
 from tests.support.fixtures_types import NewContext
 from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import secret_text
@@ -115,52 +117,96 @@ async def labels_seen(page: Page, label_id: str) -> list[str]:
     return list(await page.evaluate(f"window.seen[{label_id!r}]"))
 
 
-async def test_a_64_mib_file_goes_browser_to_browser_to_disk_and_by_blob_byte_for_byte(
-    site: str, new_context: NewContext, tmp_path: Path
-) -> None:
-    source = random_file(tmp_path, "ci-dump.sql", 64 * MiB)
+def segments_requested(page: Page, method: str) -> list[int]:
+    """The index of each segment ``page`` sends a ``method`` request for from now on,
+    kept in the list answered as they go."""
+    indexes: list[int] = []
+
+    def note(request: Request) -> None:
+        found = SEGMENT_PATH.search(request.url)
+        if request.method == method and found:
+            indexes.append(int(found[1]))
+
+    page.on("request", note)
+    return indexes
+
+
+def assert_many_segments(indexes: list[int], size: int) -> None:
+    """Every segment after the first (which goes with the create, or comes with the
+    reveal), each in its own request: at least one per SEGMENT_SIZE of the file."""
+    assert sorted(set(indexes)) == list(range(1, len(set(indexes)) + 1)), indexes
+    assert len(set(indexes)) >= size // SEGMENT_SIZE
+
+
+async def send_on_the_page(
+    new_context: NewContext, site: str, text: str, source: Path, views: int = 1
+) -> tuple[Link, list[int]]:
+    """A person attaches ``source`` on the create page with ``text`` and creates the
+    link; the labelled progress bar moves on the way to 100 %. Answers the share link
+    read from the page, and the segments the page uploaded."""
     sender, _ = await new_context()
     page = await sender.new_page()
-    text = secret_text()
-    await fill_create_page(page, site, text, [source], views=2)
+    await fill_create_page(page, site, text, [source], views=views)
+    uploaded = segments_requested(page, "PUT")
     await page.evaluate(WATCH_LABEL, "upload-label")
     await page.click("#create-button")
-    bar = page.get_by_role(
-        "progressbar", name=re.compile(r"Encrypting and uploading ci-dump\.sql — \d+ %")
-    )
-    await bar.wait_for()
+    doing = f"Encrypting and uploading {source.name}"
+    await page.get_by_role(
+        "progressbar", name=re.compile(rf"{re.escape(doing)} — \d+ %")
+    ).wait_for()
     share = await share_link(page)
     seen = await labels_seen(page, "upload-label")
-    assert seen[-1] == "Encrypting and uploading ci-dump.sql — 100 %", seen[-3:]
+    assert seen[-1] == f"{doing} — 100 %", seen[-3:]
     assert len(set(seen)) > 10  # it moved on the way
+    return share, uploaded
 
-    # Where the browser can write to disk: asked where, then written as it arrives.
+
+async def open_to_save_to_disk(new_context: NewContext, share: Link) -> Page:
+    """The share link in a browser that can write to disk (the save dialog answered
+    into the origin's private file system), before the view is spent."""
     recipient, _ = await new_context()
     await recipient.add_init_script(SAVE_DIALOG)
-    landing = await open_landing(recipient, str(share))
-    # What it weighs sealed (padded to 66 MiB, and a tag per segment), before the view.
-    assert "about 66.0 MB to download" in str(await landing.text_content("#secret-info"))
-    await reveal(landing)
-    assert await landing.input_value("#secret-text") == text  # the text, before any file
-    assert await landing.text_content("#save-button") == "Save ci-dump.sql…"
+    return await open_landing(recipient, str(share))
+
+
+async def save_on_the_page(landing: Page, name: str) -> str:
+    """On a revealed page, a person clicks Save for the file ``name``; the page asks
+    where, writes it as it arrives under a labelled progress bar, and closes the
+    download grant. Answers the SHA-256 of the file saved."""
+    assert await landing.text_content("#save-button") == f"Save {name}…"
     finished: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
 
     def note_downloaded(request: Request) -> None:
-        if request.url.endswith("/downloaded"):
+        if request.url.endswith("/downloaded") and not finished.done():
             finished.set_result(request)
 
     landing.on("requestfinished", note_downloaded)
     await landing.evaluate(WATCH_LABEL, "download-label")
     await landing.click("#save-button")
-    await landing.get_by_role(
-        "progressbar", name=re.compile("Downloading and decrypting ci-dump.sql")
-    ).wait_for()
-    await landing.wait_for_selector("#file-list li:has-text('ci-dump.sql: saved')", timeout=180_000)
-    assert await landing.evaluate(SAVED_FILE_SHA256, "ci-dump.sql") == sha256(source)
+    doing = f"Downloading and decrypting {name}"
+    await landing.get_by_role("progressbar", name=re.compile(re.escape(doing))).wait_for()
+    await landing.wait_for_selector(f"#file-list li:has-text('{name}: saved')", timeout=180_000)
     shown = await labels_seen(landing, "download-label")
-    assert shown[-1] == "Downloading and decrypting ci-dump.sql — 100 %", shown[-3:]
+    assert shown[-1] == f"{doing} — 100 %", shown[-3:]
     answer = await (await asyncio.wait_for(finished, 10)).response()
     assert answer is not None and answer.status == 204  # the grant is done
+    return str(await landing.evaluate(SAVED_FILE_SHA256, name))
+
+
+async def test_a_64_mib_file_goes_browser_to_browser_to_disk_and_by_blob_byte_for_byte(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "ci-dump.sql", 64 * MiB)
+    text = secret_text()
+    share, _ = await send_on_the_page(new_context, site, text, source, views=2)
+
+    # Where the browser can write to disk: asked where, then written as it arrives.
+    landing = await open_to_save_to_disk(new_context, share)
+    # What it weighs sealed (padded to 66 MiB, and a tag per segment), before the view.
+    assert "about 66.0 MB to download" in str(await landing.text_content("#secret-info"))
+    await reveal(landing)
+    assert await landing.input_value("#secret-text") == text  # the text, before any file
+    assert await save_on_the_page(landing, "ci-dump.sql") == sha256(source)
 
     # Without disk access (Firefox, Safari): a Blob per file, then a download link.
     other, _ = await new_context(accept_downloads=True)
@@ -176,6 +222,42 @@ async def test_a_64_mib_file_goes_browser_to_browser_to_disk_and_by_blob_byte_fo
     await download.save_as(saved)
     assert download.suggested_filename == "ci-dump.sql"
     assert sha256(saved) == sha256(source)
+
+
+async def test_a_64_mib_file_goes_from_the_page_to_the_cli_byte_for_byte(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "ci-dump.sql", 64 * MiB)
+    text = secret_text()
+    share, uploaded = await send_on_the_page(new_context, site, text, source)
+    assert_many_segments(uploaded, 64 * MiB)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    opened = await cli("open", str(share), "--output-dir", str(out))
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout == text.encode() + b"\n"
+    assert [path.name for path in out.iterdir()] == ["ci-dump.sql"]
+    assert sha256(out / "ci-dump.sql") == sha256(source)
+
+
+async def test_a_64_mib_file_goes_from_the_cli_to_the_page_byte_for_byte(
+    site: str, new_context: NewContext, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path, "disk.img", 64 * MiB)
+    text = secret_text()
+    sent = await cli("send", "--server", site, "--file", str(source), stdin=text.encode())
+    assert sent.returncode == 0, sent.stderr
+    share, _ = watch_cli_links(sent.stdout, sent.stderr)
+
+    landing = await open_to_save_to_disk(new_context, share)
+    downloaded = segments_requested(landing, "GET")
+    # Sealed by the CLI as the page seals it: the same padding, the same weight.
+    assert "about 66.0 MB to download" in str(await landing.text_content("#secret-info"))
+    await reveal(landing)
+    assert await landing.input_value("#secret-text") == text
+    assert await save_on_the_page(landing, "disk.img") == sha256(source)
+    assert_many_segments(downloaded, 64 * MiB)
 
 
 async def test_a_dropped_connection_resumes_the_upload_and_the_download(
