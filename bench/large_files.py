@@ -8,10 +8,9 @@ runs in a client process of its own, which moves one content of
 
 - **api**: over HTTP with aiohttp, as a v2 client does: create (segment 0 inline,
   a real wrapped key and claim), one ``PUT`` per segment, finalize; then reveal,
-  one ``GET`` per segment with the grant, and ``downloaded``. The protocol takes a
-  content's segments in order, so a client sends one request at a time per upload,
-  and that is what is measured; a download keeps ``DOWNLOAD_WINDOW`` (4) ``GET``s
-  in flight and takes the segments in order, as the clients do;
+  one ``GET`` per segment with the grant, and ``downloaded``. As the clients do,
+  an upload keeps ``UPLOAD_WINDOW`` (4) ``PUT``s in flight and a download
+  ``DOWNLOAD_WINDOW`` (4) ``GET``s, each taken in order;
 - **store**: the same steps through ``services/store/contents.py`` on an asyncpg
   pool (the api's own path to the database, without HTTP);
 - **bare**: a matching ``contents`` row, then one plain ``INSERT`` per segment into
@@ -48,10 +47,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import asyncpg
@@ -60,11 +59,14 @@ from bench.raw_store import ACCESS
 from bench.suite import BIN, Figures, running_stack
 from services.client.contents import DOWNLOAD_WINDOW
 from services.protocol import content
+from services.protocol.content import UPLOAD_WINDOW
 from services.protocol.envelope import b64u_decode, b64u_encode, verifier
 from services.server.settings import Settings
 from services.store import contents as store
 from services.store import db
 from services.store.secrets import Refused
+
+T = TypeVar("T")
 
 FILE_MB = int(os.environ.get("BENCH_FILE_MB", "1024"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -151,16 +153,37 @@ def create_body(segments: Segments, claim: bytes) -> dict[str, Any]:
     }
 
 
+async def in_window(
+    count: int, window: int, call: Callable[[int], Coroutine[Any, Any, T]]
+) -> AsyncIterator[T]:
+    """``call(index)`` for segments 1..count-1, ``window`` at once, the answers taken
+    in order: as the clients move segments each way."""
+    going: dict[int, asyncio.Task[T]] = {}
+    try:
+        for index in range(1, count):
+            for ahead in range(index, min(index + window, count)):
+                if ahead not in going:
+                    going[ahead] = asyncio.create_task(call(ahead))
+            yield await going.pop(index)
+    finally:
+        for task in going.values():
+            task.cancel()
+
+
 async def api_upload(http: aiohttp.ClientSession, segments: Segments, claim: bytes) -> str:
     async with http.post(CONTENTS, json=create_body(segments, claim)) as created:
         assert created.status == 201, await created.text()
         answer = await created.json()
     secret_id, token = answer["id"], answer["upload"]["token"]
     octets = bearer(token, **{"Content-Type": "application/octet-stream"})
-    for index in range(1, segments.count):
+
+    async def put(index: int) -> None:
         url = f"{CONTENTS}/{secret_id}/segments/{index}"
         async with http.put(url, data=segments[index], headers=octets) as put:
             assert put.status == 200, await put.text()
+
+    async for _ in in_window(segments.count, UPLOAD_WINDOW, put):
+        pass
     async with http.post(f"{CONTENTS}/{secret_id}/finalize", headers=bearer(token)) as live:
         assert live.status == 200, await live.text()
     return str(secret_id)
@@ -182,24 +205,17 @@ async def api_download(
             assert got.status == 200, got.status
             return await got.read()
 
-    # As the clients do: DOWNLOAD_WINDOW GETs in flight, the segments taken in order.
-    asking: dict[int, asyncio.Task[bytes]] = {}
-    try:
-        for index in range(1, segments.count):
-            for ahead in range(index, min(index + DOWNLOAD_WINDOW, segments.count)):
-                if ahead not in asking:
-                    asking[ahead] = asyncio.create_task(read(ahead))
-            assert await asking.pop(index) == segments[index]
-    finally:
-        for task in asking.values():
-            task.cancel()
+    index = 1
+    async for got in in_window(segments.count, DOWNLOAD_WINDOW, read):
+        assert got == segments[index]
+        index += 1
     return str(grant)
 
 
 async def api_side(base: str, segments: Segments, uploads: int, rss: RssSampler) -> Timer:
     """``uploads`` contents at once over HTTP: all up, then all down, then deleted."""
     timer, claim = Timer(), os.urandom(32)
-    connector = aiohttp.TCPConnector(limit=uploads * DOWNLOAD_WINDOW)
+    connector = aiohttp.TCPConnector(limit=uploads * max(UPLOAD_WINDOW, DOWNLOAD_WINDOW))
     async with aiohttp.ClientSession(base, connector=connector) as http:
         rss.phase = "up"
         with timer("up"):
@@ -379,8 +395,8 @@ def one_round(url: str, base: str, api_pid: int, figures: Figures) -> None:
 def report(figures: Figures, together: dict[str, float]) -> None:
     print(f"\nA {FILE_MB} MiB file ({FILE_MB * MiB // SEGMENT} segments of {SEGMENT // 1024} KiB)"
           f" through the api and against its database, {ROUNDS} rounds, {os.cpu_count()} "
-          f"cores; one request (or statement) at a time per content, but {DOWNLOAD_WINDOW} "
-          "GETs in flight for the api's download")  # fmt: skip
+          f"cores; the api's {UPLOAD_WINDOW} PUTs and {DOWNLOAD_WINDOW} GETs in flight per "
+          "content, as the clients do; store and bare one statement at a time")  # fmt: skip
     print(f"{'':40} {'median':>9} {'min':>9} {'max':>9}")
     for name in sorted(figures.values, key=_order):
         values = figures.values[name]

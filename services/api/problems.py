@@ -19,6 +19,7 @@ from services.api.errors import (
     InvalidRequest,
     UploadRefused,
 )
+from services.protocol.content import UPLOAD_WINDOW
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
 from services.server.rate_limits import RateLimited
 from services.store.db import DATABASE_UNAVAILABLE
@@ -116,7 +117,8 @@ def _upload_refused(exc: UploadRefused) -> Problem:
             409,
             "segment-out-of-order",
             "Segment out of order",
-            "Segments go in order: send the one numbered `received` next.",
+            "This segment is too far ahead: send from the one numbered `received`, with at most "
+            f"{UPLOAD_WINDOW} segments in flight.",
             received,
         ),
         UploadOutcome.CONFLICT: Problem(

@@ -2,7 +2,7 @@
 
 ``send`` seals the text and files with ``ContentSealer`` as it uploads them: segment
 0 rides in the create request (a password-sized secret is that one request), then
-segments 1..N-1 go up one by one, and a finalize makes the link live. ``open_link``
+segments 1..N-1 go up, ``UPLOAD_WINDOW`` at once, and a finalize makes the link live. ``open_link``
 reveals; a v2 answer's further segments come down a few at once and go in order into
 ``ContentOpener``, whose header and file bytes go to a :class:`Sink` (a folder, for
 the CLI). Memory holds a few segments, whatever the size of the files.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from services.client.api_client import (
 from services.client.links import Link, make_link
 from services.protocol import content, envelope
 from services.protocol.content import (
+    UPLOAD_WINDOW,
     ContentOpener,
     ContentSealer,
     FileChunk,
@@ -237,8 +239,8 @@ async def _upload(
     segments: Segments,
     progress: Progress,
 ) -> None:
-    """Segments 1..N-1 in order (``segments`` yields them from 1), then the
-    finalize; after a failure, from where the server says it stands."""
+    """Segments 1..N-1 (``segments`` yields them from 1), then the finalize; after a
+    failure, from where the server says it stands."""
     upload = _Upload(api, content_id, token, sealing, progress)
     going: Segments | None = segments
     received: int | None = None
@@ -265,6 +267,10 @@ async def _upload(
 
 
 class _Upload:
+    """Segments up with ``UPLOAD_WINDOW`` PUTs in flight, sealed in order and
+    confirmed in order: ``next_index`` is the first one not confirmed yet, and no
+    PUT goes past it plus the window, the server's own (docs/protocol.md)."""
+
     def __init__(
         self, api: Api, content_id: str, token: str, sealing: _Sealing, progress: Progress
     ) -> None:
@@ -272,19 +278,54 @@ class _Upload:
         self._sealing, self._progress = sealing, progress
         self.next_index = 1
         self.sent = 0  # segments stored by this client, counted to reset the retries
+        self._moving: dict[int, int] = {}  # bytes of each PUT in flight gone up so far
+
+    def _told(self, index: int, size: int) -> Progress:
+        """A PUT's own progress, told as the whole upload's: the bytes confirmed in
+        order, and those of the PUTs in flight so far."""
+
+        def tell(phase: str, done: int, whole: int) -> None:
+            if phase == "uploading":
+                self._moving[index] = done * size // whole if whole else size
+                moved = self._sealing.offset(self.next_index) + sum(self._moving.values())
+                self._progress(phase, min(moved, self._sealing.sealed_length),
+                               self._sealing.sealed_length)  # fmt: skip
+
+        return tell
+
+    async def _put(self, index: int, sealed: bytes) -> None:
+        await self._api.put_segment(
+            self._id, index, sealed, self._token, self._told(index, len(sealed))
+        )
+
+    def _confirmed(self, index: int) -> None:
+        self._moving.pop(index, None)
+        self.next_index = index + 1
+        self.sent += 1
 
     async def send_from(self, segments: Segments) -> None:
         """``segments`` from ``next_index`` on, then the finalize."""
-        total = self._sealing.sealed_length
-        with closing(segments):
-            indexes = range(self.next_index, self._sealing.segment_count)
-            for index, sealed in zip(indexes, segments, strict=False):
-                base = self._sealing.offset(index)
-                told = _scaled(self._progress, "uploading", base, len(sealed), total)
-                await self._api.put_segment(self._id, index, sealed, self._token, told)
-                self.next_index = index + 1
-                self.sent += 1
+        in_flight: deque[tuple[int, asyncio.Task[None]]] = deque()
+        try:
+            with closing(segments):
+                indexes = range(self.next_index, self._sealing.segment_count)
+                for index, sealed in zip(indexes, segments, strict=False):
+                    if len(in_flight) == UPLOAD_WINDOW:
+                        await self._settle(in_flight.popleft())
+                    in_flight.append((index, asyncio.create_task(self._put(index, sealed))))
+            while in_flight:
+                await self._settle(in_flight.popleft())
+        finally:
+            for _, task in in_flight:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
+            self._moving.clear()
         await self._api.finalize(self._id, self._token)
+
+    async def _settle(self, put: tuple[int, asyncio.Task[None]]) -> None:
+        index, task = put
+        await task
+        self._confirmed(index)
 
     async def resume(self, received: int | None) -> Segments:
         """The segments from where the server stands: ``received``, or asked for."""

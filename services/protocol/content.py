@@ -41,6 +41,10 @@ SEGMENT_UNIT = 1024
 MAX_SEGMENT_SIZE = 4 * 1024 * 1024
 DEFAULT_SEGMENT_SIZE = 1024 * 1024
 MAX_SEGMENTS = 2**32
+# Segments an upload may have in flight: a server stores any index below the count
+# it holds in order (``received``) plus this, so a client that keeps this many PUTs
+# going never runs ahead of it (docs/protocol.md, "API use (v2)").
+UPLOAD_WINDOW = 4
 
 _VERSION_BYTE = bytes([VERSION])
 _WRAP_AAD = _VERSION_BYTE + b"wrap"

@@ -27,6 +27,7 @@ from typing import ClassVar
 
 import asyncpg
 
+from services.protocol.content import UPLOAD_WINDOW
 from services.protocol.envelope import verifier
 from services.store.errors import (
     GrantNotFound,
@@ -147,18 +148,20 @@ class UploadProgress:
     received: int | None = None
 
 
-_PUT = "SELECT * FROM burnafter_put_segment_v1($1, $2, $3, $4)"
+_PUT = "SELECT * FROM burnafter_put_segment_v2($1, $2, $3, $4, $5)"
 _FINALIZE = "SELECT * FROM burnafter_finalize_content_v1($1, $2)"
 
 
 async def put_segment(
     pool: asyncpg.Pool, content_id: str, upload_token: bytes, index: int, data: bytes
 ) -> UploadProgress:
-    """Store segment ``index`` of an uploading content. The next index is stored; one
-    already stored is answered stored again for the same bytes (a retry) and
-    conflict for others; a later one is out_of_order, with the index expected.
-    Unknown id, wrong token, finalized or past its upload time: not_found, alike."""
-    row = await pool.fetchrow(_PUT, content_id, verifier(upload_token), index, data)
+    """Store segment ``index`` of an uploading content: any index not stored yet
+    below ``received`` + ``UPLOAD_WINDOW`` (``received``: the count stored in order,
+    where a resume starts). One already stored is answered stored again for the
+    same bytes (a retry) and conflict for others; one past the window is
+    out_of_order, with ``received``. Unknown id, wrong token, finalized or past its
+    upload time: not_found, alike."""
+    row = await pool.fetchrow(_PUT, content_id, verifier(upload_token), index, data, UPLOAD_WINDOW)
     return UploadProgress(UploadOutcome(row["outcome"]), row["received"])
 
 

@@ -76,7 +76,7 @@ class UploadOutcome(StrEnum):
     STORED = "stored"  # the segment is held (also when the same bytes come again)
     LIVE = "live"  # finalized: its links can be revealed
     INCOMPLETE = "incomplete"  # finalize before every segment arrived
-    OUT_OF_ORDER = "out_of_order"  # an index past the next one expected
+    OUT_OF_ORDER = "out_of_order"  # an index past the upload window (received + UPLOAD_WINDOW)
     CONFLICT = "conflict"  # other bytes at an index already stored
     WRONG_SIZE = "wrong_size"
     BAD_INDEX = "bad_index"  # no such segment in the declared content

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from services.protocol.content import UPLOAD_WINDOW
 from services.protocol.envelope import b64u_encode, verifier
 from services.store import contents, secrets
 from services.store.errors import (
@@ -149,67 +150,84 @@ async def test_one_segment_content_is_live_at_create_and_revealed_in_one_call(
     assert await reveal(pool, link.id) == secrets.Refused(RevealOutcome.NOT_FOUND)
 
 
-async def test_an_upload_resumes_refuses_disorder_then_downloads_and_leaves_nothing(
+async def test_an_upload_resumes_takes_a_window_refuses_past_it_then_downloads_and_leaves_nothing(
     pool: asyncpg.Pool, db: asyncpg.Connection
 ) -> None:
-    segments = sealed(5)
+    segments = sealed(10)
     content_id = await create(pool, segments)
-    put = contents.put_segment
-    assert await put(pool, content_id, UPLOAD, 1, segments[1]) == contents.UploadProgress(
-        UploadOutcome.STORED, 2
-    )
-    assert await put(pool, content_id, UPLOAD, 2, segments[2]) == contents.UploadProgress(
-        UploadOutcome.STORED, 3
-    )
+
+    async def put(index: int, data: bytes | None = None) -> contents.UploadProgress:
+        given = segments[index] if data is None else data
+        return await contents.put_segment(pool, content_id, UPLOAD, index, given)
+
+    def stored(received: int) -> contents.UploadProgress:
+        return contents.UploadProgress(UploadOutcome.STORED, received)
+
+    assert await put(1) == stored(2)
+    assert await put(2) == stored(3)
     # The connection broke here: the sender asks where to resume.
     state = await contents.upload_state(pool, content_id, UPLOAD)
-    assert state is not None and (state.received, state.segment_count) == (3, 5)
+    assert state is not None and (state.received, state.segment_count) == (3, 10)
     # A retry of a stored segment is answered as before; other bytes there are not.
-    assert await put(pool, content_id, UPLOAD, 2, segments[2]) == contents.UploadProgress(
-        UploadOutcome.STORED, 3
-    )
-    assert (await put(pool, content_id, UPLOAD, 2, segments[3])).outcome is UploadOutcome.CONFLICT
-    assert await put(pool, content_id, UPLOAD, 4, segments[4]) == contents.UploadProgress(
-        UploadOutcome.OUT_OF_ORDER, 3
-    )
-    wrong = (await put(pool, content_id, UPLOAD, 3, segments[3][:-1])).outcome
-    assert wrong is UploadOutcome.WRONG_SIZE
-    assert (await put(pool, content_id, UPLOAD, 5, segments[4])).outcome is UploadOutcome.BAD_INDEX
+    assert await put(2) == stored(3)
+    assert (await put(2, segments[3])).outcome is UploadOutcome.CONFLICT
+    # Up to UPLOAD_WINDOW (4) past the first missing one: 3..6 are taken, 7 is not.
+    assert UPLOAD_WINDOW == 4
+    assert await put(7) == contents.UploadProgress(UploadOutcome.OUT_OF_ORDER, 3)
+    assert await put(5) == stored(3)  # held ahead; the upload still stands at 3
+    assert await put(5) == stored(3)
+    assert (await put(5, segments[6])).outcome is UploadOutcome.CONFLICT
+    assert (await put(3, segments[3][:-1])).outcome is UploadOutcome.WRONG_SIZE
+    assert (await put(10, segments[9])).outcome is UploadOutcome.BAD_INDEX
     assert await contents.finalize(pool, content_id, UPLOAD) == contents.UploadProgress(
         UploadOutcome.INCOMPLETE, 3
     )
     assert await db.fetchval("SELECT received FROM contents WHERE id = $1", content_id) == 3
 
-    assert await put(pool, content_id, UPLOAD, 3, segments[3]) == contents.UploadProgress(
-        UploadOutcome.STORED, 4
-    )
-    assert await put(pool, content_id, UPLOAD, 4, segments[4]) == contents.UploadProgress(
-        UploadOutcome.STORED, 5
-    )
-    live = contents.UploadProgress(UploadOutcome.LIVE, 5)
+    assert await put(3) == stored(4)
+    assert await put(4) == stored(6)  # 5 was there: the first missing one is 6
+    assert await put(9) == stored(6)  # 6 + 4 reaches the last one
+    for index in (6, 7):
+        assert await put(index) == stored(index + 1)
+    assert await put(8) == stored(10)
+    live = contents.UploadProgress(UploadOutcome.LIVE, 10)
     assert await contents.finalize(pool, content_id, UPLOAD) == live
     assert await contents.finalize(pool, content_id, UPLOAD) == live  # a retry
-    assert await put(pool, content_id, UPLOAD, 4, segments[4]) == NOT_FOUND  # finalized
+    assert await put(9) == NOT_FOUND  # finalized
 
     token, grant_verifier = grant()
     revealed = await contents.reveal(pool, content_id, CLAIM, None, ACCESS, grant_verifier, 60)
     assert isinstance(revealed, contents.RevealedContent)
-    assert (revealed.first_segment, revealed.segment_count) == (segments[0], 5)
+    assert (revealed.first_segment, revealed.segment_count) == (segments[0], 10)
     assert revealed.sealed_bytes == sum(map(len, segments))
     assert revealed.grant_expires_at is not None
     assert await contents.read_segment(pool, content_id, token, 2) == segments[2]
-    assert [await contents.read_segment(pool, content_id, token, i) for i in range(1, 5)] == (
+    assert [await contents.read_segment(pool, content_id, token, i) for i in range(1, 10)] == (
         segments[1:]
     )
     other = await create(pool, sealed(2))
     with pytest.raises(GrantNotFound):  # a grant opens only its own content
         await contents.read_segment(pool, other, token, 1)
-    assert await held(db, content_id) == (1, 5, 1)  # the grant holds it: no link left
+    assert await held(db, content_id) == (1, 10, 1)  # the grant holds it: no link left
 
     await contents.complete_grant(pool, content_id, token)
     assert await held(db, content_id) == (0, 0, 0)
     with pytest.raises(GrantNotFound):
         await contents.read_segment(pool, content_id, token, 1)
+
+
+async def test_the_release_before_still_puts_one_segment_at_a_time(pool: asyncpg.Pool) -> None:
+    """burnafter_put_segment_v1, which a pod of the release before calls through a
+    rolling deploy, keeps its window of one."""
+    segments = sealed(4)
+    content_id = await create(pool, segments)
+    put_v1 = "SELECT outcome, received FROM burnafter_put_segment_v1($1, $2, $3, $4)"
+    token = verifier(UPLOAD)
+    assert tuple(await pool.fetchrow(put_v1, content_id, token, 2, segments[2])) == (
+        "out_of_order",
+        1,
+    )
+    assert tuple(await pool.fetchrow(put_v1, content_id, token, 1, segments[1])) == ("stored", 2)
 
 
 async def test_a_content_is_not_found_before_finalize_and_nothing_is_spent(

@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import { ApiProblem, ApiUnavailable } from "../../services/web/static/js/api.js";
 import { ContentOpener, ContentSealer } from "../../services/web/static/js/content.js";
-import { DOWNLOAD_WINDOW, downloadSegments, uploadSegments } from "../../services/web/static/js/transfer.js";
+import { DOWNLOAD_WINDOW, UPLOAD_WINDOW, downloadSegments, uploadSegments } from "../../services/web/static/js/transfer.js";
 
 const KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const NO_WAIT = [0, 0, 0];
@@ -16,7 +16,8 @@ function sealer() {
   return new ContentSealer(KEY, { text: "hi", files: [{ name: "f", blob: new Blob([data]) }] }, 1024);
 }
 
-/** A server that stores segments in order, and fails the calls ``fail`` names, once each. */
+/** A server that stores any segment up to UPLOAD_WINDOW past the first missing one, as
+ * burnafter_put_segment_v2 does, and fails the calls ``fail`` names, once each. */
 function fakeServer(count, fail = new Set()) {
   const stored = [];
   const log = [];
@@ -24,28 +25,35 @@ function fakeServer(count, fail = new Set()) {
     log.push(what);
     if (fail.delete(what)) throw new ApiUnavailable("cut");
   };
+  const received = () => {
+    let first = 0;
+    while (stored[first] !== undefined) first += 1;
+    return first;
+  };
   return {
     stored,
     log,
+    received,
     finalized: false,
     async putSegment(id, index, bytes, token) {
       assert.equal(token, "T");
       once(`put ${index}`);
-      if (index > stored.length) {
-        throw new ApiProblem(409, { type: "x:segment-out-of-order", received: stored.length });
+      if (index >= received() + UPLOAD_WINDOW) {
+        log.push("out of order");
+        throw new ApiProblem(409, { type: "x:segment-out-of-order", received: received() });
       }
-      if (index === stored.length) stored.push(bytes);
+      if (stored[index] === undefined) stored[index] = bytes;
       else assert.deepEqual(bytes, stored[index], "a segment sent again is the same bytes");
       if (fail.delete(`after put ${index}`)) throw new ApiUnavailable("cut after storing");
-      return { received: stored.length };
+      return { received: received() };
     },
     async uploadState() {
       once("state");
-      return { received: stored.length, segment_count: count };
+      return { received: received(), segment_count: count };
     },
     async finalize() {
       once("finalize");
-      if (stored.length < count) throw new ApiProblem(409, { type: "x:upload-incomplete", received: stored.length });
+      if (received() < count) throw new ApiProblem(409, { type: "x:upload-incomplete", received: received() });
       this.finalized = true;
       return { state: "live" };
     },
@@ -81,9 +89,37 @@ test("a connection cut before or after a segment is stored resumes from what the
   assert.deepEqual(server.stored, segments);
   assert.ok(server.finalized);
   const afterCut = server.log.slice(server.log.indexOf("put 7") + 1);
-  assert.deepEqual(afterCut.slice(0, 2), ["state", "put 8"], "asked where to resume, not sent 7 twice");
+  const resumed = afterCut.indexOf("state");
+  assert.ok(resumed >= 0, "asked where to resume");
+  assert.ok(!afterCut.slice(resumed).includes("put 7"), "not sent 7 twice: the server held it");
   const afterFirstCut = server.log.slice(server.log.indexOf("put 3") + 1);
-  assert.deepEqual(afterFirstCut.slice(0, 3), ["state", "state", "put 3"], "a failed question is asked again");
+  const asked = afterFirstCut.indexOf("state");
+  assert.deepEqual(afterFirstCut.slice(asked, asked + 3), ["state", "state", "put 3"], "a failed question is asked again");
+});
+
+test("an upload keeps UPLOAD_WINDOW segments in flight and never runs past the window", { timeout: 10_000 }, async () => {
+  const seal = sealer();
+  const server = fakeServer(seal.segmentCount);
+  const put = server.putSegment.bind(server);
+  // PUTs are held, unanswered, until UPLOAD_WINDOW of them wait (or the last segment
+  // comes): an upload that waited for each answer before the next PUT would hang here.
+  let held = [];
+  let most = 0;
+  server.putSegment = async (...args) => {
+    const answered = new Promise((resolve) => held.push(resolve));
+    most = Math.max(most, held.length);
+    if (held.length === UPLOAD_WINDOW || args[1] === seal.segmentCount - 1) {
+      for (const answer of held) answer();
+      held = [];
+    }
+    await answered;
+    return put(...args);
+  };
+  const { segments } = await uploadAll(server, seal);
+  assert.deepEqual(server.stored, segments);
+  assert.equal(UPLOAD_WINDOW, 4);
+  assert.equal(most, UPLOAD_WINDOW);
+  assert.ok(!server.log.includes("out of order"), "no PUT ran past the server's window");
 });
 
 test("a refusal is thrown, and a connection gone for good gives up", async () => {

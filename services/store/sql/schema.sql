@@ -626,16 +626,19 @@ $$;
 -- Store one uploaded segment. The upload verifier is checked first without a lock,
 -- against a stand-in when no uploading content has the id (an unknown id and a
 -- wrong token cost the same and get the same not_found), then again under the
--- content's row lock, which serialises the puts of one content. outcome: stored
--- (received set: the next index expected; also for the same bytes again at an
--- index already stored), conflict (other bytes at a stored index), out_of_order
--- (an index past the next one; received says which is expected), bad_index,
+-- content's row lock, which serialises the puts of one content. Any index below
+-- received + upload_window not stored yet is stored; received is the count of the
+-- contiguous prefix (the first missing index, where a resume starts). outcome:
+-- stored (received set; also for the same bytes again at an index already stored),
+-- conflict (other bytes at a stored index), out_of_order (an index at or past
+-- received + upload_window; received says where the upload stands), bad_index,
 -- wrong_size, not_found.
-CREATE FUNCTION burnafter_put_segment_v1(
+CREATE FUNCTION burnafter_put_segment_v2(
     content_id text,
     upload_verifier bytea,
     segment_index integer,
     segment_data bytea,
+    upload_window integer,
     OUT outcome text,
     OUT received integer
 )
@@ -646,12 +649,14 @@ DECLARE
     size     integer;
     count    integer;
     sealed   bigint;
+    same     boolean;
+    reach    integer;
 BEGIN
     SELECT c.upload_verifier INTO stored
     FROM contents AS c
-    WHERE c.id = burnafter_put_segment_v1.content_id AND c.state = 'uploading'
+    WHERE c.id = burnafter_put_segment_v2.content_id AND c.state = 'uploading'
       AND c.upload_expires_at > now();
-    IF burnafter_same_bytes_v2(burnafter_put_segment_v1.upload_verifier,
+    IF burnafter_same_bytes_v2(burnafter_put_segment_v2.upload_verifier,
                                coalesce(stored, stand_in)) IS NOT TRUE THEN
         outcome := 'not_found';
         RETURN;
@@ -659,45 +664,73 @@ BEGIN
     SELECT c.upload_verifier, c.segment_size, c.segment_count, c.sealed_bytes, c.received
     INTO stored, size, count, sealed, received
     FROM contents AS c
-    WHERE c.id = burnafter_put_segment_v1.content_id AND c.state = 'uploading'
+    WHERE c.id = burnafter_put_segment_v2.content_id AND c.state = 'uploading'
       AND c.upload_expires_at > now()
     FOR UPDATE;
     IF NOT FOUND
-       OR burnafter_same_bytes_v2(burnafter_put_segment_v1.upload_verifier, stored)
+       OR burnafter_same_bytes_v2(burnafter_put_segment_v2.upload_verifier, stored)
           IS NOT TRUE THEN
         outcome := 'not_found';
         received := NULL;
         RETURN;
     END IF;
 
+    -- Nothing is stored at or past reach: every put checked its index against the
+    -- received of its time, and received only grows.
+    reach := least(received + greatest(upload_window, 1), count);
     IF segment_index < 0 OR segment_index >= count THEN
         outcome := 'bad_index';
-    ELSIF segment_index > received THEN
+        RETURN;
+    ELSIF segment_index >= reach THEN
         outcome := 'out_of_order';
+        RETURN;
     ELSIF length(segment_data) <> (CASE WHEN segment_index = count - 1
                                         THEN sealed - (count - 1)::bigint * (size + 16)
                                         ELSE size + 16 END) THEN
         outcome := 'wrong_size';
-    ELSIF segment_index < received THEN
-        outcome := CASE WHEN (SELECT g.data = segment_data FROM segments AS g
-                              WHERE g.content_id = burnafter_put_segment_v1.content_id
-                                AND g.index = segment_index)
-                        THEN 'stored' ELSE 'conflict' END;
-    ELSE
-        INSERT INTO segments (content_id, index, data)
-        VALUES (burnafter_put_segment_v1.content_id, segment_index, segment_data);
-        UPDATE contents AS c SET received = c.received + 1
-        WHERE c.id = burnafter_put_segment_v1.content_id
-        RETURNING c.received INTO burnafter_put_segment_v1.received;
-        outcome := 'stored';
+        RETURN;
     END IF;
+    SELECT g.data = segment_data INTO same
+    FROM segments AS g
+    WHERE g.content_id = burnafter_put_segment_v2.content_id AND g.index = segment_index;
+    IF FOUND THEN
+        outcome := CASE WHEN same THEN 'stored' ELSE 'conflict' END;
+        RETURN;
+    END IF;
+    INSERT INTO segments (content_id, index, data)
+    VALUES (burnafter_put_segment_v2.content_id, segment_index, segment_data);
+    IF segment_index = received THEN
+        received := coalesce(
+            (SELECT i FROM generate_series(received + 1, reach - 1) AS i
+             WHERE NOT EXISTS (SELECT 1 FROM segments AS g
+                               WHERE g.content_id = burnafter_put_segment_v2.content_id
+                                 AND g.index = i)
+             ORDER BY i LIMIT 1),
+            reach);
+        UPDATE contents AS c SET received = burnafter_put_segment_v2.received
+        WHERE c.id = burnafter_put_segment_v2.content_id;
+    END IF;
+    outcome := 'stored';
 END
+$$;
+
+-- The release before's call: a window of 1, one segment at a time.
+CREATE FUNCTION burnafter_put_segment_v1(
+    content_id text,
+    upload_verifier bytea,
+    segment_index integer,
+    segment_data bytea,
+    OUT outcome text,
+    OUT received integer
+)
+LANGUAGE sql AS $$
+    SELECT * FROM burnafter_put_segment_v2($1, $2, $3, $4, 1)
 $$;
 
 -- Make an uploaded content live, once every segment is stored: live (also when it
 -- was live already, so a retried finalize gets the same answer), incomplete
 -- (received says how many are stored), or not_found (unknown id, wrong token,
--- upload expired; checked as burnafter_put_segment_v1 does).
+-- upload expired; checked as burnafter_put_segment_v2 does).
 CREATE FUNCTION burnafter_finalize_content_v1(
     content_id text,
     upload_verifier bytea,

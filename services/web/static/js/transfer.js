@@ -1,6 +1,6 @@
 // Moving a protocol v2 content's segments, with no DOM (tests/js/ runs it on Node):
-// the sender's upload of segments 1..N-1, one segment at a time, and the recipient's
-// download of them, a few at once, each resuming by itself after a dropped connection.
+// the sender's upload of segments 1..N-1 and the recipient's download of them, a few
+// at once each way, each resuming by itself after a dropped connection.
 //
 // A segment sealed again is the same bytes (its nonce is its index), so an upload
 // cut short asks the server how far it got (`received`) and goes on from there; a
@@ -35,34 +35,53 @@ export function wait(ms, signal) {
   });
 }
 
+/** Segment PUTs an upload keeps in flight, never past the first one not confirmed plus
+ * this: the server's own window (docs/protocol.md, "API use (v2)"). One at a time, each
+ * segment waits for the whole chain (network, api, the database's commit) in turn. */
+export const UPLOAD_WINDOW = 4;
+
 /**
- * Upload segments ``upload.received``.. of ``sealer`` to content ``id``, then
- * finalize it. Calls ``onProgress(received, count)`` as the server confirms
- * segments and ``onWait(ms, problem)`` before each try again. Throws what cannot be
- * tried again (a refusal, or the connection gone for longer than ``delays`` wait).
+ * Upload segments ``upload.received``.. of ``sealer`` to content ``id``,
+ * ``UPLOAD_WINDOW`` at once, sealed and confirmed in order, then finalize it. Calls
+ * ``onProgress(received, count)`` as the server confirms segments and
+ * ``onWait(ms, problem)`` before each try again. Throws what cannot be tried again (a
+ * refusal, or the connection gone for longer than ``delays`` wait).
  */
 export async function uploadSegments(sealer, id, upload, options = {}) {
   const { signal, onProgress = () => {}, onWait = () => {}, calls = api, delays = RETRY_DELAYS } = options;
   const count = sealer.segmentCount;
   const token = upload.token;
-  let next = upload.received; // null: ask the server
+  let next = upload.received; // the first segment not confirmed; null: ask the server
   let failures = 0;
   onProgress(next, count);
   for (;;) {
+    // This try's own signal: a failed PUT drops the others in flight, which the next
+    // try sends again from where the server stands.
+    const attempt = new AbortController();
+    const relay = () => attempt.abort(signal.reason);
+    if (signal?.aborted) relay();
+    else signal?.addEventListener("abort", relay, { once: true });
+    const inFlight = [];
     try {
       if (next === null) {
-        next = (await calls.uploadState(id, token, signal)).received;
+        next = (await calls.uploadState(id, token, attempt.signal)).received;
         onProgress(next, count);
       }
-      if (next >= count) {
-        await calls.finalize(id, token, signal);
-        return;
+      for (let sealing = next; next < count; ) {
+        for (; sealing < Math.min(next + UPLOAD_WINDOW, count); sealing += 1) {
+          const putting = calls.putSegment(id, sealing, await sealer.segment(sealing), token, attempt.signal);
+          putting.catch(() => {}); // seen when confirmed, in order; not an unhandled rejection before
+          inFlight.push(putting);
+        }
+        await inFlight.shift();
+        next += 1;
+        failures = 0;
+        onProgress(next, count);
       }
-      const sealed = await sealer.segment(next);
-      next = (await calls.putSegment(id, next, sealed, token, signal)).received;
-      failures = 0;
-      onProgress(next, count);
+      await calls.finalize(id, token, attempt.signal);
+      return;
     } catch (problem) {
+      if (signal?.aborted) throw signal.reason;
       // The server holds fewer (or more) segments than this page thought: go on from there.
       const behind = problem instanceof api.ApiProblem && ["segment-out-of-order", "upload-incomplete"].includes(problem.kind);
       if (behind && Number.isInteger(problem.problem.received)) {
@@ -74,6 +93,9 @@ export async function uploadSegments(sealer, id, upload, options = {}) {
       await wait(delays[failures], signal);
       failures += 1;
       next = null;
+    } finally {
+      signal?.removeEventListener("abort", relay);
+      if (inFlight.length) attempt.abort(new Error("the upload goes on from where the server stands"));
     }
   }
 }
