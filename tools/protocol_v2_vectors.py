@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.protocol import content
+from services.protocol import content, envelope
 from services.protocol.envelope import b64u_decode, padded_length
 from services.protocol.envelope import b64u_encode as e
 
@@ -253,6 +253,29 @@ def tampered_contents() -> list[dict[str, Any]]:
     ]
 
 
+RECEIPT_KEY = bytes(range(160, 192))
+RECIPIENT_NAMES = ["Ana", "Bj\u00f6rn (vendor)", "\u674e\u534e"]
+
+
+def recipient_name_vectors() -> list[dict[str, Any]]:
+    """Each recipient's name sealed for the share's receipt, under its own key."""
+    rows = []
+    for recipient, name in enumerate(RECIPIENT_NAMES):
+        key = envelope.recipient_name_key(RECEIPT_KEY, recipient)
+        nonce = bytes([recipient]) * 12
+        rows.append(
+            {
+                "recipient": recipient,
+                "name": name,
+                "receipt_key": e(RECEIPT_KEY),
+                "name_key": e(key),
+                "nonce": e(nonce),
+                "sealed_name": e(envelope.seal(key, envelope.encode_label(name), nonce)),
+            }
+        )
+    return rows
+
+
 def vectors() -> dict[str, Any]:
     links = link_vectors()
     return {
@@ -266,6 +289,7 @@ def vectors() -> dict[str, Any]:
         "tampered_wraps": tampered_wraps(links),
         "contents": [content_vector(*row) for row in CONTENTS],
         "tampered": tampered_contents(),
+        "recipient_names": recipient_name_vectors(),
         "padding": [
             {"plaintext_length": n, "padded_length": padded_length(n)}
             for n in (0, 1024, 1025, 5400, 2**32 - 1, 2**32, 2**32 + 1, 10**12 + 7, 2**52 + 1)

@@ -119,6 +119,24 @@ def derive_receipt_keys(receipt_key: bytes) -> ReceiptKeys:
     return ReceiptKeys(manage=hkdf(receipt_key, "manage"), label=hkdf(receipt_key, "label"))
 
 
+def recipient_name_key(receipt_key: bytes, recipient: int) -> bytes:
+    """The key that seals the private name of recipient ``recipient`` of a share:
+    one per recipient, so a name sealed for one does not open as another's (a
+    server that swapped two names would be caught, not believed)."""
+    if len(receipt_key) != KEY_BYTES:
+        raise EnvelopeError("receipt key must be 32 bytes")
+    return hkdf(receipt_key, f"recipient {recipient}")
+
+
+def seal_recipient_name(receipt_key: bytes, recipient: int, name: str) -> bytes:
+    """A recipient's name, sealed for the sender's receipt (padded as a label is)."""
+    return seal(recipient_name_key(receipt_key, recipient), encode_label(name))
+
+
+def open_recipient_name(receipt_key: bytes, recipient: int, sealed: bytes) -> str:
+    return decode_label(unseal(recipient_name_key(receipt_key, recipient), sealed))
+
+
 def seal(key: bytes, plaintext: bytes, nonce: bytes | None = None) -> bytes:
     """0x01 || nonce || AES-256-GCM(key, nonce, plaintext, aad=0x01)."""
     nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import * as content from "../../services/web/static/js/content.js";
+import * as envelope from "../../services/web/static/js/envelope.js";
 import { b64uDecode as d, b64uEncode as e } from "../../services/web/static/js/envelope.js";
 
 const vectors = JSON.parse(readFileSync(new URL("../../docs/protocol-v2-vectors.json", import.meta.url)));
@@ -228,3 +229,15 @@ test("the keys for opening are v1's and v2's from one link and passphrase", asyn
     assert.equal(e(both.encrypt), same.encrypt_key);
   }
 });
+
+for (const vector of vectors.recipient_names) {
+  test(`recipient name ${vector.recipient} opens only as its own recipient's`, async () => {
+    const receiptKey = d(vector.receipt_key);
+    assert.equal(e(await envelope.recipientNameKey(receiptKey, vector.recipient)), vector.name_key);
+    const sealed = d(vector.sealed_name);
+    assert.equal(await envelope.openRecipientName(receiptKey, vector.recipient, sealed), vector.name);
+    await assert.rejects(envelope.openRecipientName(receiptKey, vector.recipient + 1, sealed), envelope.EnvelopeError);
+    const again = await envelope.sealRecipientName(receiptKey, vector.recipient, vector.name);
+    assert.equal(await envelope.openRecipientName(receiptKey, vector.recipient, again), vector.name);
+  });
+}

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.protocol import content
+from services.protocol import content, envelope
 from services.protocol.content import (
     ContentError,
     ContentOpener,
@@ -417,3 +417,15 @@ def test_no_more_segments_than_the_counter_can_number(monkeypatch: pytest.Monkey
         ContentSealer(KEY, "x", [FileSource("f", "", 4000, io.BytesIO(bytes(4000)))], 1024)
     with pytest.raises(ContentError, match="more segments"):
         open_all(KEY, segments, 1024)
+
+
+@pytest.mark.parametrize("vector", VECTORS["recipient_names"], ids=lambda v: str(v["recipient"]))
+def test_recipient_names_open_only_as_their_own_recipient(vector: dict[str, Any]) -> None:
+    receipt_key, recipient = b64u_decode(vector["receipt_key"]), vector["recipient"]
+    key = envelope.recipient_name_key(receipt_key, recipient)
+    assert key == rfc5869_hkdf(receipt_key, f"recipient {recipient}".encode(), b"burnafter/v1")
+    assert b64u_encode(key) == vector["name_key"]
+    sealed = b64u_decode(vector["sealed_name"])
+    assert envelope.open_recipient_name(receipt_key, recipient, sealed) == vector["name"]
+    with pytest.raises(envelope.EnvelopeError):  # swapped to another recipient's place
+        envelope.open_recipient_name(receipt_key, recipient + 1, sealed)

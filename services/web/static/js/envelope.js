@@ -92,6 +92,22 @@ export async function deriveReceiptKeys(receiptKey) {
   return { manage: await hkdf(receiptKey, "manage"), label: await hkdf(receiptKey, "label") };
 }
 
+/** The key that seals the private name of recipient `recipient` of a share: one per
+ * recipient, so a name sealed for one does not open as another's. */
+export async function recipientNameKey(receiptKey, recipient) {
+  if (receiptKey.length !== KEY_BYTES) throw new EnvelopeError("receipt key must be 32 bytes");
+  return hkdf(receiptKey, `recipient ${recipient}`);
+}
+
+/** A recipient's name, sealed for the sender's receipt (padded as a label is). */
+export async function sealRecipientName(receiptKey, recipient, name) {
+  return seal(await recipientNameKey(receiptKey, recipient), encodeLabel(name));
+}
+
+export async function openRecipientName(receiptKey, recipient, sealed) {
+  return decodeLabel(await unseal(await recipientNameKey(receiptKey, recipient), sealed));
+}
+
 /** 0x01 || nonce || AES-256-GCM(key, nonce, plaintext, aad=0x01) */
 export async function seal(key, plaintext, nonce = randomBytes(NONCE_BYTES)) {
   const aes = await subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
