@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -63,13 +63,16 @@ class StorageCap:
         link: contents.NewLink,
         access: secrets.Access,
         sender: str,
+        recipients: Sequence[contents.NewRecipient] = (),
     ) -> contents.ContentCreated:
-        """Store a v2 ``content`` and its ``link`` for ``sender``, its declared size
-        reserved before any other segment arrives."""
+        """Store a v2 ``content`` and its ``link`` (or its ``recipients``' links) for
+        ``sender``, its declared size reserved before any other segment arrives."""
         key = self.quota_key(sender)
         return await self._within(
             pool,
-            lambda: contents.create_content(pool, content, link, access, self.limits, key),
+            lambda: contents.create_content(
+                pool, content, link, access, self.limits, key, recipients
+            ),
         )
 
     async def _within(self, pool: asyncpg.Pool, store: Callable[[], Awaitable[T]]) -> T:

@@ -72,6 +72,7 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
     app.router.add_post("/v1/secrets/{id}/delete", handlers.delete_secret, name="delete_secret")
     app.router.add_delete("/v1/secrets/{id}", handlers.revoke_secret, name="revoke_secret")
     app.router.add_get("/v1/receipts/{id}", handlers.read_receipt, name="read_receipt")
+    app.router.add_post("/v1/receipts/{id}/revoke", handlers.revoke_share, name="revoke_share")
     app.router.add_post("/v1/contents", contents.create_content, name="create_content")
     segment = "/v1/contents/{id}/segments/{index}"
     app.router.add_put(segment, contents.put_segment, name="put_segment")

@@ -7,6 +7,7 @@ token, and a large file is many of them."""
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from aiohttp import web
@@ -41,11 +42,11 @@ async def create_content(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
     body = await json_object(request, CREATE_CONTENT_FIELDS, create_body_limit(settings.limits))
     upload_token, upload_verifier = new_token()
-    content, link = create_content_request(
+    content, link, recipients = create_content_request(
         body,
         settings.limits,
         settings.limits_for(sender.kind),
-        b64u_encode(os.urandom(ID_BYTES)),
+        (b64u_encode(os.urandom(ID_BYTES)) for _ in itertools.count()),
         upload_verifier,
         creator=sender.actor,
         endpoints={hook.name for hook in settings.webhooks},
@@ -55,10 +56,16 @@ async def create_content(request: web.Request) -> web.Response:
         request,
         sender,
         lambda cap, owner: cap.create_content(
-            request.config_dict[POOL], content, link, access, owner
+            request.config_dict[POOL], content, link, access, owner, recipients
         ),
     )
-    events.created(link.id, content.sealed_bytes, link.max_views, access, sender.actor)
+    links = (
+        [(0, link.id, link.max_views)]
+        if not recipients
+        else [(number, each.id, each.max_views) for number, each in enumerate(recipients)]
+    )
+    for number, link_id, max_views in links:
+        events.created(link_id, content.sealed_bytes, max_views, access, sender.actor, number)
     events.segments_up(1, len(content.first_segment))
     upload = None
     if created.upload_expires_at is not None:
@@ -71,8 +78,12 @@ async def create_content(request: web.Request) -> web.Response:
         {
             "id": link.id,
             "expires_at": timestamp(created.expires_at),
-            "max_views": link.max_views,
+            "max_views": sum(max_views for _, _, max_views in links),
             "upload": upload,
+            "links": [
+                {"recipient": number, "id": link_id, "max_views": max_views}
+                for number, link_id, max_views in links
+            ],
         },
         status=201,
     )

@@ -22,9 +22,13 @@ class SecretEvents:
         max_views: int,
         access: Access,
         actor: str | None,
+        recipient: int = 0,
     ) -> None:
+        """One link made; a share of several recipients makes one per recipient, its
+        number audited (never its name), its content's bytes counted once."""
         self.metrics.created.inc()
-        self.metrics.ciphertext_bytes.observe(ciphertext_bytes)
+        if recipient == 0:
+            self.metrics.ciphertext_bytes.observe(ciphertext_bytes)
         self.auditor.record(
             EventKind.CREATED.audit_name,
             outcome="ok",
@@ -32,6 +36,7 @@ class SecretEvents:
             access=access,
             actor=actor,
             max_views=max_views,
+            recipient=recipient,
         )
 
     def reveal(
@@ -94,8 +99,12 @@ class SecretEvents:
     def stored(self, total_bytes: int) -> None:
         self.metrics.stored_bytes.set(total_bytes)
 
-    def revoked(self, secret_id: str, access: Access) -> None:
+    def revoked(self, secret_id: str, access: Access, recipient: int = 0) -> None:
         self.metrics.revoked.inc()
         self.auditor.record(
-            EventKind.REVOKED.audit_name, outcome="ok", secret_id=secret_id, access=access
+            EventKind.REVOKED.audit_name,
+            outcome="ok",
+            secret_id=secret_id,
+            access=access,
+            recipient=recipient,
         )

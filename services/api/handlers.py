@@ -18,6 +18,7 @@ from services.api.requests import (
     binary,
     create_body_limit,
     create_request,
+    integer,
     json_object,
     manage_token,
     max_sealed_bytes,
@@ -30,7 +31,7 @@ from services.protocol.envelope import ID_BYTES, KEY_BYTES, b64u_encode, verifie
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.server.rate_limits import RateLimited
-from services.store import contents, secrets
+from services.store import contents, receipts, secrets
 from services.store.errors import SenderQuotaFull, StorageFull
 
 
@@ -51,6 +52,7 @@ async def limits(request: web.Request) -> web.Response:
             "max_expires_in": allowed.max_expires_in,
             "default_expires_in": min(current.default_expires_in, allowed.max_expires_in),
             "max_attempts": current.max_attempts,
+            "max_recipients": current.max_recipients,
             "sender": sender.kind,
             "may_create": sender.kind in ALLOWED_SENDERS[settings.create_policy],
             "notify_endpoints": [hook.name for hook in settings.webhooks],
@@ -181,7 +183,7 @@ async def reveal_secret(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "version": 2,
-            "content_id": the_id,
+            "content_id": result.content_id,
             "wrapped_key": b64u_encode(result.wrapped_key),
             "segment_size": result.segment_size,
             "segment_count": result.segment_count,
@@ -219,17 +221,39 @@ def _proofs(body: dict[str, Any]) -> tuple[bytes, bytes | None]:
 async def read_receipt(request: web.Request) -> web.Response:
     rate_limit(request, "receipt")
     the_id = secret_id(request)
-    receipt = await secrets.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
+    receipt = await receipts.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
     return web.json_response(to_json(receipt))
 
 
 async def revoke_secret(request: web.Request) -> web.Response:
+    """v1's revoke (``DELETE /secrets/{id}``): every link of the share still live."""
+    rate_limit(request, "receipt")
+    await _revoke(request, secret_id(request), None)
+    return web.Response(status=204)
+
+
+async def revoke_share(request: web.Request) -> web.Response:
+    """``POST /receipts/{id}/revoke``: every link of the share still live, or the one
+    of the recipient numbered in the body."""
     rate_limit(request, "receipt")
     the_id = secret_id(request)
-    access = access_of(request)
-    await secrets.revoke(request.config_dict[POOL], the_id, manage_token(request), access)
-    request.app[SECRET_EVENTS].revoked(the_id, access)
+    recipient = None
+    if request.can_read_body:
+        body = await json_object(request, {"recipient"}, PROOF_BODY_BYTES)
+        recipient = integer(
+            body, "recipient", 0, 0, request.config_dict[SETTINGS].limits.max_recipients - 1
+        )
+    await _revoke(request, the_id, recipient)
     return web.Response(status=204)
+
+
+async def _revoke(request: web.Request, share_id: str, recipient: int | None) -> None:
+    access = access_of(request)
+    revoked = await receipts.revoke(
+        request.config_dict[POOL], share_id, manage_token(request), access, recipient
+    )
+    for number, link_id in revoked:
+        request.app[SECRET_EVENTS].revoked(link_id, access, number)
 
 
 async def openapi_document(request: web.Request) -> web.Response:

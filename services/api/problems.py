@@ -28,6 +28,7 @@ from services.store.errors import (
     GrantNotFound,
     InvalidDeclaration,
     ReceiptNotFound,
+    RecipientNotFound,
     SecretAlreadyEnded,
     SecretNotFound,
     SenderQuotaFull,
@@ -182,6 +183,9 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     SecretNotFound: lambda _: SECRET_NOT_FOUND,
     ReceiptNotFound: lambda _: Problem(
         404, "receipt-not-found", "Receipt not found", "No receipt matches this link."
+    ),
+    RecipientNotFound: lambda _: Problem(
+        404, "recipient-not-found", "Recipient not found", "This share has no such recipient."
     ),
     SecretAlreadyEnded: lambda exc: Problem(
         409,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from services.protocol.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeE
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
 from services.server.settings import Limits, SenderLimits
-from services.store.contents import NewContent, NewLink
+from services.store.contents import NewContent, NewLink, NewRecipient
 from services.store.errors import SecretNotFound
 from services.store.secrets import NewSecret
 
@@ -39,11 +40,18 @@ def segment_body_limit(limits: Limits) -> int:
     return limits.segment_size + TAG_BYTES
 
 
+# A recipient's entry: proofs, a wrapped key and a sealed name, in base64url and JSON.
+_RECIPIENT_BYTES = 1024
+
+
 def create_body_limit(limits: Limits) -> int:
     """The largest create body: the largest v1 ciphertext, or a v2 content's segment 0,
-    in base64url, and its label."""
+    in base64url, its label, and its recipients."""
     largest = max(limits.max_ciphertext_bytes, segment_body_limit(limits))
-    return (largest * 4 + 2) // 3 + limits.max_label_bytes * 2 + _CREATE_BODY_OVERHEAD
+    recipients = limits.max_recipients * (_RECIPIENT_BYTES + limits.max_label_bytes * 2)
+    return (
+        (largest * 4 + 2) // 3 + limits.max_label_bytes * 2 + recipients + (_CREATE_BODY_OVERHEAD)
+    )
 
 
 # Peek and reveal carry a claim and an unlock proof (about 120 bytes of JSON): a
@@ -195,8 +203,13 @@ CREATE_CONTENT_FIELDS = {
     "sealed_bytes",
     "first_segment",
     "wrapped_key",
+    "recipients",
     *_LINK_FIELDS,
 }
+# What each entry of a create's recipients holds; with recipients, these are not
+# given at the top level.
+_RECIPIENT_FIELDS = {"claim_verifier", "unlock_verifier", "wrapped_key", "max_views", "name"}
+_PER_LINK = _RECIPIENT_FIELDS - {"name"}
 MAX_NOTIFY = 10
 
 
@@ -288,24 +301,36 @@ def create_content_request(
     body: dict[str, Any],
     limits: Limits,
     allowed: SenderLimits,
-    new_id: str,
+    new_ids: Iterator[str],
     upload_verifier: bytes,
     *,
     creator: str | None = None,
     endpoints: set[str] | frozenset[str] = frozenset(),
-) -> tuple[NewContent, NewLink]:
-    """A protocol v2 content and its link to store, every field checked. Whether the
-    segments add up is the store's check (``burnafter_content_declared_v1``). The size
-    is checked last, so a malformed field is a 400 whatever the size."""
-    link = link_fields(body, limits, allowed, endpoints)
+) -> tuple[NewContent, NewLink, tuple[NewRecipient, ...]]:
+    """A protocol v2 content and its links to store, every field checked: its first
+    link, and with ``recipients`` every recipient's (the first one's again). Whether
+    the segments add up is the store's check (``burnafter_content_declared_v1``). The
+    size is checked last, so a malformed field is a 400 whatever the size."""
+    entries = _recipient_entries(body, limits)
+    first = body if entries is None else {**body, **entries[0]}
+    link = link_fields(first, limits, allowed, endpoints)
+    wrapped_key = _wrapped_key(first)
+    recipients = tuple(
+        NewRecipient(
+            id=next(new_ids),
+            wrapped_key=_wrapped_key(entry),
+            claim_verifier=binary(entry, "claim_verifier", size=VERIFIER_BYTES),
+            unlock_verifier=optional_binary(entry, "unlock_verifier", size=VERIFIER_BYTES),
+            max_views=integer(entry, "max_views", 1, 1, allowed.max_views),
+            name=_sealed_name(entry, limits),
+        )
+        for entry in entries or ()
+    )
     sealed_bytes = integer(body, "sealed_bytes", 0, 1, 2**62)
     segment_size = integer(body, "segment_size", 0, 0, 2**31)
     if segment_size != limits.segment_size:
         raise InvalidRequest(f"Must be {limits.segment_size}.", field="segment_size")
     segment_count = integer(body, "segment_count", 0, 1, 2**31 - 1)
-    wrapped_key = binary(body, "wrapped_key", size=WRAPPED_BYTES)
-    if wrapped_key[0] != CONTENT_VERSION:
-        raise InvalidRequest("Not a protocol v2 wrapped key.", field="wrapped_key")
     content = NewContent(
         segment_size=segment_size,
         segment_count=segment_count,
@@ -316,6 +341,44 @@ def create_content_request(
     )
     if sealed_bytes > max_sealed_bytes(limits):
         raise ContentTooLarge(limits.max_content_bytes)
-    return content, NewLink(
-        id=new_id, wrapped_key=wrapped_key, creator=creator, **dataclasses.asdict(link)
+    first_id = recipients[0].id if recipients else next(new_ids)
+    return (
+        content,
+        NewLink(id=first_id, wrapped_key=wrapped_key, creator=creator, **dataclasses.asdict(link)),
+        recipients,
     )
+
+
+def _wrapped_key(fields: dict[str, Any]) -> bytes:
+    wrapped_key = binary(fields, "wrapped_key", size=WRAPPED_BYTES)
+    if wrapped_key[0] != CONTENT_VERSION:
+        raise InvalidRequest("Not a protocol v2 wrapped key.", field="wrapped_key")
+    return wrapped_key
+
+
+def _recipient_entries(body: dict[str, Any], limits: Limits) -> list[dict[str, Any]] | None:
+    """A create's ``recipients``, each an object of known fields; None when absent."""
+    if "recipients" not in body:
+        return None
+    entries = body["recipients"]
+    if not isinstance(entries, list) or not 1 <= len(entries) <= limits.max_recipients:
+        raise InvalidRequest(
+            f"Expected a list of 1 to {limits.max_recipients} recipients.", field="recipients"
+        )
+    given = sorted(_PER_LINK & body.keys())
+    if given:
+        raise InvalidRequest("With recipients, this goes in each recipient.", field=given[0])
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.keys() <= _RECIPIENT_FIELDS:
+            raise InvalidRequest(
+                f"Each recipient is an object of {', '.join(sorted(_RECIPIENT_FIELDS))}.",
+                field="recipients",
+            )
+    return entries
+
+
+def _sealed_name(entry: dict[str, Any], limits: Limits) -> bytes | None:
+    name = optional_binary(entry, "name")
+    if name is not None and len(name) > limits.max_label_bytes:
+        raise InvalidRequest(f"A name is over {limits.max_label_bytes} bytes.", field="name")
+    return name

@@ -241,6 +241,8 @@ SETTINGS: tuple[Setting, ...] = (
        "none (7 days, or `MAX_EXPIRES_IN` if shorter)", 1, 365 * DAY),
     _S("MAX_ATTEMPTS", integer, 5, "wrong passphrases before a secret is destroyed "
        "(also the most a sender may ask for)", 1, 100),
+    _S("MAX_RECIPIENTS", integer, 50, "links one share may have, one per recipient, all to "
+       "the one content (protocol v2)", 1, 1000),
     _S("MAX_STORED_CIPHERTEXT_BYTES", integer, 10 * 1024 * MiB, "cap on the ciphertext of "
        "all live secrets (10 GiB); a create past it gets 507. `0` turns it off", 0, 2**50),
     _S("MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER", integer, 1024 * MiB, "cap on the "
@@ -336,6 +338,7 @@ class Limits:
     max_expires_in: int = _default("MAX_EXPIRES_IN")
     default_expires_in: int = _default("DEFAULT_EXPIRES_IN")
     max_attempts: int = _default("MAX_ATTEMPTS")
+    max_recipients: int = _default("MAX_RECIPIENTS")
     max_label_bytes: int = 1 * KiB  # not a setting
     max_stored_ciphertext_bytes: int = _default("MAX_STORED_CIPHERTEXT_BYTES")
     max_stored_ciphertext_bytes_per_sender: int = _default("MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER")

@@ -21,6 +21,7 @@ create or a reveal are made by the caller, as ``NewSecret``'s are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -76,6 +77,19 @@ class NewLink:
 
 
 @dataclass(frozen=True)
+class NewRecipient:
+    """One link of a share of several recipients: its own key wrapped, proofs and
+    views, and the sender's private name for it (sealed; docs/protocol.md)."""
+
+    id: str
+    wrapped_key: bytes
+    claim_verifier: bytes
+    unlock_verifier: bytes | None
+    max_views: int
+    name: bytes | None
+
+
+@dataclass(frozen=True)
 class ContentCreated:
     expires_at: datetime
     upload_expires_at: datetime | None  # None: one segment, live at once
@@ -102,12 +116,52 @@ async def create_content(
     access: Access,
     limits: StorageLimits = _NO_LIMITS,
     quota_key: str | None = None,  # needed with limits.quota
+    recipients: Sequence[NewRecipient] = (),
 ) -> ContentCreated:
     """Store a content with its segment 0 and its first link (receipt, 'created'
     event), its declared ``sealed_bytes`` reserved within the storage cap and the
-    sender's quota before any other segment arrives, in one statement. Raises
-    InvalidDeclaration, StorageFull or SenderQuotaFull, having stored nothing."""
-    row = await pool.fetchrow(
+    sender's quota before any other segment arrives. Raises InvalidDeclaration,
+    StorageFull or SenderQuotaFull, having stored nothing.
+
+    With ``recipients``, the share is theirs: ``link`` holds the share's fields and
+    the first recipient's (its id is the share's), and each further recipient gets
+    a link to the same content, all in one transaction."""
+    if not recipients:
+        return await _create(pool, content, link, access, limits, quota_key)
+    first, *others = recipients
+    async with pool.acquire() as conn, conn.transaction():
+        created = await _create(conn, content, link, access, limits, quota_key)
+        await conn.execute(_OPEN_SHARE, link.id, first.name)
+        for number, other in enumerate(others, start=1):
+            await conn.execute(
+                _ADD_RECIPIENT,
+                link.id,
+                number,
+                other.name,
+                other.id,
+                other.wrapped_key,
+                other.claim_verifier,
+                other.unlock_verifier,
+                other.max_views,
+                access.client_address,
+                access.user_agent,
+            )
+    return created
+
+
+_OPEN_SHARE = "SELECT burnafter_open_share_v1($1, $2)"
+_ADD_RECIPIENT = "SELECT burnafter_add_recipient_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+
+
+async def _create(
+    db: asyncpg.Pool | asyncpg.Connection,
+    content: NewContent,
+    link: NewLink,
+    access: Access,
+    limits: StorageLimits,
+    quota_key: str | None,
+) -> ContentCreated:
+    row = await db.fetchrow(
         _CREATE,
         link.id,
         content.segment_size,
@@ -210,10 +264,12 @@ class RevealedContent:
     grant_expires_at: datetime | None
     views_left: int
     recipient_may_delete: bool
+    content_id: str  # where its segments are: the share's id, whichever link was revealed
     outcome: ClassVar[RevealOutcome] = RevealOutcome.REVEALED
 
 
 _REVEAL = "SELECT * FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'reveal', $6, $7)"
+_GRANTED_CONTENT = "SELECT content_id FROM download_grants WHERE verifier = $1"
 
 
 async def reveal(
@@ -248,6 +304,9 @@ async def reveal(
         return Refused(outcome, row["attempts_left"])
     if row["wrapped_key"] is None:
         return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
+    content_id = secret_id  # a content of one segment: nothing more to fetch by its id
+    if row["grant_expires_at"] is not None:
+        content_id = await pool.fetchval(_GRANTED_CONTENT, grant_verifier)
     return RevealedContent(
         row["wrapped_key"],
         row["segment_size"],
@@ -257,6 +316,7 @@ async def reveal(
         row["grant_expires_at"],
         row["views_left"],
         row["recipient_may_delete"],
+        content_id,
     )
 
 

@@ -19,6 +19,10 @@ class ReceiptNotFound(DomainError):
     """Unknown id or wrong manage token."""
 
 
+class RecipientNotFound(DomainError):
+    """A recipient number that is not one of the share's."""
+
+
 class SecretAlreadyEnded(DomainError):
     """Revoke of a secret that was already spent, expired, revoked or burned."""
 

@@ -19,13 +19,11 @@ import asyncpg
 from services.protocol.envelope import verifier
 from services.store.errors import (
     DeleteNotAllowed,
-    ReceiptNotFound,
-    SecretAlreadyEnded,
     SecretNotFound,
     SenderQuotaFull,
     StorageFull,
 )
-from services.store.vocabulary import DeleteOutcome, EventKind, ReceiptState, RevealOutcome
+from services.store.vocabulary import DeleteOutcome, RevealOutcome
 
 
 @dataclass(frozen=True)
@@ -78,43 +76,6 @@ class Refused:
 
     outcome: RevealOutcome
     attempts_left: int | None = None
-
-
-@dataclass(frozen=True)
-class AccessEvent:
-    at: datetime
-    event: EventKind
-    client_address: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True)
-class Notification:
-    endpoint: str
-    event: str
-    state: str  # pending, delivered or failed (given up)
-    attempts: int
-    occurred_at: datetime
-    delivered_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    id: str
-    state: ReceiptState
-    label: bytes | None
-    max_views: int
-    views: int
-    max_attempts: int
-    failed_attempts: int
-    passphrase: bool
-    recipient_may_delete: bool
-    created_at: datetime
-    expires_at: datetime
-    ended_at: datetime | None
-    events: tuple[AccessEvent, ...]
-    notify: tuple[str, ...]
-    notifications: tuple[Notification, ...]
 
 
 # What a proof is compared with when no row has the id, so that an unknown id and a
@@ -280,95 +241,6 @@ async def delete_by_recipient(
     return Refused(RevealOutcome(row["outcome"]), row["attempts_left"])
 
 
-_READ_RECEIPT = """
-SELECT id, manage_verifier, label, max_views, views, max_attempts, failed_attempts,
-       passphrase, recipient_may_delete, created_at, expires_at, ended_at, notify,
-       CASE WHEN state = 'active' AND expires_at <= now()
-            THEN 'expired' ELSE state END AS state
-FROM receipts WHERE id = $1
-"""
-_READ_EVENTS = """
-SELECT at, event, client_address, user_agent
-FROM access_events WHERE secret_id = $1 ORDER BY seq
-"""
-_READ_NOTIFICATIONS = """
-SELECT endpoint, event, attempts, occurred_at, delivered_at,
-       CASE WHEN delivered_at IS NOT NULL THEN 'delivered'
-            WHEN gave_up_at IS NOT NULL THEN 'failed'
-            ELSE 'pending' END AS state
-FROM webhook_deliveries WHERE secret_id = $1 ORDER BY id
-"""
-
-
-async def read_receipt(pool: asyncpg.Pool, secret_id: str, manage: bytes) -> Receipt:
-    """The sender's view of a secret. An expired secret reads as expired before the
-    reaper has deleted it."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(_READ_RECEIPT, secret_id)
-        if not proof_matches(manage, row and row["manage_verifier"]) or row is None:
-            raise ReceiptNotFound
-        events = await conn.fetch(_READ_EVENTS, secret_id)
-        notifications = await conn.fetch(_READ_NOTIFICATIONS, secret_id)
-    fields = dict(row)
-    del fields["manage_verifier"]
-    return Receipt(
-        **{
-            **fields,
-            "state": ReceiptState(fields["state"]),
-            "notify": tuple(fields["notify"]),
-            "events": tuple(
-                AccessEvent(**{**dict(event), "event": EventKind(event["event"])})
-                for event in events
-            ),
-            "notifications": tuple(Notification(**dict(n)) for n in notifications),
-        }
-    )
-
-
-_READ_MANAGE_VERIFIER = "SELECT manage_verifier FROM receipts WHERE id = $1"
-_DELETE_LIVE_SECRET = """
-DELETE FROM secrets WHERE id = $1 AND expires_at > now() RETURNING id, content_id
-"""
-# After the receipt: lock order is secrets row, receipts row, contents row.
-_RELEASE_CONTENT = "SELECT burnafter_release_content_v1($1)"
-_RECORD_REVOKE = """
-WITH receipt AS (
-    UPDATE receipts SET state = 'revoked', ended_at = now()
-    WHERE id = $1
-    RETURNING id
-)
-INSERT INTO access_events (secret_id, event, client_address, user_agent)
-SELECT id, 'revoked', $2, $3 FROM receipt
-"""
-# A live secret was not deleted: still active means it expired and the reaper has
-# not run yet.
-_CURRENT_STATE = """
-SELECT CASE WHEN state = 'active' THEN 'expired' ELSE state END
-FROM receipts WHERE id = $1
-"""
-
-
-async def revoke(pool: asyncpg.Pool, secret_id: str, manage: bytes, access: Access) -> None:
-    """Destroy a live secret for its sender. Waits for a reveal holding the row lock."""
-    async with pool.acquire() as conn:
-        stored = await conn.fetchval(_READ_MANAGE_VERIFIER, secret_id)
-        if not proof_matches(manage, stored):
-            raise ReceiptNotFound
-        async with conn.transaction():
-            deleted = await conn.fetchrow(_DELETE_LIVE_SECRET, secret_id)
-            if deleted is not None:
-                await conn.execute(
-                    _RECORD_REVOKE, secret_id, access.client_address, access.user_agent
-                )
-                if deleted["content_id"] is not None:
-                    await conn.execute(_RELEASE_CONTENT, deleted["content_id"])
-                return
-            state = await conn.fetchval(_CURRENT_STATE, secret_id)
-    if state is None:  # purged since the manage token was checked
-        raise ReceiptNotFound
-    raise SecretAlreadyEnded(ReceiptState(state))
-
-
 # Each batch is taken into an array (an InitPlan), so the DELETE and the UPDATE
 # find their rows through the primary keys. Joined to a CTE instead, the planner
 # hashes the whole table for every batch, and a backlog of N rows costs N^2.
@@ -392,12 +264,18 @@ WITH deleted AS (
 )
 SELECT id FROM deleted
 """
+# A share's receipts go together, once its last link ended that long ago: a line
+# of a share is never missing from its receipt while another is still shown.
 _PURGE_RECEIPTS = """
 DELETE FROM receipts
 WHERE id = ANY (ARRAY(
-    SELECT id FROM receipts
-    WHERE ended_at < now() - make_interval(secs => $1)
-    ORDER BY ended_at
+    SELECT r.id FROM receipts AS r
+    WHERE r.ended_at < now() - make_interval(secs => $1)
+      AND (r.share_id IS NULL OR NOT EXISTS (
+          SELECT 1 FROM receipts AS o
+          WHERE o.share_id = r.share_id
+            AND (o.ended_at IS NULL OR o.ended_at >= now() - make_interval(secs => $1))))
+    ORDER BY r.ended_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 ))

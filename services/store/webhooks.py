@@ -19,6 +19,8 @@ class Delivery:
     sender: str | None
     occurred_at: datetime
     attempts: int  # made before this one
+    share_id: str | None  # of a share of several recipients: its id, and which one
+    recipient: int | None
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,13 @@ class Queue:
 
 
 _TAKE_DUE = """
-SELECT id, secret_id, endpoint, event, sender, occurred_at, attempts
-FROM webhook_deliveries
-WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= now()
-ORDER BY next_attempt_at
+SELECT w.id, w.secret_id, w.endpoint, w.event, w.sender, w.occurred_at, w.attempts,
+       r.share_id, r.recipient
+FROM webhook_deliveries AS w JOIN receipts AS r ON r.id = w.secret_id
+WHERE w.delivered_at IS NULL AND w.gave_up_at IS NULL AND w.next_attempt_at <= now()
+ORDER BY w.next_attempt_at
 LIMIT $1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF w SKIP LOCKED
 """
 _DELIVERED = """
 UPDATE webhook_deliveries SET delivered_at = now(), attempts = attempts + 1, last_status = $2

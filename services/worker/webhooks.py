@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
@@ -52,23 +53,41 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
+@dataclass(frozen=True)
+class Share:
+    """Which link of a share of several recipients an event is about: the share's
+    reference (as ``secret_ref`` is the link's) and the recipient's number, never its
+    name, which the server cannot read."""
+
+    ref: str
+    recipient: int
+
+
 def payload(
-    hook: Webhook, delivery: int, event: str, ref: str, at: datetime, sender: str | None
+    hook: Webhook,
+    delivery: int,
+    event: str,
+    ref: str,
+    at: datetime,
+    sender: str | None,
+    share: Share | None = None,
 ) -> bytes:
     stamp = at.isoformat().replace("+00:00", "Z")
     if hook.format == "slack":
         who = f" (shared by {sender})" if sender else ""
-        text = f"burnafter: secret {ref}{who} {_EVENT_TEXT.get(event, event)} at {stamp}."
+        whom = f" for recipient {share.recipient + 1} of share {share.ref}" if share else ""
+        text = f"burnafter: secret {ref}{whom}{who} {_EVENT_TEXT.get(event, event)} at {stamp}."
         return json.dumps({"text": text}).encode()
-    return json.dumps(
-        {
-            "delivery": delivery,
-            "event": event,
-            "secret_ref": ref,
-            "occurred_at": stamp,
-            "sender": sender,
-        }
-    ).encode()
+    body: dict[str, object] = {
+        "delivery": delivery,
+        "event": event,
+        "secret_ref": ref,
+        "occurred_at": stamp,
+        "sender": sender,
+    }
+    if share is not None:
+        body |= {"share_ref": share.ref, "recipient": share.recipient}
+    return json.dumps(body).encode()
 
 
 class Dispatcher:
@@ -92,8 +111,17 @@ class Dispatcher:
 
     async def _post(self, hook: Webhook, row: outbox.Delivery) -> int | None:
         """The endpoint's HTTP status, or None when it could not be reached."""
+        share = None
+        if row.share_id is not None and row.recipient is not None:
+            share = Share(self.auditor.ref(row.share_id), row.recipient)
         body = payload(
-            hook, row.id, row.event, self.auditor.ref(row.secret_id), row.occurred_at, row.sender
+            hook,
+            row.id,
+            row.event,
+            self.auditor.ref(row.secret_id),
+            row.occurred_at,
+            row.sender,
+            share,
         )
         timestamp = str(int(time.time()))
         headers = {

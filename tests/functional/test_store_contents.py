@@ -14,7 +14,7 @@ import pytest
 
 from services.protocol.content import UPLOAD_WINDOW
 from services.protocol.envelope import b64u_encode, verifier
-from services.store import contents, secrets
+from services.store import contents, receipts, secrets
 from services.store.errors import (
     GrantNotFound,
     InvalidDeclaration,
@@ -140,7 +140,7 @@ async def test_one_segment_content_is_live_at_create_and_revealed_in_one_call(
 
     revealed = await reveal(pool, link.id)
     assert revealed == contents.RevealedContent(
-        WRAPPED, SIZE, 1, len(segments[0]), segments[0], None, 0, False
+        WRAPPED, SIZE, 1, len(segments[0]), segments[0], None, 0, False, link.id
     )
     assert await held(db, link.id) == (0, 0, 0)  # gone with the reveal's commit
     receipt = await db.fetchrow(
@@ -315,7 +315,7 @@ async def test_every_end_of_the_link_deletes_its_content_unless_a_grant_is_open(
     pool: asyncpg.Pool, db: asyncpg.Connection
 ) -> None:
     revoked = await create(pool, sealed(1))
-    await secrets.revoke(pool, revoked, CLAIM, ACCESS)
+    await receipts.revoke(pool, revoked, CLAIM, ACCESS)
     deleted = await create(pool, sealed(1), new_link(max_views=3, may_delete=True))
     assert await secrets.delete_by_recipient(pool, deleted, CLAIM, None, ACCESS) is None
     burned = await create(pool, sealed(1), new_link(passphrase=True))
@@ -334,7 +334,7 @@ async def test_every_end_of_the_link_deletes_its_content_unless_a_grant_is_open(
     await upload(pool, content_id, segments)
     token, grant_verifier = grant()
     await contents.reveal(pool, content_id, CLAIM, None, ACCESS, grant_verifier, 60)
-    await secrets.revoke(pool, content_id, CLAIM, ACCESS)
+    await receipts.revoke(pool, content_id, CLAIM, ACCESS)
     assert await contents.read_segment(pool, content_id, token, 1) == segments[1]
     await contents.complete_grant(pool, content_id, token)
     assert await held(db, content_id) == (0, 0, 0)

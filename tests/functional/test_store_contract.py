@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.protocol.envelope import b64u_encode, verifier
-from services.store import secrets
+from services.store import receipts, secrets
 from services.store.errors import SecretAlreadyEnded
 from services.store.vocabulary import EventKind, ReceiptState, RevealOutcome
 
@@ -118,7 +118,7 @@ async def test_revoke_and_reveal_racing_never_deadlock_and_end_once(
     async def race(secret_id: str) -> tuple[object, object]:
         async def revoke() -> object:
             try:
-                await secrets.revoke(pool, secret_id, CLAIM, ACCESS)
+                await receipts.revoke(pool, secret_id, CLAIM, ACCESS)
             except SecretAlreadyEnded as ended:
                 return ended.state
             return ReceiptState.REVOKED
@@ -167,7 +167,7 @@ async def test_reap_deletes_expired_secrets_marks_receipts_and_writes_events(
     assert await secrets.reveal(pool, expired[0], CLAIM, None, ACCESS) == secrets.Refused(
         RevealOutcome.NOT_FOUND
     )
-    assert (await secrets.read_receipt(pool, expired[0], CLAIM)).state == ReceiptState.EXPIRED
+    assert (await receipts.read_receipt(pool, expired[0], CLAIM)).state == ReceiptState.EXPIRED
 
     first, second, third = (
         await secrets.reap_expired(pool, 3),

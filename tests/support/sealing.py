@@ -127,3 +127,76 @@ def seal_content(
         **fields,
     }
     return SealedContent(body, segments, keys, content_key, manage)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a share as its sender chose: a name, maybe a passphrase, views."""
+
+    name: str
+    passphrase: str | None = None
+    max_views: int = 1
+
+
+@dataclass(frozen=True)
+class SealedShare:
+    """A content sealed once with one link per recipient, as a client makes a share:
+    the create body, each recipient's link keys, and the receipt key. Names, keys
+    and passphrases are watched for leaks."""
+
+    body: dict[str, Any]
+    segments: list[bytes]
+    links: list[LinkKeys]
+    receipt_key: bytes
+    manage: bytes
+
+    def claim(self, recipient: int) -> dict[str, str]:
+        return {"claim": b64u_encode(self.links[recipient].claim)}
+
+    def proofs(self, recipient: int) -> dict[str, str]:
+        """What a reveal of ``recipient``'s link carries, its passphrase typed right."""
+        keys = self.links[recipient]
+        unlock = {} if keys.unlock is None else {"unlock": b64u_encode(keys.unlock)}
+        return {**self.claim(recipient), **unlock}
+
+
+def seal_share(
+    segment_size: int, recipients: list[Recipient], data: bytes = b"", **fields: Any
+) -> SealedShare:
+    """One file of ``data`` (or no file), sealed once, for ``recipients``."""
+    content_key, receipt_key = content.new_content_key(), os.urandom(32)
+    manage = envelope.derive_receipt_keys(receipt_key).manage
+    files = [content.FileSource("dump.sql", "application/sql", len(data), io.BytesIO(data))]
+    segments = list(content.ContentSealer(content_key, "", files if data else (), segment_size))
+    LEAK_WATCH.add("content key", content_key)
+    LEAK_WATCH.add("receipt key", receipt_key)
+    LEAK_WATCH.add("manage", manage)
+    links, entries = [], []
+    for number, recipient in enumerate(recipients):
+        link_key = os.urandom(32)
+        keys = content.derive_link_keys(link_key, recipient.passphrase)
+        LEAK_WATCH.add("link key", link_key)
+        LEAK_WATCH.add("claim", keys.claim)
+        LEAK_WATCH.add("recipient name", recipient.name)
+        if recipient.passphrase is not None:
+            LEAK_WATCH.add("passphrase", recipient.passphrase)
+        links.append(keys)
+        entry = {
+            "claim_verifier": b64u_encode(envelope.verifier(keys.claim)),
+            "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
+            "max_views": recipient.max_views,
+            "name": b64u_encode(envelope.seal_recipient_name(receipt_key, number, recipient.name)),
+        }
+        if keys.unlock is not None:
+            entry["unlock_verifier"] = b64u_encode(envelope.verifier(keys.unlock))
+        entries.append(entry)
+    body = {
+        "segment_size": segment_size,
+        "segment_count": len(segments),
+        "sealed_bytes": sum(map(len, segments)),
+        "first_segment": b64u_encode(segments[0]),
+        "manage_verifier": b64u_encode(envelope.verifier(manage)),
+        "recipients": entries,
+        **fields,
+    }
+    return SealedShare(body, segments, links, receipt_key, manage)
