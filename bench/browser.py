@@ -22,9 +22,15 @@ tests drive it).
    fresh Chromium profile opens the link, reveals, and saves the file through
    the File System Access path, the save dialog answered as
    ``tests/browser/test_large_files.py`` answers it (into the origin's private
-   file system). Every 200 ms the tab's JS heap (CDP ``Performance.getMetrics``)
-   and the RSS of each of Chromium's processes (``/proc``) are sampled; the
-   renderer's ``VmHWM`` at the end catches a peak between samples.
+   file system). Every 100 ms the tab's JS heap (CDP ``Performance.getMetrics``)
+   and the memory of each of Chromium's processes (``/proc``) are sampled; the
+   renderer's ``VmHWM`` at the end catches a peak of its RSS between samples.
+   The target is on the tab's **memory footprint**, as Chromium counts it (its task
+   manager's "Memory footprint" column; ``CalculatePrivateFootprintKb`` in
+   ``services/resource_coordinator/.../os_metrics``): on Linux ``RssAnon`` +
+   ``VmSwap`` of the renderer, its own memory. RSS also counts the pages of the
+   Chromium binary that every process maps and shares (about 115 MB here), which
+   no page can lower.
 
 Reproduce with:
 
@@ -62,7 +68,7 @@ ENCRYPT_MB = int(os.environ.get("BENCH_BROWSER_MB", "256"))
 DOWNLOAD_MB = int(os.environ.get("BENCH_BROWSER_DOWNLOAD_MB", str(2 * ENCRYPT_MB)))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 MiB = 1024 * 1024
-SAMPLE_SECONDS = 0.2
+SAMPLE_SECONDS = 0.1
 MEMORY_TARGET_MB = 200
 STATIC = Path(__file__).resolve().parents[1] / "services" / "web" / "static"
 BLANK = "<!doctype html><meta charset=utf-8><title>bench</title>"
@@ -221,22 +227,26 @@ def share(site: str, folder: Path) -> str:
     return str(json.loads(sent.stdout)["link"])
 
 
-MEMORY_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+MEMORY_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSwap")
+FOOTPRINT = "footprint"  # RssAnon + VmSwap: Chromium's private memory footprint on Linux
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """A process's resident memory from /proc, in MB: VmRSS, and what it is made of
-    (private, mapped files, shared memory), and VmHWM (its peak VmRSS)."""
+    """A process's memory from /proc, in MB: VmRSS, and what it is made of (private,
+    mapped files, shared memory), VmSwap, VmHWM (its peak VmRSS), and its footprint
+    (``FOOTPRINT``)."""
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:  # gone meanwhile
         return {}
     fields = dict(line.split(":", 1) for line in lines)
-    return {
+    memory = {
         name: int(fields[name].split()[0]) / 1024
         for name in (*MEMORY_FIELDS, "VmHWM")
         if name in fields
     }
+    memory[FOOTPRINT] = memory.get("RssAnon", 0.0) + memory.get("VmSwap", 0.0)
+    return memory
 
 
 def chromium_processes() -> dict[int, str]:
@@ -453,17 +463,17 @@ async def downloading_bare(folder: Path, link: str) -> tuple[MemorySampler, int,
 Download = tuple[MemorySampler, int, float, float]
 
 
-def report_download(title: str, download: Download) -> float:
-    """One download's figures; returns the tab renderer's peak RSS."""
+def report_download(title: str, download: Download) -> tuple[float, float]:
+    """One download's figures; returns the tab renderer's peak footprint and RSS."""
     sampler, tab, seconds, high_water = download
     print(f"\nsaving a {DOWNLOAD_MB} MiB file to disk from the open page, {title}: "
           f"{DOWNLOAD_MB / seconds:.2f} MiB/s, download and decrypt")  # fmt: skip
-    print(f"{'memory MB, sampled every 200 ms':44} {'before':>9} {'peak':>9}")
+    print(f"{'memory MB, sampled every 100 ms':44} {'before':>9} {'peak':>9}")
     heap_used = [used for _, used, _ in sampler.heap]
     heap_total = [total for _, _, total in sampler.heap]
     print(f"{'tab JS heap used':44} {heap_used[0]:9.2f} {max(heap_used):9.2f}")
     print(f"{'tab JS heap total':44} {heap_total[0]:9.2f} {max(heap_total):9.2f}")
-    for name in MEMORY_FIELDS:
+    for name in (FOOTPRINT, *MEMORY_FIELDS):
         label = f"tab renderer {name}"
         print(f"{label:44} {sampler.first(tab, name):9.2f} {sampler.peak(tab, name):9.2f}")
     print(f"{'tab renderer VmHWM (peak between samples too)':44} {'':9} {high_water:9.2f}")
@@ -472,8 +482,8 @@ def report_download(title: str, download: Download) -> float:
         first = sum(sampler.first(pid, "VmRSS") for pid in pids)
         peak = sum(sampler.peak(pid, "VmRSS") for pid in pids)
         print(f"{kind + ' VmRSS (all of them)':44} {first:9.2f} {peak:9.2f}")
-    print(f"tab renderer RssAnon over the download: {sampler.series(tab, 'RssAnon')}")
-    return max(sampler.peak(tab, "VmRSS"), high_water)
+    print(f"tab renderer footprint over the download: {sampler.series(tab, FOOTPRINT)}")
+    return sampler.peak(tab, FOOTPRINT), max(sampler.peak(tab, "VmRSS"), high_water)
 
 
 def report(figures: Figures, bare: Download, playwright: Download) -> None:
@@ -483,10 +493,12 @@ def report(figures: Figures, bare: Download, playwright: Download) -> None:
     for name, values in figures.values.items():
         print(f"{name:44} {statistics.median(values):9.2f} {min(values):9.2f} "
               f"{max(values):9.2f}")  # fmt: skip
-    peak_rss = report_download("driven over bare DevTools (the measure)", bare)
+    footprint, rss = report_download("driven over bare DevTools (the measure)", bare)
     report_download("driven by Playwright (DevTools keeps response bodies)", playwright)
-    verdict = "met" if peak_rss < MEMORY_TARGET_MB else "NOT met"
-    print(f"\ntab renderer peak RSS {peak_rss:.0f} MB: target < {MEMORY_TARGET_MB} MB {verdict}")
+    verdict = "met" if footprint < MEMORY_TARGET_MB else "NOT met"
+    print(f"\ntab's peak memory footprint (RssAnon + VmSwap) {footprint:.0f} MB: target < "
+          f"{MEMORY_TARGET_MB} MB {verdict}; its peak RSS, binary pages shared with every "
+          f"Chromium process included, {rss:.0f} MB")  # fmt: skip
     knobs = " ".join(
         f"{name}={os.environ[name]}"
         for name in ("BENCH_BROWSER_MB", "BENCH_BROWSER_DOWNLOAD_MB", "BENCH_ROUNDS")
