@@ -20,10 +20,11 @@ import pytest
 from services.protocol import content, envelope
 from services.protocol.envelope import b64u_decode, b64u_encode
 from services.server.settings import Webhook
+from services.worker.reaper import reap_once
 from services.worker.webhooks import Share, payload
 from tests.support.fixtures_types import ApiClient, ClientWith, StartService
 from tests.support.sealing import Recipient, SealedShare, seal_share, secret_passphrase
-from tests.support.services import ServiceProcess
+from tests.support.services import ServiceProcess, make_settings
 from tests.support.waiting import eventually
 
 SEGMENT = 4096
@@ -340,3 +341,42 @@ def test_a_webhook_names_the_recipient_by_number_and_the_share_by_reference() ->
         Webhook("ops", "https://x.invalid", b"k" * 32), 1, "secret.viewed", "r", at, None
     )
     assert "recipient" not in json.loads(alone)
+
+
+async def test_the_reaper_ends_what_is_left_of_a_share_and_purges_its_receipt_whole(
+    api_with: ClientWith, db: asyncpg.Connection, database_url: str
+) -> None:
+    api = await small_site(api_with)
+    sealed = seal_share(
+        SEGMENT, [Recipient(name(w)) for w in ("Ana", "Bo", "Cy")], os.urandom(9000)
+    )
+    answer = await share(api, sealed)
+    share_id, links = answer["id"], answer["links"]
+    assert await open_link(api, sealed, 0, links[0]["id"], share_id)
+    await db.execute("UPDATE secrets SET expires_at = now() - interval '1 s'")
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        settings = make_settings(database_url)
+        await reap_once(pool, settings)
+        read = await receipt(api, share_id, sealed)
+        assert [line["state"] for line in read["recipients"]] == ["viewed", "expired", "expired"]
+        assert await db.fetchval("SELECT count(*) FROM contents WHERE id = $1", share_id) == 0
+        # Ana's line ended long ago, the others only now: nothing is purged yet.
+        retention = settings.receipt_retention
+        await db.execute(
+            "UPDATE receipts SET ended_at = now() - make_interval(secs => $2 + 60) WHERE id = $1",
+            links[0]["id"],
+            retention,
+        )
+        await reap_once(pool, settings)
+        assert await db.fetchval("SELECT count(*) FROM receipts WHERE share_id = $1", share_id) == 3
+        await db.execute(
+            "UPDATE receipts SET ended_at = now() - make_interval(secs => $2 + 60)"
+            " WHERE share_id = $1",
+            share_id,
+            retention,
+        )
+        await reap_once(pool, settings)
+        assert await db.fetchval("SELECT count(*) FROM receipts WHERE share_id = $1", share_id) == 0
+    finally:
+        await pool.close()
