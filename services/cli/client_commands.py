@@ -28,6 +28,7 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -53,10 +54,10 @@ from services.client.api_client import (
     ServerUnreachable,
     check_transport,
 )
-from services.client.contents import ContentFile, Opened
+from services.client.contents import ContentFile, Opened, Recipient
 from services.client.links import MAX_LINK_CHARS, Link, LinkKind, MalformedLink, parse_link
 from services.client.settings import TIMEOUT_RANGE, ClientSettings, is_server_url
-from services.protocol.envelope import EnvelopeError
+from services.protocol.envelope import LABEL_BYTES, EnvelopeError
 
 T = TypeVar("T")
 
@@ -140,6 +141,30 @@ def parse_timeout(text: str) -> float:
             f"{text!r} is not a number of seconds from {lo:g} to {hi:g}"
         )
     return value
+
+
+def parse_recipient_name(text: str) -> str:
+    """A name of ``--to``: one line of UTF-8 text, at most ``LABEL_BYTES`` bytes.
+    The message never repeats it (a name is the sender's private note)."""
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("a name is UTF-8 text") from None
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a name is not empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise argparse.ArgumentTypeError("a name is one line, without control characters")
+    if size > LABEL_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"a name is at most {LABEL_BYTES} bytes of UTF-8 text; one is {size}"
+        )
+    return text
+
+
+def shown_name(name: str) -> str:
+    """A recipient's name as printed: no control or format characters (a terminal
+    escape sequence starts with one, a right-to-left override reorders the line)."""
+    return "".join("_" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in name)
 
 
 def parse_server(text: str) -> str:
@@ -429,9 +454,30 @@ def check_fits(text: str, files: Sequence[ContentFile], max_content_bytes: int) 
     raise CliError(f"too large to send with the rest: {named}; {limit} (text and files)")
 
 
+def _recipients_of(args: argparse.Namespace) -> list[str]:
+    """The names of ``--to``, refused here when two are one (before anything else)."""
+    names: list[str] = args.to
+    try:
+        contents.check_recipients([Recipient(name) for name in names])
+    except ClientError as exc:
+        raise CliError(f"--to: {exc}", ExitCode.USAGE) from None
+    return names
+
+
+def check_recipient_count(count: int, limits: dict[str, Any]) -> None:
+    """Refuse, before sealing anything, more recipients than the server takes."""
+    if not count:
+        return
+    try:
+        contents.check_recipients([Recipient(None)] * count, contents.max_recipients_of(limits))
+    except ClientError as exc:
+        raise CliError(f"{exc}; nothing was sent") from None
+
+
 def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     server: str = args.server or settings.server
     check_transport(server, args.insecure)  # before asking anything
+    names = _recipients_of(args)
     files = _read_files(args.file)
     if (
         args.passphrase_file is not None
@@ -461,14 +507,17 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
         ) as api:  # fmt: skip
             limits = await api.limits()
             segment_size = contents.segment_size_of(limits)
+            check_recipient_count(len(names), limits)
             check_fits(text, files, limits["max_content_bytes"])
+            recipients = [Recipient(name, passphrase, args.views) for name in names]
             return await contents.send(
                 api,
                 text,
                 files,
                 segment_size=segment_size,
-                passphrase=passphrase,
-                max_views=args.views,
+                passphrase=None if names else passphrase,
+                max_views=None if names else args.views,
+                recipients=recipients,
                 expires_in=args.expires,
                 label=args.label,
                 notify=tuple(args.notify),
@@ -480,6 +529,9 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
         sent = _run(send())
     finally:
         progress.clear()
+    if sent.recipients:
+        _print_sent_to_several(sent, args.json)
+        return
     if args.json:
         _print_json(
             {
@@ -495,6 +547,33 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     until = moment(sent.expires_at)
     deletable = ", and the recipient may delete it when done" if sent.recipient_may_delete else ""
     print(f"it can be viewed {times(sent.max_views)}, until {until}{deletable}", file=sys.stderr)
+    print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
+
+
+def _print_sent_to_several(sent: Sent, as_json: bool) -> None:
+    """``send --to``: each recipient's ``NAME: LINK`` on stdout, one line each, in
+    the order given; the receipt of them all on stderr (all on stdout with --json)."""
+    if as_json:
+        _print_json(
+            {
+                "recipients": [
+                    {"name": to.name, "link": str(to.link), "max_views": to.max_views}
+                    for to in sent.recipients
+                ],
+                "receipt": str(sent.receipt_link),
+                "expires_at": sent.expires_at,
+                "max_views": sent.max_views,
+                "recipient_may_delete": sent.recipient_may_delete,
+            }
+        )
+        return
+    for to in sent.recipients:
+        print(f"{shown_name(to.name or f'recipient {to.recipient + 1}')}: {to.link}")
+    until = moment(sent.expires_at)
+    deletable = ", and its recipient may delete it when done" if sent.recipient_may_delete else ""
+    views = {to.max_views for to in sent.recipients}
+    each = times(views.pop()) if len(views) == 1 else "as many times as its views"
+    print(f"each link can be viewed {each}, until {until}{deletable}", file=sys.stderr)
     print(f"receipt (keep it private): {sent.receipt_link}", file=sys.stderr)
 
 
@@ -629,8 +708,42 @@ _EVENT_WORDS = {
 }
 
 
+def _recipients_shown(receipt: dict[str, Any]) -> dict[int, str]:
+    """Each recipient's name as ``status`` prints it, by number, for a share sent to
+    several (or named) recipients; none for a share of one unnamed link."""
+    recipients = receipt.get("recipients") or []
+    if len(recipients) < 2 and not any(r.get("name") for r in recipients):
+        return {}
+    return {
+        int(r["recipient"]): shown_name(r["name"]) if r.get("name") else f"recipient {place + 1}"
+        for place, r in enumerate(recipients)
+    }
+
+
+def describe_recipients(receipt: dict[str, Any], names: dict[int, str]) -> list[str]:
+    """One line per recipient: name, state, views of max views, wrong passphrases,
+    and when its link ended."""
+    recipients = receipt.get("recipients") or []
+    states = [_STATE_WORDS.get(r["state"], r["state"]) for r in recipients]
+    name_width = max(len(name) for name in names.values())
+    state_width = max(len(state) for state in states)
+    lines = ["recipients:"]
+    for recipient, state in zip(recipients, states, strict=True):
+        name = names[int(recipient["recipient"])]
+        line = f"  {name:<{name_width}}  {state:<{state_width}}  "
+        line += f"views {recipient['views']}/{recipient['max_views']}"
+        if recipient.get("failed_attempts"):
+            line += f", {plural(recipient['failed_attempts'], 'wrong passphrase')}"
+        if recipient.get("ended_at"):
+            line += f"  ended {recipient['ended_at']}"
+        lines.append(line)
+    return lines
+
+
 def describe_receipt(receipt: dict[str, Any]) -> list[str]:
     state, views, max_views = receipt["state"], receipt["views"], receipt["max_views"]
+    names = _recipients_shown(receipt)
+    several = len(receipt.get("recipients") or ()) > 1
     viewed = "not viewed" if views == 0 else f"viewed {times(views)}"
     active = state == "active"
     lines = [
@@ -645,12 +758,19 @@ def describe_receipt(receipt: dict[str, Any]) -> list[str]:
     if receipt["passphrase"]:
         failed, max_attempts = receipt["failed_attempts"], receipt["max_attempts"]
         wrong = "no wrong passphrase" if failed == 0 else plural(failed, "wrong passphrase")
-        left = f", {attempts_left(max_attempts - failed)}" if active else ""
+        # Attempts are counted per link: what is left is only one link's to say.
+        left = f", {attempts_left(max_attempts - failed)}" if active and not several else ""
         lines.append(f"passphrase: required; {wrong}{left}")
+    if names:
+        lines += describe_recipients(receipt, names)
+    name_width = max((len(name) for name in names.values()), default=0)
     lines.append("events:")
     for event in receipt["events"]:
         who = " ".join(filter(None, [event["client_address"], event["user_agent"]]))
         what = _EVENT_WORDS.get(event["event"], event["event"])
+        if names:  # which recipient's link it happened to (the share's own events: none)
+            whose = names.get(event.get("recipient", -1), "")
+            who = f"{whose:<{name_width}}  {who}"
         lines.append(f"  {event['at']}  {what:<16} {who}".rstrip())
     if receipt.get("notify"):
         lines.append(f"notifications (to {', '.join(receipt['notify'])}):")
@@ -678,16 +798,37 @@ def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
 
 def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
+    name: str | None = args.to
 
-    async def revoke() -> None:
+    async def revoke() -> int | None:
         async with _link_api(link, args, settings) as api:
-            await api_client.revoke(api, link)
+            if name is None:
+                await api_client.revoke(api, link)
+                return None
+            # The names are sealed: found here, in the receipt opened with its key.
+            number = api_client.recipient_named(await api_client.read_status(api, link), name)
+            try:
+                await api_client.revoke(api, link, number)
+            except ApiError as exc:
+                if exc.kind != "secret-already-ended":
+                    raise
+                state = str(exc.problem.get("state", ""))
+                raise CliError(
+                    f"that recipient's link was already {_ENDED_WORDS.get(state, 'ended')}",
+                    ExitCode.GONE,
+                ) from None
+            return number
 
-    _run(revoke())
+    number = _run(revoke())
     if args.json:
-        _print_json({"revoked": True})
-    else:
+        _print_json({"revoked": True, **({} if number is None else {"recipient": number})})
+    elif number is None:
         print("revoked: the secret is destroyed, and its link will not open", file=sys.stderr)
+    else:
+        print(
+            "revoked: that recipient's link will not open; the other links are as they were",
+            file=sys.stderr,
+        )
 
 
 # The arguments.
@@ -707,7 +848,12 @@ private) to standard error.
 The secret is standard input, or, on a terminal, one line you are asked for (it is
 not shown). One newline at the end of standard input is not part of the secret:
 `echo hunter2 | burnafter send` sends "hunter2", and `burnafter open` prints it back
-with its newline. Send several lines from a pipe or a file, binary data with --file."""
+with its newline. Send several lines from a pipe or a file, binary data with --file.
+
+With --to NAME (repeatable, or several names after one --to), the secret is sealed
+once and each recipient gets a link of their own: one line `NAME: LINK` each on
+standard output, and one receipt for them all. --views and the passphrase apply to
+each link. The names are sealed for the receipt: the server never reads them."""
 
 _SEND_EXAMPLES = """\
 examples:
@@ -715,7 +861,8 @@ examples:
   echo 'hunter2' | burnafter send --views 2 --expires 1h
   burnafter send --passphrase < notes.txt         # asks for a passphrase, twice
   burnafter send --file id_ed25519 --label 'deploy key for Ana'
-  pass show db/prod | burnafter send --server https://burnafter.example.com --json"""
+  pass show db/prod | burnafter send --server https://burnafter.example.com --json
+  burnafter send --to ana --to bob --views 2 < notes.txt   # one link each"""
 
 _OPEN_EXAMPLES = """\
 examples:
@@ -739,7 +886,8 @@ examples:
 _REVOKE_EXAMPLES = """\
 examples:
   burnafter revoke                                # asks for the receipt link
-  burnafter revoke --link-file receipt.txt"""
+  burnafter revoke --link-file receipt.txt
+  burnafter revoke --to bob < receipt.txt         # bob's link only"""
 
 
 def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKind) -> None:
@@ -830,6 +978,15 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="let the recipient delete it when done, before its views are spent",
     )
+    send.add_argument(
+        "--to",
+        metavar="NAME",
+        nargs="+",
+        action="extend",
+        default=[],
+        type=parse_recipient_name,
+        help="a link for each recipient NAME (repeatable; at most 256 bytes, private to you)",
+    )
     _add_common_flags(send, "print link and receipt as JSON; errors too, on stderr")
     send.set_defaults(client_command=cmd_send)
 
@@ -867,7 +1024,8 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
     status = commands.add_parser(
         "status",
         help="show a receipt: state and access events",
-        description="Show a receipt: state, views, expiry and access events. " + _LINK_SAFETY,
+        description="Show a receipt: state, views, expiry and access events; for a secret "
+        "sent to several recipients, each one's name, state and views. " + _LINK_SAFETY,
         epilog=_STATUS_EXAMPLES,
         formatter_class=raw,
     )
@@ -878,11 +1036,18 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
     revoke = commands.add_parser(
         "revoke",
         help="destroy a secret through its receipt link",
-        description="Destroy a secret now, through its receipt link. " + _LINK_SAFETY,
+        description="Destroy a secret now, through its receipt link: every link of it, "
+        "or with --to NAME one recipient's. " + _LINK_SAFETY,
         epilog=_REVOKE_EXAMPLES,
         formatter_class=raw,
     )
     _add_link_arguments(revoke, "receipt_link", "r")
+    revoke.add_argument(
+        "--to",
+        metavar="NAME",
+        type=parse_recipient_name,
+        help="revoke only the link of this recipient (send --to NAME); the others still open",
+    )
     _add_common_flags(revoke, 'print {"revoked": true}; errors as JSON, on stderr')
     revoke.set_defaults(client_command=cmd_revoke, link_kind="r")
 

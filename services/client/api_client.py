@@ -330,6 +330,12 @@ class Api:
     async def revoke(self, secret_id: str, manage: bytes) -> None:
         await self._call("DELETE", f"/secrets/{secret_id}", token=b64u_encode(manage))
 
+    async def revoke_share(self, share_id: str, manage: bytes, recipient: int | None) -> None:
+        """Revoke one recipient's link of a share (``recipient``), or every link still
+        active (``None``): a server without several recipients has no such route."""
+        body = None if recipient is None else {"recipient": recipient}
+        await self._call("POST", f"/receipts/{share_id}/revoke", body, b64u_encode(manage))
+
     # Protocol v2: a content in segments (docs/protocol.md; the API's contents routes).
 
     async def create_content(
@@ -387,12 +393,24 @@ def _proofs(claim: bytes, unlock: bytes | None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Sent:
+class SentLink:
+    """The share link of one recipient of a share, and its name (the sender's own)."""
+
+    recipient: int  # its number in the share, from 0 in the order given
+    name: str | None
     link: Link
+    max_views: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    link: Link  # the first recipient's, when there are several
     receipt_link: Link
     expires_at: str
-    max_views: int
+    max_views: int  # in all, over every link
     recipient_may_delete: bool = False
+    # One per recipient when sent to several (``contents.Recipient``); else none.
+    recipients: tuple[SentLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -407,6 +425,41 @@ class PreparedSecret:
     receipt_keys: ReceiptKeys
 
 
+def claim_fields(claim: bytes, unlock: bytes | None, max_views: int | None) -> dict[str, Any]:
+    """A create body's fields of one share link: verifiers of its proofs, and its
+    views (when chosen)."""
+    body: dict[str, Any] = {"claim_verifier": b64u_encode(envelope.verifier(claim))}
+    if unlock is not None:
+        body["unlock_verifier"] = b64u_encode(envelope.verifier(unlock))
+    if max_views is not None:
+        body["max_views"] = max_views
+    return body
+
+
+def share_fields(
+    receipt_keys: envelope.ReceiptKeys,
+    *,
+    label: str | None,
+    expires_in: int | None,
+    notify: tuple[str, ...],
+    recipient_may_delete: bool,
+) -> dict[str, Any]:
+    """A create body's fields of the whole share, whatever its links: the receipt's
+    verifier, the sealed label and the sender's choices (only those made)."""
+    body: dict[str, Any] = {
+        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+    }
+    if label:
+        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    if notify:
+        body["notify"] = list(notify)
+    if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
+        body["recipient_may_delete"] = True
+    return body
+
+
 def link_fields(
     claim: bytes,
     unlock: bytes | None,
@@ -418,25 +471,18 @@ def link_fields(
     notify: tuple[str, ...],
     recipient_may_delete: bool,
 ) -> dict[str, Any]:
-    """A create body's fields of the share link, in either protocol: verifiers of the
-    proofs, the sealed label and the sender's choices (only those made)."""
-    body: dict[str, Any] = {
-        "claim_verifier": b64u_encode(envelope.verifier(claim)),
-        "manage_verifier": b64u_encode(envelope.verifier(receipt_keys.manage)),
+    """A create body's fields of a share with one link, in either protocol: the
+    link's (``claim_fields``) and the share's (``share_fields``)."""
+    return {
+        **claim_fields(claim, unlock, max_views),
+        **share_fields(
+            receipt_keys,
+            label=label,
+            expires_in=expires_in,
+            notify=notify,
+            recipient_may_delete=recipient_may_delete,
+        ),
     }
-    if unlock is not None:
-        body["unlock_verifier"] = b64u_encode(envelope.verifier(unlock))
-    if label:
-        body["label"] = b64u_encode(envelope.seal(receipt_keys.label, envelope.encode_label(label)))
-    if max_views is not None:
-        body["max_views"] = max_views
-    if expires_in is not None:
-        body["expires_in"] = expires_in
-    if notify:
-        body["notify"] = list(notify)
-    if recipient_may_delete:  # left out otherwise: a server older than 0007 takes the rest
-        body["recipient_may_delete"] = True
-    return body
 
 
 def prepare_secret(
@@ -479,14 +525,46 @@ async def delete(api: Api, link: Link, passphrase: str | None = None) -> None:
 
 
 async def read_status(api: Api, receipt_link: Link) -> dict[str, Any]:
-    """The receipt, with its label decrypted in place."""
+    """The receipt, with its label and its recipients' names decrypted in place."""
     keys = envelope.derive_receipt_keys(receipt_link.key)
     receipt = await api.receipt(receipt_link.id, keys.manage)
     if receipt.get("label"):
         sealed_label = b64u_decode(receipt["label"])
         receipt["label"] = envelope.decode_label(envelope.unseal(keys.label, sealed_label))
+    for place, recipient in enumerate(receipt.get("recipients") or ()):
+        number = recipient.setdefault("recipient", place)
+        if recipient.get("name"):
+            # Sealed under the key of its number: a name the server moved to another
+            # recipient does not open, so a name found here is that recipient's.
+            try:
+                recipient["name"] = envelope.open_recipient_name(
+                    receipt_link.key, int(number), b64u_decode(recipient["name"])
+                )
+            except (envelope.EnvelopeError, ValueError, TypeError):
+                raise ClientError(
+                    f"the name of recipient {place + 1} does not open with this receipt "
+                    "link: the server's receipt was altered"
+                ) from None
     return receipt
 
 
-async def revoke(api: Api, receipt_link: Link) -> None:
-    await api.revoke(receipt_link.id, envelope.derive_receipt_keys(receipt_link.key).manage)
+def recipient_named(receipt: dict[str, Any], name: str) -> int:
+    """The number of the recipient called ``name`` in a receipt ``read_status`` gave."""
+    for recipient in receipt.get("recipients") or ():
+        if recipient.get("name") == name:
+            return int(recipient["recipient"])
+    if not any(recipient.get("name") for recipient in receipt.get("recipients") or ()):
+        raise ClientError("this share was not sent to named recipients (send --to)")
+    raise ClientError("no recipient of this share has that name (see burnafter status)")
+
+
+async def revoke(api: Api, receipt_link: Link, recipient: int | None = None) -> None:
+    """Revoke recipient ``recipient``'s link of a share, or every link still active.
+    A server older than several recipients revokes its one link as it always did."""
+    manage = envelope.derive_receipt_keys(receipt_link.key).manage
+    try:
+        await api.revoke_share(receipt_link.id, manage, recipient)
+    except ApiError as exc:
+        if recipient is not None or exc.kind not in ("no-such-route", "method-not-allowed"):
+            raise
+        await api.revoke(receipt_link.id, manage)

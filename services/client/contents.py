@@ -29,8 +29,10 @@ from services.client.api_client import (
     ClientError,
     Progress,
     Sent,
+    SentLink,
     ServerUnreachable,
-    link_fields,
+    claim_fields,
+    share_fields,
 )
 from services.client.links import Link, make_link
 from services.protocol import content, envelope
@@ -76,6 +78,60 @@ def segment_size_of(limits: dict[str, Any]) -> int:
 
 
 # Sending.
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One recipient of a share: its own link (and passphrase, and views). Its name
+    is the sender's, sealed for the receipt under the receipt key: the server never
+    reads it, nor the recipient."""
+
+    name: str | None
+    passphrase: str | None = None
+    max_views: int | None = None
+
+
+def max_recipients_of(limits: dict[str, Any]) -> int:
+    """How many recipients this server lets a share have (``GET /limits``)."""
+    most = limits.get("max_recipients")
+    if not isinstance(most, int) or isinstance(most, bool):
+        raise ClientError(
+            "this server does not send to several recipients: it is older than this client"
+        )
+    return most
+
+
+def check_recipients(recipients: Sequence[Recipient], max_recipients: int | None = None) -> None:
+    """Refuse, before anything is sealed, recipients a share cannot have: more than
+    ``max_recipients``, a name over ``LABEL_BYTES`` of UTF-8 (or with a NUL), an empty
+    name, two of one name. The messages number the recipients; they never repeat a
+    name, which is the sender's private note."""
+    if max_recipients is not None and len(recipients) > max_recipients:
+        raise ClientError(
+            f"too many recipients: {len(recipients)}; this server sends a secret to at most "
+            f"{max_recipients} at once"
+        )
+    seen: dict[str, int] = {}
+    for place, recipient in enumerate(recipients, 1):
+        name = recipient.name
+        if name is None:
+            continue
+        if not name:
+            raise ClientError(f"recipient {place} has an empty name")
+        try:
+            size = len(name.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ClientError(f"the name of recipient {place} is not UTF-8 text") from None
+        if size > envelope.LABEL_BYTES or "\0" in name:
+            raise ClientError(
+                f"the name of recipient {place} is {size} bytes: a name is at most "
+                f"{envelope.LABEL_BYTES} bytes of UTF-8 text, without NUL"
+            )
+        if name in seen:
+            raise ClientError(
+                f"recipients {seen[name]} and {place} have the same name: give each its own"
+            )
+        seen[name] = place
 
 
 @dataclass(frozen=True)
@@ -179,6 +235,7 @@ async def send(
     *,
     passphrase: str | None = None,
     max_views: int | None = None,
+    recipients: Sequence[Recipient] = (),
     expires_in: int | None = None,
     label: str | None = None,
     notify: tuple[str, ...] = (),
@@ -188,13 +245,48 @@ async def send(
 ) -> Sent:
     """Seal ``text`` and ``files`` here, as a v2 content, and store only the sealed
     segments, the wrapped content key and verifiers. ``segment_size`` is the
-    server's (asked for when not given)."""
+    server's (asked for when not given).
+
+    With ``recipients``, the content is sealed once and each recipient gets a link
+    of its own (its own key, passphrase and views, its name sealed for the receipt),
+    with one receipt for them all; ``passphrase`` and ``max_views`` are then each
+    recipient's. Without, the share has one link, as from a server older than
+    several recipients (no ``recipients`` in the body)."""
+    if recipients and (passphrase is not None or max_views is not None):
+        raise ValueError("with recipients, the passphrase and views are each Recipient's")
+    check_recipients(recipients)
     if segment_size is None:
         segment_size = segment_size_of(await api.limits())
-    link_key, receipt_key = envelope.new_link_key(), envelope.new_link_key()
-    keys = content.derive_link_keys(link_key, passphrase)
+    receipt_key = envelope.new_link_key()
     receipt_keys = envelope.derive_receipt_keys(receipt_key)
     content_key = content.new_content_key()
+    named = list(recipients) or [Recipient(None, passphrase, max_views)]
+    link_keys = [envelope.new_link_key() for _ in named]
+    # A passphrase is stretched once per link (PBKDF2): off the event loop, at once.
+    all_keys = await asyncio.gather(
+        *(
+            asyncio.to_thread(content.derive_link_keys, key, recipient.passphrase)
+            for key, recipient in zip(link_keys, named, strict=True)
+        )
+    )
+    links = [
+        {
+            **claim_fields(keys.claim, keys.unlock, recipient.max_views),
+            "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
+        }
+        for keys, recipient in zip(all_keys, named, strict=True)
+    ]
+    for number, (link, recipient) in enumerate(zip(links, named, strict=True)):
+        if recipient.name is not None:
+            sealed_name = envelope.seal_recipient_name(receipt_key, number, recipient.name)
+            link["name"] = b64u_encode(sealed_name)
+    chosen = share_fields(
+        receipt_keys,
+        label=label,
+        expires_in=expires_in,
+        notify=notify,
+        recipient_may_delete=recipient_may_delete,
+    )
     sealing = _Sealing(content_key, text, files, segment_size)
     segments = sealing.segments(0)
     with closing(segments):
@@ -204,30 +296,47 @@ async def send(
             "segment_count": sealing.segment_count,
             "sealed_bytes": sealing.sealed_length,
             "first_segment": b64u_encode(first),
-            "wrapped_key": b64u_encode(content.wrap_content_key(keys.wrap, content_key)),
-            **link_fields(
-                keys.claim,
-                keys.unlock,
-                receipt_keys,
-                label=label,
-                max_views=max_views,
-                expires_in=expires_in,
-                notify=notify,
-                recipient_may_delete=recipient_may_delete,
-            ),
+            **chosen,
+            **({"recipients": links} if recipients else links[0]),
         }
         told = _scaled(progress, "uploading", 0, len(first), sealing.sealed_length)
         created = await api.create_content(body, told)
+        sent_links = _sent_links(api.server, created, named, link_keys) if recipients else ()
         upload = created.get("upload")
         if upload is not None:
             await _upload(api, created["id"], upload["token"], sealing, segments, progress)
     progress("uploading", sealing.sealed_length, sealing.sealed_length)
     return Sent(
-        link=make_link(api.server, "s", created["id"], link_key),
+        link=sent_links[0].link
+        if sent_links
+        else make_link(api.server, "s", created["id"], link_keys[0]),
         receipt_link=make_link(api.server, "r", created["id"], receipt_key),
         expires_at=created["expires_at"],
         max_views=created["max_views"],
         recipient_may_delete=recipient_may_delete,
+        recipients=sent_links,
+    )
+
+
+def _sent_links(
+    server: str, created: dict[str, Any], recipients: Sequence[Recipient], keys: Sequence[bytes]
+) -> tuple[SentLink, ...]:
+    """Each recipient's link, from the ids the create answered (``links``)."""
+    answered = {
+        link.get("recipient"): link for link in created.get("links") or () if isinstance(link, dict)
+    }
+    if set(answered) != set(range(len(recipients))):
+        raise ClientError(
+            "the server did not answer a link for each recipient: is it older than this client?"
+        )
+    return tuple(
+        SentLink(
+            number,
+            recipient.name,
+            make_link(server, "s", str(answered[number]["id"]), key),
+            int(answered[number]["max_views"]),
+        )
+        for number, (recipient, key) in enumerate(zip(recipients, keys, strict=True))
     )
 
 
