@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +75,46 @@ async def shoot(context: BrowserContext, site: str, variant: str) -> None:
     await receipt_page.goto(str(receipt))
     await receipt_page.wait_for_selector("#receipt:not([hidden])")
     await save(receipt_page, "receipt")
+    await shoot_recipients(context, site, save)
+
+
+# A share with several recipients (issue 16): name, own passphrase, own views.
+RECIPIENTS = (
+    ("Dana Whitfield", None, None),
+    ("Sam, on call this week", "otter-granite-lantern", None),
+    ("Deploy robot", None, 3),
+)
+
+
+async def shoot_recipients(
+    context: BrowserContext, site: str, save: Callable[[Page, str], Awaitable[None]]
+) -> None:
+    """The create page with three recipients, its result, and the receipt after one
+    opened and another typed a wrong passphrase."""
+    page = await context.new_page()
+    await page.goto(site + "/")
+    await page.wait_for_selector("#expires option", state="attached")
+    await page.fill("#secret-text", "db-admin / 4uK#p9!vQz-2mW")
+    for name, passphrase, views in RECIPIENTS:
+        await page.click("#add-recipient")
+        row = page.locator("#recipient-list > li").last
+        await row.get_by_label("Name").fill(name)
+        if passphrase:
+            await row.get_by_label("Own passphrase").fill(passphrase)
+        if views:
+            await row.get_by_label("Views").fill(str(views))
+    await save(page, "create-recipients")
+    await page.click("#create-button")
+    await page.wait_for_selector("#result:not([hidden])")
+    await save(page, "result-recipients")
+    links = [await page.input_value(f"#recipient-link-{n}") for n in range(len(RECIPIENTS))]
+    receipt = await page.input_value("#receipt-link")
+    await reveal(await open_landing(context, links[0]))
+    await reveal(await open_landing(context, links[1]), "a wrong guess")
+    receipt_page = await context.new_page()
+    await receipt_page.goto(receipt)
+    await receipt_page.wait_for_selector("#recipients > li")
+    await save(receipt_page, "receipt-recipients")
 
 
 async def main() -> None:

@@ -51,6 +51,9 @@ export const deleteSecret = (id, claim, unlock) =>
   call("POST", `/secrets/${id}/delete`, { body: unlock ? { claim, unlock } : { claim } });
 export const readReceipt = (id, manage) => call("GET", `/receipts/${id}`, { token: manage });
 export const revoke = (id, manage) => call("DELETE", `/secrets/${id}`, { token: manage });
+/** A share with several recipients (issue 16): every link still active, or recipient ``recipient``'s only. */
+export const revokeShare = (id, manage, recipient) =>
+  call("POST", `/receipts/${id}/revoke`, { token: manage, body: recipient === undefined ? undefined : { recipient } });
 
 // Protocol v2: a content created with its first segment, the rest uploaded in order.
 export const createContent = (body, signal) => call("POST", "/contents", { body, signal });

@@ -16,14 +16,18 @@ import {
   TAG_BYTES,
   concat,
   deriveReceiptKeys,
+  encodeLabel,
   hkdf,
   inputKeyMaterial,
   linkFields,
   paddedLength as paddedLengthBelow4GiB,
   randomBytes,
+  seal,
+  sealRecipientName,
   shortString,
   u16,
   u32,
+  verifier,
 } from "./envelope.js";
 
 const encoder = new TextEncoder();
@@ -260,6 +264,53 @@ export async function prepareContent(
     ...(await linkFields(keys, receiptKeys, { maxViews, expiresIn, label, notify, recipientMayDelete })),
   };
   return { body, linkKey, receiptKey };
+}
+
+/**
+ * What POST /contents carries for a share with several recipients (issue 16):
+ * ``sealer``'s content sealed once (segment 0 here), and one entry per recipient in
+ * ``recipients`` ({name, passphrase, maxViews}, in order): its own link key's claim
+ * and unlock verifiers, the content key wrapped for it, its views, and its name
+ * sealed under the receipt key. The share's own fields (label, expiry, notify, ...)
+ * are as prepareContent's; no per-link field is at the top. The link keys (one per
+ * recipient, in order) and the receipt key stay with the caller.
+ */
+export async function prepareShare(
+  sealer,
+  contentKey,
+  recipients,
+  { expiresIn, label, notify, recipientMayDelete = false } = {},
+) {
+  const receiptKey = randomBytes(KEY_BYTES);
+  const receiptKeys = await deriveReceiptKeys(receiptKey);
+  const linkKeys = [];
+  const entries = [];
+  for (const [index, { name, passphrase = null, maxViews }] of recipients.entries()) {
+    const linkKey = randomBytes(KEY_BYTES);
+    const keys = await deriveLinkKeys(linkKey, passphrase || null);
+    const entry = {
+      claim_verifier: b64uEncode(await verifier(keys.claim)),
+      wrapped_key: b64uEncode(await wrapContentKey(keys.wrap, contentKey)),
+    };
+    if (keys.unlock) entry.unlock_verifier = b64uEncode(await verifier(keys.unlock));
+    if (maxViews !== undefined) entry.max_views = maxViews;
+    if (name) entry.name = b64uEncode(await sealRecipientName(receiptKey, index, name));
+    linkKeys.push(linkKey);
+    entries.push(entry);
+  }
+  const body = {
+    segment_size: sealer.segmentSize,
+    segment_count: sealer.segmentCount,
+    sealed_bytes: sealer.sealedLength,
+    first_segment: b64uEncode(await sealer.segment(0)),
+    manage_verifier: b64uEncode(await verifier(receiptKeys.manage)),
+  };
+  if (label) body.label = b64uEncode(await seal(receiptKeys.label, encodeLabel(label)));
+  if (expiresIn !== undefined) body.expires_in = expiresIn;
+  if (notify && notify.length) body.notify = notify;
+  if (recipientMayDelete) body.recipient_may_delete = true;
+  body.recipients = entries;
+  return { body, linkKeys, receiptKey };
 }
 
 async function sealSegment(key, index, plaintext, last) {

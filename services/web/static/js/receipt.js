@@ -1,9 +1,11 @@
 // The sender's receipt page: state, activity and a revoke button. The receipt key
 // stays in this page; the server sees only the manage proof derived from it. While
-// the secret is active the page refreshes itself.
+// the secret is active the page refreshes itself. A share with several recipients
+// (issue 16) has a line per person: their names are opened here with the receipt
+// key, and each link can be revoked on its own.
 import * as api from "./api.js";
 import { describeAgent, formatMoment, relativeTime, times, viewsLeft } from "./describe.js";
-import { b64uDecode, b64uEncode, decodeLabel, deriveReceiptKeys, unseal } from "./envelope.js";
+import { b64uDecode, b64uEncode, decodeLabel, deriveReceiptKeys, openRecipientName, unseal } from "./envelope.js";
 import { MalformedLink, currentLink } from "./links.js";
 import { byId, insecureContextProblem, say, show } from "./ui.js";
 
@@ -79,16 +81,94 @@ function delivery(sent) {
   return sent.attempts ? `pending (tried ${times(sent.attempts)} so far)` : "pending";
 }
 
-async function render(receipt, keys) {
+// Recipients' names, opened once each: "index:sealed" → the name, or null when it
+// does not open with this receipt key.
+const names = new Map();
+
+async function recipientName(receiptKey, recipient) {
+  if (!recipient.name) return null;
+  const key = `${recipient.recipient}:${recipient.name}`;
+  if (!names.has(key)) {
+    try {
+      names.set(key, await openRecipientName(receiptKey, recipient.recipient, b64uDecode(recipient.name)));
+    } catch {
+      names.set(key, null);
+    }
+  }
+  return names.get(key);
+}
+
+/** What the page calls recipient ``index``: its name, or "Recipient N" without one. */
+function calling(recipient, name) {
+  return name || `Recipient ${recipient.recipient + 1}`;
+}
+
+/** A recipient's line: name, state, views, wrong passphrases, when it ended, and a Revoke button while active. */
+function recipientLine(recipient, name, receipt) {
+  const who = calling(recipient, name);
+  const [word, tone] = STATES[recipient.state] || [recipient.state, "neutral"];
+  const item = element("li", "", "recipient-line");
+  item.dataset.recipient = String(recipient.recipient);
+  const heading = element("h3", who, name ? "" : "recipient-unnamed");
+  heading.tabIndex = -1;
+  const head = element("div", "", "recipient-head");
+  head.append(heading, element("span", word, `badge tone-${tone}`));
+  const facts = element("p", "", "recipient-facts");
+  facts.append(element("span", `${recipient.views} of ${recipient.max_views} ${recipient.max_views === 1 ? "view" : "views"}`));
+  if (recipient.passphrase) {
+    const wrong = recipient.failed_attempts;
+    facts.append(element("span", `${wrong} wrong ${wrong === 1 ? "passphrase" : "passphrases"} of ${receipt.max_attempts} allowed`));
+  }
+  if (recipient.state !== "active") {
+    const [relative, , exact] = moment(recipient.ended_at || receipt.expires_at, true);
+    const ended = element("span", "ended ");
+    ended.append(relative, " (", exact, ")");
+    facts.append(ended);
+  }
+  item.append(head, facts);
+  if (recipient.state === "active") {
+    const revoke = element("button", "Revoke", "button-secondary recipient-revoke");
+    revoke.type = "button";
+    revoke.setAttribute("aria-label", `Revoke the link for ${who}`);
+    revoke.addEventListener("click", () => revokeOne(recipient.recipient, who));
+    item.append(revoke);
+  }
+  return item;
+}
+
+/** More than one link, or one with a name: the share has recipients to show. */
+const severalLinks = (receipt) => (receipt.recipients || []).length > 1;
+
+async function renderRecipients(receipt, link) {
+  const recipients = receipt.recipients || [];
+  const named = await Promise.all(recipients.map((recipient) => recipientName(link.key, recipient)));
+  const several = severalLinks(receipt);
+  const only = recipients.length === 1 ? named[0] : null;
+  byId("for-name").textContent = only || "";
+  show(byId("for-fact"), Boolean(only));
+  show(byId("recipients-section"), several);
+  // Drawn again only when something changed: a refresh leaves the focus where it is.
+  const drawn = JSON.stringify([recipients.map(({ name, ...rest }) => rest), named]);
+  const list = byId("recipients");
+  if (list.dataset.drawn !== drawn) {
+    list.replaceChildren(...(several ? recipients.map((recipient, at) => recipientLine(recipient, named[at], receipt)) : []));
+    list.dataset.drawn = drawn;
+  }
+  return new Map(recipients.map((recipient, at) => [recipient.recipient, calling(recipient, named[at])]));
+}
+
+async function render(receipt, keys, link) {
   if (receipt.label) {
     byId("label").textContent = decodeLabel(await unseal(keys.label, b64uDecode(receipt.label)));
     show(byId("label"));
   }
+  const several = severalLinks(receipt);
+  const who = await renderRecipients(receipt, link);
   const [word, tone, sentence] = STATES[receipt.state] || [receipt.state, "neutral", () => ""];
   const state = byId("state");
   state.textContent = word;
   state.className = `badge tone-${tone}`;
-  byId("state-detail").textContent = sentence(receipt);
+  byId("state-detail").textContent = several ? shareSentence(receipt) : sentence(receipt);
   byId("views").textContent = `${receipt.views} of ${receipt.max_views}`;
   byId("views-left").textContent =
     receipt.state === "active" ? viewsLeft(receipt.max_views - receipt.views) : receipt.views ? `viewed ${times(receipt.views)}` : "never viewed";
@@ -96,16 +176,22 @@ async function render(receipt, keys) {
   const active = receipt.state === "active";
   byId("expires-label").textContent = active ? "Expires" : "Ended";
   byId("expires").replaceChildren(...moment(active ? receipt.expires_at : receipt.ended_at || receipt.expires_at, true));
-  show(byId("attempts-row"), receipt.passphrase);
-  byId("views-fact").classList.toggle("fact-wide", !receipt.passphrase); // no gap beside it
+  // Several links: wrong passphrases are counted per link, on each recipient's line.
+  const attempts = receipt.passphrase && !several;
+  show(byId("attempts-row"), attempts);
+  byId("views-fact").classList.toggle("fact-wide", !attempts); // no gap beside it
   byId("attempts").textContent = `${receipt.failed_attempts} of ${receipt.max_attempts} allowed`;
   byId("events").tBodies[0].replaceChildren(
     ...receipt.events.map((event) => {
       const [what, eventTone] = EVENTS[event.event] || [event.event, "neutral"];
       const row = document.createElement("tr");
+      const whatCell = cell(element("span", what, `badge tone-${eventTone}`));
+      if (several && who.has(event.recipient)) {
+        whatCell.append(" ", element("span", `link for ${who.get(event.recipient)}`, "event-recipient"));
+      }
       row.append(
         cell(...moment(event.at)),
-        cell(element("span", what, `badge tone-${eventTone}`)),
+        whatCell,
         cell(event.client_address || "—"),
         cell(agent(event.user_agent)),
       );
@@ -126,6 +212,7 @@ async function render(receipt, keys) {
   );
   show(byId("notifications-section"), (receipt.notify || []).length > 0);
   show(byId("revoke"), active);
+  byId("revoke").textContent = several ? "Revoke every link now" : "Revoke the secret now";
   byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
     active ? " This page refreshes itself while the secret is active." : ""
   }`;
@@ -163,6 +250,15 @@ function lost(message) {
   show(byId("way-forward"));
 }
 
+/** The state sentence of a share with several links. */
+function shareSentence(receipt) {
+  const links = receipt.recipients;
+  const working = links.filter((recipient) => recipient.state === "active").length;
+  if (!working) return "Every link has ended: the secret is gone.";
+  if (working === links.length) return "Every link works until its views are used or it expires.";
+  return `${working} of ${links.length} links still work, until their views are used or they expire.`;
+}
+
 async function load() {
   if (!shown) return;
   const mine = generation;
@@ -170,10 +266,13 @@ async function load() {
   try {
     const receipt = await api.readReceipt(link.id, b64uEncode(keys.manage));
     if (mine !== generation) return;
-    const fingerprint = `${receipt.state}/${receipt.views}/${receipt.failed_attempts}/${receipt.events.length}/${JSON.stringify(receipt.notifications || [])}`;
+    const links = (receipt.recipients || []).map((r) => `${r.state}/${r.views}/${r.failed_attempts}`).join(",");
+    const notifications = JSON.stringify(receipt.notifications || []);
+    const fingerprint = `${receipt.state}/${receipt.views}/${receipt.failed_attempts}/${receipt.events.length}/${links}/${notifications}`;
     if (fingerprint !== shown.fingerprint) Object.assign(shown, { fingerprint, changedAt: Date.now() });
     shown.state = receipt.state;
-    await render(receipt, keys);
+    shown.several = severalLinks(receipt);
+    await render(receipt, keys, link);
   } catch (problem) {
     if (mine !== generation) return;
     if (problem instanceof api.ApiProblem && problem.status === 404) {
@@ -194,6 +293,8 @@ async function start() {
   const mine = ++generation;
   clearTimeout(timer);
   shown = null;
+  names.clear();
+  delete byId("recipients").dataset.drawn;
   show(byId("receipt"), false);
   show(byId("label"), false);
   show(byId("way-forward"), false);
@@ -212,23 +313,41 @@ async function start() {
   }
   const keys = await deriveReceiptKeys(link.key);
   if (mine !== generation) return;
-  shown = { link, keys, state: null, fingerprint: null, changedAt: Date.now() };
+  shown = { link, keys, state: null, several: false, fingerprint: null, changedAt: Date.now() };
   await load();
 }
 
-byId("refresh").addEventListener("click", () => load());
-byId("revoke").addEventListener("click", async () => {
-  if (!shown) return;
-  if (!confirm("Revoke the secret now? Its link stops working for everyone, at once.")) return;
+/** Revoke, then show the receipt as it is now. A 409 says it had already ended: the receipt shows how. */
+async function revoking(request) {
   say(byId("revoke-error"), "");
   try {
-    await api.revoke(shown.link.id, b64uEncode(shown.keys.manage));
+    await request();
   } catch (problem) {
     if (!(problem instanceof api.ApiProblem && problem.status === 409)) {
       say(byId("revoke-error"), problem.message, "error");
     }
   }
   await load();
+}
+
+async function revokeOne(recipient, who) {
+  if (!shown) return;
+  if (!confirm(`Revoke the link for ${who} now? It stops working at once; the other links keep working.`)) return;
+  const { link, keys } = shown;
+  await revoking(() => api.revokeShare(link.id, b64uEncode(keys.manage), recipient));
+  // Its button is gone: the focus goes to its line, which now says "Revoked".
+  byId("recipients").querySelector(`[data-recipient="${recipient}"] h3`)?.focus();
+}
+
+byId("refresh").addEventListener("click", () => load());
+byId("revoke").addEventListener("click", async () => {
+  if (!shown) return;
+  const { link, keys, several } = shown;
+  const question = several
+    ? "Revoke every link now? They stop working for everyone, at once."
+    : "Revoke the secret now? Its link stops working for everyone, at once.";
+  if (!confirm(question)) return;
+  await revoking(() => (several ? api.revokeShare(link.id, b64uEncode(keys.manage)) : api.revoke(link.id, b64uEncode(keys.manage))));
 });
 // The key typed or pasted into the address bar after the page loaded.
 addEventListener("hashchange", () => start());
