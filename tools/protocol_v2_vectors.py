@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.protocol import content, envelope
+from services.protocol import content, envelope, request
 from services.protocol.envelope import b64u_decode, padded_length
 from services.protocol.envelope import b64u_encode as e
 
@@ -276,6 +276,55 @@ def recipient_name_vectors() -> list[dict[str, Any]]:
     return rows
 
 
+FILL_KEY = bytes(range(192, 224))
+ASKER_PRIVATE = bytes(range(224, 256))
+EPHEMERAL_PRIVATE = bytes(range(1, 33))
+NOTE = "Please send the staging API key (the one in the vault, not prod) \u2014 thanks!"
+
+
+def request_vectors() -> list[dict[str, Any]]:
+    """A request and its answer's wrapped key, from fixed keys; and the same answer
+    wrapped to another public key, as a changed fill link would make it."""
+    fill = request.fill_keys(FILL_KEY)
+    public = request.public_key(ASKER_PRIVATE)
+    rows = []
+    for passphrase in (None, PASSPHRASE):
+        collect = request.collect_keys(ASKER_PRIVATE, passphrase)
+        rows.append(
+            {
+                "fill_key": e(FILL_KEY),
+                "fill_claim": e(fill.claim),
+                "note_key": e(fill.note),
+                "note": NOTE,
+                "note_nonce": e(bytes(12)),
+                "sealed_note": e(request.seal_note(FILL_KEY, NOTE, bytes(12))),
+                "private_key": e(ASKER_PRIVATE),
+                "public_key": e(public),
+                "passphrase": passphrase,
+                "collect_claim": e(collect.claim),
+                "collect_unlock": None if collect.unlock is None else e(collect.unlock),
+                "collect_manage": e(collect.manage),
+                "content_key": e(CONTENT_KEYS[1]),
+                "ephemeral_private": e(EPHEMERAL_PRIVATE),
+                "wrap_nonce": e(bytes([7]) * 12),
+                "wrapped": e(
+                    request.wrap_for_asker(
+                        public, CONTENT_KEYS[1], EPHEMERAL_PRIVATE, bytes([7]) * 12
+                    )
+                ),
+                "wrapped_to_another_key": e(
+                    request.wrap_for_asker(
+                        request.public_key(CONTENT_KEYS[0]),
+                        CONTENT_KEYS[1],
+                        EPHEMERAL_PRIVATE,
+                        bytes([7]) * 12,
+                    )
+                ),
+            }
+        )
+    return rows
+
+
 def vectors() -> dict[str, Any]:
     links = link_vectors()
     return {
@@ -290,6 +339,7 @@ def vectors() -> dict[str, Any]:
         "contents": [content_vector(*row) for row in CONTENTS],
         "tampered": tampered_contents(),
         "recipient_names": recipient_name_vectors(),
+        "requests": request_vectors(),
         "padding": [
             {"plaintext_length": n, "padded_length": padded_length(n)}
             for n in (0, 1024, 1025, 5400, 2**32 - 1, 2**32, 2**32 + 1, 10**12 + 7, 2**52 + 1)
