@@ -240,8 +240,10 @@ async def revoke_share(request: web.Request) -> web.Response:
     recipient = None
     if request.can_read_body:
         body = await json_object(request, {"recipient"}, PROOF_BODY_BYTES)
-        # A number the share does not have is the store's answer to give: 404.
-        recipient = integer(body, "recipient", 0, 0, 2**31 - 1)
+        # No number: every link, as without a body. A number the share does not have
+        # is the store's answer to give: 404.
+        if "recipient" in body:
+            recipient = integer(body, "recipient", 0, 0, 2**31 - 1)
     await _revoke(request, the_id, recipient)
     return web.Response(status=204)
 

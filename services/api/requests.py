@@ -17,7 +17,14 @@ from aiohttp import web
 from services.api.errors import ContentTooLarge, InvalidRequest
 from services.protocol.content import TAG_BYTES, WRAPPED_BYTES, sealed_length
 from services.protocol.content import VERSION as CONTENT_VERSION
-from services.protocol.envelope import ID_BYTES, NONCE_BYTES, VERSION, EnvelopeError, b64u_decode
+from services.protocol.envelope import (
+    ID_BYTES,
+    LABEL_BYTES,
+    NONCE_BYTES,
+    VERSION,
+    EnvelopeError,
+    b64u_decode,
+)
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
 from services.server.settings import Limits, SenderLimits
@@ -322,7 +329,7 @@ def create_content_request(
             claim_verifier=binary(entry, "claim_verifier", size=VERIFIER_BYTES),
             unlock_verifier=optional_binary(entry, "unlock_verifier", size=VERIFIER_BYTES),
             max_views=integer(entry, "max_views", 1, 1, allowed.max_views),
-            name=_sealed_name(entry, limits),
+            name=_sealed_name(entry),
         )
         for entry in entries or ()
     )
@@ -377,8 +384,10 @@ def _recipient_entries(body: dict[str, Any], limits: Limits) -> list[dict[str, A
     return entries
 
 
-def _sealed_name(entry: dict[str, Any], limits: Limits) -> bytes | None:
-    name = optional_binary(entry, "name")
-    if name is not None and len(name) > limits.max_label_bytes:
-        raise InvalidRequest(f"A name is over {limits.max_label_bytes} bytes.", field="name")
-    return name
+# A sealed name: version, nonce, a label's 256 padded bytes, tag. One size for every
+# name, so a client that did not pad cannot leak a name's length.
+SEALED_NAME_BYTES = 1 + NONCE_BYTES + LABEL_BYTES + 16
+
+
+def _sealed_name(entry: dict[str, Any]) -> bytes | None:
+    return optional_binary(entry, "name", size=SEALED_NAME_BYTES)

@@ -32,7 +32,9 @@ GROUP BY 1, 2
 """
 _ACTIVE = """
 WITH active AS (
-    SELECT ciphertext_bytes, extract(epoch FROM expires_at - now())::float8 AS expires_in
+    -- A share of several recipients holds its content once: one row per share.
+    SELECT DISTINCT ON (coalesce(share_id, id))
+           ciphertext_bytes, extract(epoch FROM expires_at - now())::float8 AS expires_in
     FROM receipts WHERE state = 'active' AND expires_at > now()
 )
 SELECT 'size' AS kind, width_bucket(ciphertext_bytes, $1::int[]) AS bucket,

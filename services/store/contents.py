@@ -131,26 +131,37 @@ async def create_content(
     first, *others = recipients
     async with pool.acquire() as conn, conn.transaction():
         created = await _create(conn, content, link, access, limits, quota_key)
-        await conn.execute(_OPEN_SHARE, link.id, first.name)
-        for number, other in enumerate(others, start=1):
-            await conn.execute(
-                _ADD_RECIPIENT,
-                link.id,
-                number,
-                other.name,
-                other.id,
-                other.wrapped_key,
-                other.claim_verifier,
-                other.unlock_verifier,
-                other.max_views,
-                access.client_address,
-                access.user_agent,
-            )
+        # One statement for the others: the storage reservation's lock on 'all' is
+        # held to this commit, so no round trip per recipient while every create waits.
+        opened = await conn.fetchval(_OPEN_SHARE, link.id, first.name)
+        added = await conn.fetchval(
+            _ADD_RECIPIENTS,
+            link.id,
+            list(range(1, len(recipients))),
+            [other.name for other in others],
+            [other.id for other in others],
+            [other.wrapped_key for other in others],
+            [other.claim_verifier for other in others],
+            [other.unlock_verifier for other in others],
+            [other.max_views for other in others],
+            access.client_address,
+            access.user_agent,
+        )
+        if not opened or added != len(others):
+            raise RuntimeError("a share's links were not all stored")  # rolls back
     return created
 
 
 _OPEN_SHARE = "SELECT burnafter_open_share_v1($1, $2)"
-_ADD_RECIPIENT = "SELECT burnafter_add_recipient_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_ADD_RECIPIENTS = """
+SELECT count(*) FILTER (WHERE burnafter_add_recipient_v1($1, r.recipient, r.name, r.id,
+                                                         r.wrapped_key, r.claim_verifier,
+                                                         r.unlock_verifier, r.max_views,
+                                                         $9, $10))
+FROM unnest($2::integer[], $3::bytea[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[],
+            $8::integer[])
+     AS r (recipient, name, id, wrapped_key, claim_verifier, unlock_verifier, max_views)
+"""
 
 
 async def _create(
@@ -264,12 +275,14 @@ class RevealedContent:
     grant_expires_at: datetime | None
     views_left: int
     recipient_may_delete: bool
-    content_id: str  # where its segments are: the share's id, whichever link was revealed
+    content_id: str  # the id its segments are fetched by, with the grant: the link's own
     outcome: ClassVar[RevealOutcome] = RevealOutcome.REVEALED
 
 
 _REVEAL = "SELECT * FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'reveal', $6, $7)"
-_GRANTED_CONTENT = "SELECT content_id FROM download_grants WHERE verifier = $1"
+# The grant names the link it was made for: the client fetches the segments by the
+# link's own id, never learning the content's (a share's first link's).
+_NAME_GRANT_LINK = "UPDATE download_grants SET link_id = $2 WHERE verifier = $1"
 
 
 async def reveal(
@@ -304,9 +317,8 @@ async def reveal(
         return Refused(outcome, row["attempts_left"])
     if row["wrapped_key"] is None:
         return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
-    content_id = secret_id  # a content of one segment: nothing more to fetch by its id
     if row["grant_expires_at"] is not None:
-        content_id = await pool.fetchval(_GRANTED_CONTENT, grant_verifier)
+        await pool.execute(_NAME_GRANT_LINK, grant_verifier, secret_id)
     return RevealedContent(
         row["wrapped_key"],
         row["segment_size"],
@@ -316,7 +328,7 @@ async def reveal(
         row["grant_expires_at"],
         row["views_left"],
         row["recipient_may_delete"],
-        content_id,
+        secret_id,
     )
 
 
@@ -325,14 +337,16 @@ async def reveal(
 # brings a guesser no nearer to a token (a preimage): so, unlike a proof checked
 # against one row's verifier, this needs no compare in constant time.
 _OPEN_GRANT = "g.verifier = $1 AND g.completed_at IS NULL AND g.expires_at > now()"
+# $3 is the id the client fetches by: the link's (content's, for a grant made by a
+# pod of the release before, which named no link).
 _READ_SEGMENT = f"""
 SELECT s.data FROM download_grants AS g
 JOIN segments AS s ON s.content_id = g.content_id AND s.index = $2
-WHERE {_OPEN_GRANT} AND g.content_id = $3
+WHERE {_OPEN_GRANT} AND coalesce(g.link_id, g.content_id) = $3
 """  # noqa: S608 (a constant)
 _GRANT_SEGMENTS = f"""
 SELECT c.segment_count FROM download_grants AS g JOIN contents AS c ON c.id = g.content_id
-WHERE {_OPEN_GRANT} AND g.content_id = $2
+WHERE {_OPEN_GRANT} AND coalesce(g.link_id, g.content_id) = $2
 """  # noqa: S608 (a constant)
 _COMPLETE_GRANT = "SELECT burnafter_complete_grant_v1($1)"
 

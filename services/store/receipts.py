@@ -82,6 +82,10 @@ class Receipt:
     recipients: tuple[RecipientLine, ...]
 
 
+_READ_MANAGE_VERIFIER = """
+SELECT r.manage_verifier FROM burnafter_share_receipts_v1($1) AS r
+ORDER BY r.recipient NULLS FIRST LIMIT 1
+"""
 _READ_LINES = """
 SELECT r.id, r.manage_verifier, r.label, r.max_views, r.views, r.max_attempts,
        r.failed_attempts, r.passphrase, r.recipient_may_delete, r.created_at, r.expires_at,
@@ -112,10 +116,13 @@ async def read_receipt(pool: asyncpg.Pool, share_id: str, manage: bytes) -> Rece
     """The sender's view of a share. An expired link reads as expired before the
     reaper has deleted it."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(_READ_LINES, share_id)
-        first = rows[0] if rows else None
-        if not proof_matches(manage, first and first["manage_verifier"]) or first is None:
+        # The proof first, on one row: a wrong token costs the same for any share.
+        if not proof_matches(manage, await conn.fetchval(_READ_MANAGE_VERIFIER, share_id)):
             raise ReceiptNotFound
+        rows = await conn.fetch(_READ_LINES, share_id)
+        if not rows:  # purged since the proof was checked
+            raise ReceiptNotFound
+        first = rows[0]
         events = await conn.fetch(_READ_EVENTS, share_id)
         notifications = await conn.fetch(_READ_NOTIFICATIONS, share_id)
     lines = tuple(
@@ -164,7 +171,7 @@ def _share_state(rows: list[asyncpg.Record]) -> tuple[ReceiptState, datetime | N
 
 
 _READ_MANAGED = """
-SELECT r.id, coalesce(r.recipient, 0) AS recipient, r.manage_verifier
+SELECT r.id, coalesce(r.recipient, 0) AS recipient
 FROM burnafter_share_receipts_v1($1) AS r
 ORDER BY r.id
 """
@@ -204,9 +211,9 @@ async def revoke(
     recipients revoked and their links' ids; raises SecretAlreadyEnded when none
     was live."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(_READ_MANAGED, share_id)
-        if not proof_matches(manage, rows[0]["manage_verifier"] if rows else None):
+        if not proof_matches(manage, await conn.fetchval(_READ_MANAGE_VERIFIER, share_id)):
             raise ReceiptNotFound
+        rows = await conn.fetch(_READ_MANAGED, share_id)
         targets = [row for row in rows if recipient is None or row["recipient"] == recipient]
         if not targets:
             raise RecipientNotFound

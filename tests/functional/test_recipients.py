@@ -89,16 +89,20 @@ async def open_link(
     opened = await api.post(f"/api/v1/secrets/{link_id}/reveal", json=sealed.claim(number))
     assert opened.status == 200
     body = await opened.json()
-    assert body["content_id"] == share_id  # one content for all
+    # Segments are fetched by the link's own id: a recipient never learns the share's.
+    assert body["content_id"] == link_id
     content_key = content.unwrap_content_key(
         sealed.links[number].wrap, b64u_decode(body["wrapped_key"])
     )
     grant = bearer(body["download"]["token"])
+    if link_id != share_id:
+        by_share = await api.get(f"{CONTENTS}/{share_id}/segments/1", headers=grant)
+        assert by_share.status == 404
     got = [b64u_decode(body["first_segment"])]
     for index in range(1, body["segment_count"]):
-        url = f"{CONTENTS}/{share_id}/segments/{index}"
+        url = f"{CONTENTS}/{link_id}/segments/{index}"
         got.append(await (await api.get(url, headers=grant)).read())
-    done = await api.post(f"{CONTENTS}/{share_id}/downloaded", headers=grant)
+    done = await api.post(f"{CONTENTS}/{link_id}/downloaded", headers=grant)
     assert done.status == 204
     parts = list(content.ContentOpener(content_key, got, SEGMENT))
     return b"".join(p.data for p in parts if isinstance(p, content.FileChunk))
@@ -181,14 +185,14 @@ async def test_revoking_one_recipient_leaves_the_others_and_revoking_all_ends_th
     opened = await api.post(f"/api/v1/secrets/{links[0]['id']}/reveal", json=sealed.claim(0))
     assert opened.status == 200  # the others still work
     grant = (await opened.json())["download"]["token"]
-    everyone = await api.post(revoke, headers=bearer(sealed.manage))
+    everyone = await api.post(revoke, json={}, headers=bearer(sealed.manage))
     assert everyone.status == 204  # Cy's link: Ana's view is spent already
     read = await receipt(api, share_id, sealed)
     assert [line["state"] for line in read["recipients"]] == ["viewed", "revoked", "revoked"]
     assert read["state"] == "revoked"
     # Ana's download grant still holds the content; once done, nothing is left.
     assert await db.fetchval("SELECT count(*) FROM segments WHERE content_id = $1", share_id) > 0
-    done = await api.post(f"{CONTENTS}/{share_id}/downloaded", headers=bearer(grant))
+    done = await api.post(f"{CONTENTS}/{links[0]['id']}/downloaded", headers=bearer(grant))
     assert done.status == 204
     assert await db.fetchval("SELECT count(*) FROM contents WHERE id = $1", share_id) == 0
     assert await db.fetchval("SELECT count(*) FROM segments WHERE content_id = $1", share_id) == 0
@@ -257,6 +261,8 @@ async def test_recipients_are_checked_and_a_bad_share_stores_nothing(
         ({**two.body, "recipients": [{**two.body["recipients"][0], "extra": 1}]}, "recipients"),
         ({**two.body, "recipients": [{**two.body["recipients"][0], "max_views": 0}]}, "max_views"),
         ({**two.body, "recipients": [{**two.body["recipients"][0], "name": "A" * 2000}]}, "name"),
+        # A name sealed without its padding would tell its length: one size for all.
+        ({**two.body, "recipients": [{**two.body["recipients"][0], "name": "AAAA"}]}, "name"),
         (
             {**two.body, "recipients": [{**two.body["recipients"][0], "wrapped_key": "AA"}]},
             "wrapped_key",

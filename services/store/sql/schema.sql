@@ -44,7 +44,8 @@ CREATE TABLE download_grants (
     verifier     bytea PRIMARY KEY,
     content_id   text NOT NULL REFERENCES contents (id) ON DELETE CASCADE,
     expires_at   timestamptz NOT NULL,
-    completed_at timestamptz
+    completed_at timestamptz,
+    link_id      text  -- the link revealed; its segments are fetched by this id
 );
 CREATE INDEX download_grants_content_id_idx ON download_grants (content_id);
 

@@ -19,6 +19,11 @@ ALTER TABLE receipts ADD CONSTRAINT receipts_recipient_check
     CHECK ((share_id IS NULL) = (recipient IS NULL) AND recipient >= 0);
 CREATE INDEX receipts_share_id_idx ON receipts (share_id) WHERE share_id IS NOT NULL;
 
+-- A download grant names the link whose reveal made it: its segments are fetched
+-- by that link's id, so a recipient never learns the share's id (which is the
+-- first recipient's link id). NULL on grants made before, found by content id.
+ALTER TABLE download_grants ADD COLUMN link_id text;
+
 -- Make a content's first link (created by burnafter_create_content_v1 in the same
 -- transaction) recipient 0 of a share.
 CREATE FUNCTION burnafter_open_share_v1(share_id text, recipient_name bytea)

@@ -456,7 +456,8 @@ function readOptions() {
 function showRecipientLinks(created, prepared, chosen) {
   const lines = [];
   const items = chosen.map((recipient, index) => {
-    const link = created.links.find((made) => made.recipient === index) || created.links[index];
+    const link = created.links?.find((made) => made.recipient === index);
+    if (!link) throw new Error("The server did not answer a link for every recipient: nothing can be sent. Try again.");
     const url = buildLink("s", link.id, prepared.linkKeys[index]);
     lines.push(`${recipient.name}: ${url}`);
     const item = element("li", { className: "recipient-link" });

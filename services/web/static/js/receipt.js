@@ -92,14 +92,16 @@ async function recipientName(receiptKey, recipient) {
     try {
       names.set(key, await openRecipientName(receiptKey, recipient.recipient, b64uDecode(recipient.name)));
     } catch {
-      names.set(key, null);
+      names.set(key, false); // sealed for another recipient's place, or altered
     }
   }
   return names.get(key);
 }
 
-/** What the page calls recipient ``index``: its name, or "Recipient N" without one. */
+/** What the page calls recipient ``index``: its name, or "Recipient N" without one,
+ * and says so when a name does not open: the server moved or altered it. */
 function calling(recipient, name) {
+  if (name === false) return `Recipient ${recipient.recipient + 1} (its name does not open with this receipt link: it was altered)`;
   return name || `Recipient ${recipient.recipient + 1}`;
 }
 
