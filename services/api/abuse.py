@@ -17,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from services.server.client_address import client_of
-from services.store import contents, secrets
+from services.store import contents, secret_requests, secrets
 from services.store.errors import SenderQuotaFull, StorageFull
 
 T = TypeVar("T")
@@ -72,6 +72,34 @@ class StorageCap:
             pool,
             lambda: contents.create_content(
                 pool, content, link, access, self.limits, key, recipients
+            ),
+        )
+
+    async def answer_request(
+        self,
+        pool: asyncpg.Pool,
+        request_id: str,
+        fill_claim: bytes,
+        content: contents.NewContent,
+        wrapped_key: bytes,
+        limits: tuple[int, int],  # the service's largest sealed content; max_attempts
+        access: secrets.Access,
+    ) -> contents.ContentCreated:
+        """Store a request's answer within the storage cap and its asker's quota (the
+        quota key the request holds)."""
+        max_sealed, max_attempts = limits
+        return await self._within(
+            pool,
+            lambda: secret_requests.answer(
+                pool,
+                request_id,
+                fill_claim,
+                content,
+                wrapped_key,
+                max_sealed,
+                max_attempts,
+                access,
+                self.limits,
             ),
         )
 

@@ -8,7 +8,7 @@ from importlib import resources
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.api import contents, handlers
+from services.api import contents, handlers, secret_requests
 from services.api.abuse import StorageCap
 from services.api.appkeys import OPENAPI, RATE_LIMITER, SECRET_EVENTS, STORAGE_CAP
 from services.api.events import SecretEvents
@@ -25,20 +25,22 @@ from services.store import secrets
 
 def openapi_document(settings: Settings) -> bytes:
     """The OpenAPI document as this deployment serves it: ``notify`` names only the
-    webhook endpoints configured here, and a v2 create this service's segment size
-    and largest content."""
+    webhook endpoints configured here, and a v2 create (and a request's answer) this
+    service's segment size and largest content."""
     document = json.loads((resources.files("services.api") / "openapi.json").read_bytes())
     schemas = document["components"]["schemas"]
     names = [hook.name for hook in settings.webhooks]
-    for create in ("CreateSecret", "CreateContent"):
+    for create in ("CreateSecret", "CreateContent", "Ask"):
         notify = schemas[create]["properties"]["notify"]
         if names:
             notify["items"] = {"enum": names}
         else:
             notify["maxItems"] = 0
-    content = schemas["CreateContent"]["properties"]
-    content["segment_size"]["enum"] = [settings.limits.segment_size]
-    content["sealed_bytes"]["maximum"] = max_sealed_bytes(settings.limits)
+    for body in ("CreateContent", "Answer"):
+        content = schemas[body]["properties"]
+        content["segment_size"]["enum"] = [settings.limits.segment_size]
+        content["sealed_bytes"]["maximum"] = max_sealed_bytes(settings.limits)
+    schemas["Ask"]["properties"]["max_content_bytes"]["maximum"] = settings.limits.max_content_bytes
     return json.dumps(document, indent=2).encode()
 
 
@@ -80,6 +82,12 @@ def create_v1(settings: Settings, registry: CollectorRegistry) -> web.Applicatio
     app.router.add_get("/v1/contents/{id}/upload", contents.upload_state, name="upload_state")
     app.router.add_post("/v1/contents/{id}/finalize", contents.finalize, name="finalize")
     app.router.add_post("/v1/contents/{id}/downloaded", contents.downloaded, name="downloaded")
+    app.router.add_post("/v1/requests", secret_requests.ask, name="ask")
+    app.router.add_get("/v1/requests/{id}", secret_requests.read_request, name="read_request")
+    app.router.add_post("/v1/requests/{id}/open", secret_requests.open_request, name="open_request")
+    app.router.add_post(
+        "/v1/requests/{id}/answer", secret_requests.answer_request, name="answer_request"
+    )
     return app
 
 

@@ -99,6 +99,18 @@ class SecretEvents:
     def stored(self, total_bytes: int) -> None:
         self.metrics.stored_bytes.set(total_bytes)
 
+    def asked(self, request_id: str, access: Access, actor: str | None) -> None:
+        """A request made: audited as a secret's events are, by the request's id."""
+        self.auditor.record("request.created", outcome="ok", secret_id=request_id,
+                            access=access, actor=actor)  # fmt: skip
+
+    def answered(self, request_id: str, sealed_bytes: int, access: Access) -> None:
+        """A request's one answer stored: a link, whose id is the request's."""
+        self.metrics.created.inc()
+        self.metrics.ciphertext_bytes.observe(sealed_bytes)
+        self.auditor.record("request.answered", outcome="ok", secret_id=request_id,
+                            access=access)  # fmt: skip
+
     def revoked(self, secret_id: str, access: Access, recipient: int = 0) -> None:
         self.metrics.revoked.inc()
         self.auditor.record(

@@ -29,6 +29,9 @@ from services.store.errors import (
     InvalidDeclaration,
     ReceiptNotFound,
     RecipientNotFound,
+    RequestAnswered,
+    RequestExpired,
+    RequestNotFound,
     SecretAlreadyEnded,
     SecretNotFound,
     SenderQuotaFull,
@@ -183,6 +186,18 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     SecretNotFound: lambda _: SECRET_NOT_FOUND,
     ReceiptNotFound: lambda _: Problem(
         404, "receipt-not-found", "Receipt not found", "No receipt matches this link."
+    ),
+    RequestNotFound: lambda _: Problem(
+        404, "request-not-found", "Request not found", "No request matches this link."
+    ),
+    RequestAnswered: lambda _: Problem(
+        409,
+        "request-answered",
+        "Request already answered",
+        "This request was answered already: it takes one answer.",
+    ),
+    RequestExpired: lambda _: Problem(
+        410, "request-expired", "Request expired", "This request ran out of time unanswered."
     ),
     RecipientNotFound: lambda _: Problem(
         404, "recipient-not-found", "Recipient not found", "This share has no such recipient."

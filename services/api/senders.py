@@ -47,14 +47,17 @@ async def identify(request: web.Request) -> Sender:
     return ANONYMOUS if identity is None else Sender("sso", identity.user)
 
 
-async def permitted_sender(request: web.Request) -> Sender:
-    """The sender, if ``CREATE_POLICY`` lets them create; else AuthenticationRequired."""
+async def permitted_sender(request: web.Request, *, asking: bool = False) -> Sender:
+    """The sender, if ``CREATE_POLICY`` lets them create (``REQUEST_POLICY`` ask, when
+    ``asking``); else AuthenticationRequired."""
     sender = await identify(request)
-    policy = request.config_dict[SETTINGS].create_policy
+    settings = request.config_dict[SETTINGS]
+    policy = settings.request_policy if asking else settings.create_policy
+    what = "ask for a secret" if asking else "share a secret"
     if sender.kind not in ALLOWED_SENDERS[policy]:
         raise AuthenticationRequired(
-            "Sign in to share a secret."
+            f"Sign in to {what}."
             if policy == "sso"
-            else "Sign in, or send an API token (Authorization: Bearer), to share a secret."
+            else f"Sign in, or send an API token (Authorization: Bearer), to {what}."
         )
     return sender

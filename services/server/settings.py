@@ -102,7 +102,7 @@ def text(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
 
 
 def choice(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
-    value = raw or str(row.default)
+    value = raw or str(_resolve(row.default, earlier))
     if value not in row.choices:
         raise SettingsError(f"{row.name} must be one of {', '.join(row.choices)}, got {value!r}")
     return value
@@ -290,6 +290,9 @@ SETTINGS: tuple[Setting, ...] = (
     _S("CREATE_POLICY", choice, "open", "who may create: `open` (anyone), `sso` (signed-in "
        "users) or `sso-or-token` (and API tokens); opening a link never needs an account",
        choices=("open", "sso", "sso-or-token"), compose=True),
+    _S("REQUEST_POLICY", choice, Of("CREATE_POLICY"), "who may ask for a secret (a "
+       "request, protocol v2): the same choices; answering one never needs an account",
+       choices=("open", "sso", "sso-or-token"), compose=True),
     _S("ANONYMOUS_MAX_EXPIRES_IN", integer, Of("MAX_EXPIRES_IN"), "the longest lifetime "
        "an anonymous sender may ask for", Of("MIN_EXPIRES_IN"), Of("MAX_EXPIRES_IN"),
        compose=True),
@@ -398,6 +401,7 @@ class Settings:
     groups_header: str = _default("GROUPS_HEADER")
     admin_groups: frozenset[str] = _default("ADMIN_GROUPS")
     create_policy: CreatePolicy = _default("CREATE_POLICY")  # noqa: RUF009 - on purpose
+    request_policy: CreatePolicy = _default("REQUEST_POLICY")  # noqa: RUF009 - on purpose
     sender_limits: dict[SenderKind, SenderLimits] = field(default_factory=dict)
     webhooks: tuple[Webhook, ...] = _default("WEBHOOKS")
     webhook_interval: float = _default("WEBHOOK_INTERVAL")

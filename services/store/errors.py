@@ -47,6 +47,22 @@ class InvalidDeclaration(DomainError):
     """A content's declared sizes do not add up, or its segment 0 is not of its size."""
 
 
+class RequestNotFound(DomainError):
+    """Unknown request id, wrong fill claim or wrong manage token: one answer for all."""
+
+
+class RequestAnswered(DomainError):
+    """A request that was answered already: it is answered once."""
+
+
+class RequestExpired(DomainError):
+    """A request past its time, unanswered."""
+
+
+class AnswerTooLarge(DomainError):
+    """An answer over what its request (or the service) allows."""
+
+
 class GrantNotFound(DomainError):
     """Unknown, completed or expired download grant: one answer for all."""
 

@@ -20,7 +20,7 @@ from services.server.metrics import (
     ReaperMetrics,
 )
 from services.server.settings import Settings
-from services.store import contents, secrets
+from services.store import contents, secret_requests, secrets
 from services.store.db import DATABASE_UNAVAILABLE
 from services.store.vocabulary import EventKind
 
@@ -64,7 +64,7 @@ async def reap_once(
     pool: asyncpg.Pool, settings: Settings, on_batch: Batch = _ignore_batch
 ) -> ReapPass:
     """Run batches until no expired secret, unfinished upload, unheld content and no
-    receipt past retention is left, then count the bytes stored again, giving back
+    receipt or request past retention is left, then count the bytes stored again, giving back
     those of every secret and content that ended since (the storage limits,
     migrations 0006 and 0008).
 
@@ -90,6 +90,10 @@ async def reap_once(
         "purged",
         on_batch,
     )
+    # Requests past their time by the receipts' retention go (an answer is a link of
+    # its own, and stays as long as any link does).
+    while await secret_requests.reap_requests(pool, settings.receipt_retention, size) == size:
+        pass
     stored = await secrets.recount_storage(pool)
     return ReapPass(expired, purged, stored)
 

@@ -102,7 +102,7 @@ def sample(row: Setting) -> str:
     if row.name in SAMPLES:
         return SAMPLES[row.name]
     if row.choices:
-        return next(choice for choice in row.choices if choice != row.default)
+        return next(choice for choice in row.choices if choice != value_of(row.default))
     if row.hi is not None:  # a number: its lower bound, or the upper one
         lo = value_of(row.lo)
         return str(lo if lo != value_of(row.default) else value_of(row.hi))
