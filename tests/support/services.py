@@ -80,11 +80,6 @@ def _launch(
         "HTTP_PORT": str(port),
         "LOG_FORMAT": "json",
         "METRICS_PORT": str(metrics_port),
-        # Workers run tests side by side against one server (TEST_DATABASE_URL: the
-        # machine's, 100 connections): two racing api processes at the default pool
-        # (20) in each of three workers went over, and creates met "too many clients".
-        # Eight each still race every reveal against every other.
-        "DB_POOL_MAX": "8",
         **env,
     }
     with log.open("xb") as out:
