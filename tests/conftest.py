@@ -218,5 +218,15 @@ def start_service(session_dir: Path) -> Iterator[StartService]:
 
 
 @pytest.fixture
+def two_apis(
+    request: pytest.FixtureRequest, database_url: str, start_service: StartService
+) -> list[ServiceProcess]:
+    """Two ``burnafter api`` processes on the test's database, for races across
+    processes. A test module gives their environment as ``TWO_APIS_ENV``."""
+    env: dict[str, str] = getattr(request.module, "TWO_APIS_ENV", {})
+    return [start_service("api", database_url, **env) for _ in range(2)]
+
+
+@pytest.fixture
 def base_url(api: ApiClient) -> str:
     return str(api.make_url("")).rstrip("/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from typing import Any
 
 from aiohttp import web
 
@@ -32,6 +33,7 @@ from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
 from services.store import contents
+from services.store.contents import ContentCreated
 from services.store.errors import GrantNotFound
 from services.store.vocabulary import UploadOutcome
 
@@ -67,19 +69,12 @@ async def create_content(request: web.Request) -> web.Response:
     for number, link_id, max_views in links:
         events.created(link_id, content.sealed_bytes, max_views, access, sender.actor, number)
     events.segments_up(1, len(content.first_segment))
-    upload = None
-    if created.upload_expires_at is not None:
-        upload = {
-            "token": b64u_encode(upload_token),
-            "expires_at": timestamp(created.upload_expires_at),
-            "received": 1,
-        }
     return web.json_response(
         {
             "id": link.id,
             "expires_at": timestamp(created.expires_at),
             "max_views": sum(max_views for _, _, max_views in links),
-            "upload": upload,
+            "upload": upload_answer(upload_token, created),
             "links": [
                 {"recipient": number, "id": link_id, "max_views": max_views}
                 for number, link_id, max_views in links
@@ -87,6 +82,18 @@ async def create_content(request: web.Request) -> web.Response:
         },
         status=201,
     )
+
+
+def upload_answer(upload_token: bytes, created: ContentCreated) -> dict[str, Any] | None:
+    """How to upload a content's other segments, for a create's answer (or a request's
+    answer's); None when segment 0 is all of it, live at once."""
+    if created.upload_expires_at is None:
+        return None
+    return {
+        "token": b64u_encode(upload_token),
+        "expires_at": timestamp(created.upload_expires_at),
+        "received": 1,
+    }
 
 
 def _content_id(request: web.Request, absent: Exception) -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from services.api.abuse import client_key
 from services.api.appkeys import SECRET_EVENTS, STORAGE_CAP
+from services.api.contents import upload_answer
 from services.api.errors import ContentTooLarge, InvalidRequest
 from services.api.handlers import new_token, rate_limit
 from services.api.requests import (
@@ -152,15 +153,12 @@ async def answer_request(request: web.Request) -> web.Response:
     events = request.app[SECRET_EVENTS]
     events.answered(the_id, content.sealed_bytes, access)
     events.segments_up(1, len(content.first_segment))
-    upload = None
-    if created.upload_expires_at is not None:
-        upload = {
-            "token": b64u_encode(upload_token),
-            "expires_at": timestamp(created.upload_expires_at),
-            "received": 1,
-        }
     return web.json_response(
-        {"id": the_id, "expires_at": timestamp(created.expires_at), "upload": upload},
+        {
+            "id": the_id,
+            "expires_at": timestamp(created.expires_at),
+            "upload": upload_answer(upload_token, created),
+        },
         status=201,
     )
 

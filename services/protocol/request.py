@@ -22,6 +22,7 @@ from services.protocol.content import SALT, unwrap_content_key, wrap_content_key
 from services.protocol.envelope import (
     KEY_BYTES,
     EnvelopeError,
+    decode_label,
     hkdf,
     input_key_material,
     padded_length,
@@ -89,11 +90,8 @@ def seal_note(fill_key: bytes, note: str, nonce: bytes | None = None) -> bytes:
 
 
 def open_note(fill_key: bytes, sealed: bytes) -> str:
-    raw = unseal(fill_keys(fill_key).note, sealed).rstrip(b"\0")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise EnvelopeError("the note holds invalid UTF-8") from None
+    """The note: zero-padded UTF-8, as a label is."""
+    return decode_label(unseal(fill_keys(fill_key).note, sealed))
 
 
 def _wrap_key(shared: bytes, ephemeral_public: bytes, asker_public: bytes) -> bytes:

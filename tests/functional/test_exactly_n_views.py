@@ -21,11 +21,6 @@ from tests.support.waiting import eventually
 RACERS = 200
 
 
-@pytest.fixture
-def two_apis(database_url: str, start_service: StartService) -> list[ServiceProcess]:
-    return [start_service("api", database_url), start_service("api", database_url)]
-
-
 @pytest.mark.parametrize("max_views", [1, 5])
 async def test_concurrent_reveals_across_two_processes_serve_exactly_max_views(
     two_apis: list[ServiceProcess], db: asyncpg.Connection, max_views: int

@@ -15,14 +15,13 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import pytest
 
 from services.protocol import content, envelope
 from services.protocol.envelope import b64u_decode, b64u_encode
 from services.server.settings import Webhook
 from services.worker.reaper import reap_once
 from services.worker.webhooks import Share, payload
-from tests.support.fixtures_types import ApiClient, ClientWith, StartService
+from tests.support.fixtures_types import ApiClient, ClientWith
 from tests.support.sealing import Recipient, SealedShare, seal_share, secret_passphrase
 from tests.support.services import ServiceProcess, make_settings
 from tests.support.waiting import eventually
@@ -30,6 +29,9 @@ from tests.support.waiting import eventually
 SEGMENT = 4096
 CONTENTS = "/api/v1/contents"
 RACERS = 200
+# The two_apis fixture's: a thousand reveals from one address, so no rate limit (it
+# is not what is tested).
+TWO_APIS_ENV = {"SEGMENT_SIZE": str(SEGMENT), "RATE_LIMIT_REVEAL": "0"}
 
 
 def name(who: str) -> str:
@@ -273,13 +275,6 @@ async def test_recipients_are_checked_and_a_bad_share_stores_nothing(
         assert (refused.status, (await refused.json()).get("field")) == (400, field), field
     assert await db.fetchval("SELECT count(*) FROM contents") == 0
     assert await db.fetchval("SELECT count(*) FROM receipts") == 0
-
-
-@pytest.fixture
-def two_apis(database_url: str, start_service: StartService) -> list[ServiceProcess]:
-    # A thousand reveals from one address: no rate limit (it is not what is tested).
-    env = {"SEGMENT_SIZE": str(SEGMENT), "RATE_LIMIT_REVEAL": "0"}
-    return [start_service("api", database_url, **env), start_service("api", database_url, **env)]
 
 
 async def test_racing_reveals_on_five_links_give_each_link_exactly_its_views(

@@ -20,7 +20,7 @@ import pytest
 from services.protocol import content, request
 from services.protocol.envelope import b64u_decode, b64u_encode, verifier
 from services.worker.reaper import reap_once
-from tests.support.fixtures_types import ApiClient, ClientWith, StartService
+from tests.support.fixtures_types import ApiClient, ClientWith
 from tests.support.leaks import LEAK_WATCH
 from tests.support.services import ServiceProcess, make_settings
 from tests.support.waiting import eventually
@@ -28,6 +28,7 @@ from tests.support.waiting import eventually
 SEGMENT = 4096
 REQUESTS = "/api/v1/requests"
 RACERS = 50
+TWO_APIS_ENV = {"SEGMENT_SIZE": str(SEGMENT), "RATE_LIMIT_CREATE": "0"}  # the fixture's
 
 
 def bearer(token: bytes | str) -> dict[str, str]:
@@ -261,12 +262,6 @@ async def test_who_may_ask_is_the_request_policy(api_with: ClientWith) -> None:
     assert (await allowed.post(REQUESTS, json=new_asker().body())).status == 401  # follows it
     opened = await site(api_with)
     assert (await opened.post(REQUESTS, json=new_asker().body())).status == 201
-
-
-@pytest.fixture
-def two_apis(database_url: str, start_service: StartService) -> list[ServiceProcess]:
-    env = {"SEGMENT_SIZE": str(SEGMENT), "RATE_LIMIT_CREATE": "0"}
-    return [start_service("api", database_url, **env), start_service("api", database_url, **env)]
 
 
 async def test_racing_answers_across_two_processes_store_exactly_one(

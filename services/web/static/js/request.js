@@ -1,12 +1,14 @@
 // Protocol v2 requests (docs/protocol.md, "Requests"), as services/protocol/request.py:
 // ask someone for a secret; the answer is sealed to the asker's X25519 public key.
 // The fill link holds the fill key and the public key; the collect link the private key.
-import { ContentError, unwrapContentKey, wrapContentKey } from "./content.js";
+import { unwrapContentKey, wrapContentKey } from "./content.js";
 import {
   EnvelopeError,
   KEY_BYTES,
   NONCE_BYTES,
+  b64uDecode,
   concat,
+  decodeLabel,
   hkdf,
   inputKeyMaterial,
   paddedLength,
@@ -17,7 +19,6 @@ import {
 
 const subtle = globalThis.crypto.subtle;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const SALT = encoder.encode("burnafter/v2");
 const X25519 = { name: "X25519" };
 // PKCS #8 of an X25519 private key is this prefix and its 32 raw bytes (RFC 8410).
@@ -52,7 +53,7 @@ export async function newKeyPair() {
 
 export async function publicKey(privateKey) {
   const jwk = await subtle.exportKey("jwk", await importPrivate(privateKey));
-  return Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  return b64uDecode(jwk.x);
 }
 
 /** The asker's proofs: claim and manage token from the private key; unlock, when
@@ -78,15 +79,9 @@ export async function sealNote(fillKey, note, nonce = randomBytes(NONCE_BYTES)) 
   return seal((await fillKeys(fillKey)).note, padded, nonce);
 }
 
+/** The note: zero-padded UTF-8, as a label is. */
 export async function openNote(fillKey, sealed) {
-  const raw = await unseal((await fillKeys(fillKey)).note, sealed);
-  let end = raw.length;
-  while (end > 0 && raw[end - 1] === 0) end -= 1;
-  try {
-    return decoder.decode(raw.subarray(0, end));
-  } catch {
-    throw new EnvelopeError("the note holds invalid UTF-8");
-  }
+  return decodeLabel(await unseal((await fillKeys(fillKey)).note, sealed));
 }
 
 async function wrapKey(privateKey, otherPublic, ephemeralPublic, askerPublic) {
@@ -118,5 +113,3 @@ export async function unwrapAsAsker(privateKey, wrapped) {
   const key = await wrapKey(await importPrivate(privateKey), ephemeralPublic, ephemeralPublic, await publicKey(privateKey));
   return unwrapContentKey(key, wrapped.subarray(PUBLIC_BYTES));
 }
-
-export { ContentError };
