@@ -1,4 +1,6 @@
-"""Share links (``{base}/s/{id}#{key}``) and receipt links (``{base}/r/{id}#{key}``).
+"""Share links (``{base}/s/{id}#{key}``), receipt links (``{base}/r/{id}#{key}``), and a
+request's fill links (``{base}/q/{id}#{fill key || public key}``) and collect links
+(``{base}/c/{id}#{private key}``) (docs/protocol.md, "Requests").
 
 The key rides in the fragment, which browsers and HTTP clients never send."""
 
@@ -9,8 +11,12 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from services.protocol.envelope import ID_BYTES, KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
+from services.protocol.request import PUBLIC_BYTES
 
-LinkKind = Literal["s", "r"]
+LinkKind = Literal["s", "r", "q", "c"]
+WHAT: dict[LinkKind, str] = {"s": "share", "r": "receipt", "q": "fill", "c": "collect"}
+KEY_SIZES: dict[LinkKind, int] = {"s": KEY_BYTES, "r": KEY_BYTES, "q": KEY_BYTES + PUBLIC_BYTES,
+                                  "c": KEY_BYTES}  # fmt: skip
 MAX_LINK_CHARS = 4096
 
 
@@ -34,8 +40,9 @@ def make_link(base: str, kind: LinkKind, secret_id: str, key: bytes) -> Link:
 
 
 def parse_link(text: str, kind: LinkKind) -> Link:
-    """Parse a share (``s``) or receipt (``r``) link; the base keeps any path prefix."""
-    what = "share" if kind == "s" else "receipt"
+    """Parse a share (``s``), receipt (``r``), fill (``q``) or collect (``c``) link; the
+    base keeps any path prefix."""
+    what = WHAT[kind]
     text = text.strip()
     if len(text) > MAX_LINK_CHARS:
         raise MalformedLink(f"that is not a {what} link: too long")
@@ -60,6 +67,6 @@ def parse_link(text: str, kind: LinkKind) -> Link:
         key = b64u_decode(parts.fragment)
     except EnvelopeError:
         key = b""
-    if len(key) != KEY_BYTES:
+    if len(key) != KEY_SIZES[kind]:
         raise MalformedLink(f"the key after '#' in the {what} link is damaged")
     return Link(f"{parts.scheme}://{parts.netloc}{prefix}", tail, key, kind)

@@ -101,3 +101,14 @@ test("the key is never part of a message", () => {
     assert.ok(!refused("s", at(`/s/${ID}`, hash)).message.includes(K.slice(0, 12)));
   }
 });
+
+test("a fill link carries the fill key and the public key; a collect link the private key", () => {
+  const both = Uint8Array.from({ length: 64 }, (_, n) => n);
+  const fill = currentLink("q", at(`/q/${ID}`, `#${b64uEncode(both)}`));
+  assert.deepEqual([fill.id, fill.key, fill.path], [ID, both, `/q/${ID}`]);
+  assert.equal(refused("q", at(`/q/${ID}`, `#${K}`)).reason, "key");
+  const collect = currentLink("c", at(`/c/${ID}`, `#${K}`));
+  assert.deepEqual([collect.id, collect.key], [ID, KEY]);
+  assert.equal(refused("c", at(`/c/${ID}`, `#${b64uEncode(both)}`)).reason, "key");
+  assert.equal(refused("c", at(`/s/${ID}`, `#${K}`)).reason, "id");
+});

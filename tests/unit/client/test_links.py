@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.client.links import MalformedLink, make_link, parse_link
+from services.protocol.envelope import b64u_decode, b64u_encode
 
 ID = "bjENOfnOvK0IFnvfqt16AQ"
 KEY = "kOKXkTJc2OraaIcV6h7rKO0eOopUqLXpJPzhDzt1rW0"
@@ -40,3 +41,15 @@ def test_malformed_links_are_refused_without_echoing_the_key(text: str) -> None:
     with pytest.raises(MalformedLink) as caught:
         parse_link(text, "s")
     assert KEY not in str(caught.value)
+
+
+def test_fill_and_collect_links_carry_keys_of_their_own_sizes() -> None:
+    both = bytes(range(64))
+    fill = parse_link(f"https://h/q/{ID}#{b64u_encode(both)}", "q")
+    assert (fill.kind, fill.key) == ("q", both)
+    assert str(make_link("https://h", "q", ID, both)) == f"https://h/q/{ID}#{b64u_encode(both)}"
+    assert parse_link(f"https://h/c/{ID}#{KEY}", "c").key == b64u_decode(KEY)
+    with pytest.raises(MalformedLink, match="fill link is damaged"):
+        parse_link(f"https://h/q/{ID}#{KEY}", "q")
+    with pytest.raises(MalformedLink, match="collect link is damaged"):
+        parse_link(f"https://h/c/{ID}#{b64u_encode(both)}", "c")

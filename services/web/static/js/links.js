@@ -1,5 +1,9 @@
-// Share links ({origin}/s/{id}#{key}) and receipt links ({origin}/r/{id}#{key}).
+// Share links ({origin}/s/{id}#{key}), receipt links ({origin}/r/{id}#{key}), and a
+// request's fill links ({origin}/q/{id}#{fill key || public key}) and collect links
+// ({origin}/c/{id}#{private key}) (docs/protocol.md, "Requests").
 import { KEY_BYTES, b64uDecode, b64uEncode } from "./envelope.js";
+
+const KEY_SIZES = { s: KEY_BYTES, r: KEY_BYTES, q: 2 * KEY_BYTES, c: KEY_BYTES };
 
 /** A link this page cannot use. ``reason`` is "id", "no-key" or "key"; ``id`` is
  * the link's id when that part is sound (never the key). */
@@ -29,6 +33,17 @@ const WORDS = {
     "no-key":
       "This receipt link is missing its key (the part after #). Only the receipt link you got when you created the secret has it: open that one, in full.",
     key: "The key in this receipt link is damaged (the part after #). Use the receipt link you got when you created the secret, in full.",
+  },
+  q: {
+    id: "The link is not complete: its id is damaged. Ask the person who sent it for the full link.",
+    "no-key": "The link is missing its key (the part after #). Ask the person who sent it for the full link.",
+    key: "The key in this link is damaged (the part after #). Ask the person who sent it for the full link.",
+  },
+  c: {
+    id: "The collect link is not complete: its id is damaged. Use the collect link you got when you asked, in full.",
+    "no-key":
+      "This collect link is missing its key (the part after #). Only the collect link you got when you asked has it: open that one, in full.",
+    key: "The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.",
   },
 };
 
@@ -76,7 +91,7 @@ export function currentLink(kind, where = location) {
   } catch {
     key = null;
   }
-  if (!key || key.length !== KEY_BYTES) throw new MalformedLink(words.key, "key", id);
+  if (!key || key.length !== KEY_SIZES[kind]) throw new MalformedLink(words.key, "key", id);
   const path = `${match[1]}${id}`;
   return { id, key, path, repaired: where.pathname !== path || where.hash !== `#${fragment}` };
 }
