@@ -55,7 +55,9 @@ async def limits(request: web.Request) -> web.Response:
             "max_recipients": current.max_recipients,
             "sender": sender.kind,
             "may_create": sender.kind in ALLOWED_SENDERS[settings.create_policy],
+            "may_ask": sender.kind in ALLOWED_SENDERS[settings.request_policy],
             "notify_endpoints": [hook.name for hook in settings.webhooks],
+            "email_notices": bool(settings.smtp_host),
         }
     )
 

@@ -27,7 +27,7 @@ from services.protocol.envelope import (
 )
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
-from services.server.settings import Limits, SenderLimits
+from services.server.settings import EMAIL_ADDRESS, Limits, SenderLimits
 from services.store.contents import NewContent, NewLink, NewRecipient
 from services.store.errors import SecretNotFound
 from services.store.secrets import NewSecret
@@ -218,6 +218,7 @@ CREATE_CONTENT_FIELDS = {
 _RECIPIENT_FIELDS = {"claim_verifier", "unlock_verifier", "wrapped_key", "max_views", "name"}
 _PER_LINK = _RECIPIENT_FIELDS - {"name"}
 MAX_NOTIFY = 10
+MAX_EMAIL_CHARS = 254
 
 
 def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, ...]:
@@ -229,6 +230,19 @@ def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, .
     if not all(isinstance(name, str) and name in configured for name in value):
         raise InvalidRequest("Not a notification endpoint of this service.", field="notify")
     return tuple(dict.fromkeys(value))
+
+
+def notify_email(body: dict[str, Any], smtp_host: str) -> str | None:
+    """The address to email once a request is answered: only where the operator
+    configured a relay, and only an address (never echoed back in an error)."""
+    value = body.get("email")
+    if value is None:
+        return None
+    if not smtp_host:
+        raise InvalidRequest("This service sends no email notices.", field="email")
+    if not isinstance(value, str) or len(value) > MAX_EMAIL_CHARS or not EMAIL_ADDRESS.match(value):
+        raise InvalidRequest("Not an email address (name@domain).", field="email")
+    return value
 
 
 @dataclass(frozen=True)

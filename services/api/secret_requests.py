@@ -28,6 +28,7 @@ from services.api.requests import (
     json_object,
     manage_token,
     max_sealed_bytes,
+    notify_email,
     notify_endpoints,
     optional_binary,
     secret_id,
@@ -52,6 +53,7 @@ ASK_FIELDS = {
     "manage_verifier",
     "expires_in",
     "notify",
+    "email",
 }
 _ANSWER_FIELDS = {"claim_verifier", "unlock_verifier", "max_views", "expires_in"}
 ANSWER_FIELDS = {
@@ -99,6 +101,7 @@ async def ask(request: web.Request) -> web.Response:
         expires_in=integer(body, "expires_in", default_expires, *expires),
         creator=sender.actor,
         notify=notify_endpoints(body, {hook.name for hook in settings.webhooks}),
+        notify_email=notify_email(body, settings.smtp_host),
     )
     quota_owner = sender.actor or f"address {client_key(request)}"
     expires_at = await secret_requests.ask(

@@ -211,6 +211,24 @@ class WebhookMetrics:
         )
 
 
+class NoticeMetrics:
+    """Telling askers their request was answered (services/worker/notices.py)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.answers = Counter(
+            "burnafter_request_answers_noticed",
+            "Answers to requests that became collectable and were noticed (their "
+            "request.answered webhooks queued, their email due).",
+            registry=registry,
+        )
+        self.emails = Counter(
+            "burnafter_email_notices",
+            "Email notices to askers, by outcome (sent, retry, gave_up).",
+            ["outcome"],
+            registry=registry,
+        )
+
+
 class PoolCollector(Collector):
     """Pool size and connections in use, read when scraped."""
 

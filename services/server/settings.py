@@ -33,9 +33,15 @@ CreatePolicy = Literal["open", "sso", "sso-or-token"]
 SenderKind = Literal["anonymous", "sso", "token"]
 WebhookFormat = Literal["json", "slack"]
 LogFormat = Literal["json", "console"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SENDER_KINDS: tuple[SenderKind, ...] = ("anonymous", "sso", "token")
+
+
+# An address as people type one: one @, no spaces or angle brackets, a dot in its
+# domain. What the relay accepts beyond that is its own to say.
+EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 class SettingsError(ValueError):
@@ -155,6 +161,13 @@ def audit_key(raw: str, row: Setting, earlier: Mapping[str, Any]) -> bytes:
     if raw and len(raw) < 32:
         raise SettingsError("AUDIT_KEY must be at least 32 characters (openssl rand -hex 32)")
     return raw.encode() if raw else secrets.token_bytes(32)
+
+
+def smtp_from(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    """SMTP_FROM: an address, needed once SMTP_HOST is set."""
+    if earlier["SMTP_HOST"] and not EMAIL_ADDRESS.match(raw):
+        raise SettingsError("SMTP_FROM must be the address notices come from, as name@domain")
+    return raw
 
 
 def admin_token(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
@@ -316,8 +329,19 @@ SETTINGS: tuple[Setting, ...] = (
        "`WEBHOOK_RETRY_BASE * 2**attempts` seconds", 0.01, 3600.0),
     _S("WEBHOOK_RETRY_MAX", number, 3600.0, "backoff: the longest wait between two tries",
        0.01, 86400.0),
-    _S("WEBHOOK_MAX_ATTEMPTS", integer, 25, "attempts before a delivery is given up",
-       1, 1000),
+    _S("WEBHOOK_MAX_ATTEMPTS", integer, 25, "attempts before a delivery (webhook or email) "
+       "is given up", 1, 1000),
+    _S("SMTP_HOST", text, "", "the SMTP relay through which the reaper emails an asker whose "
+       "request was answered, when the asker left an address (docs/operations.md)",
+       shown="(none: no email notices)", compose=True),
+    _S("SMTP_PORT", integer, 587, "the relay's port", 1, 65535, compose=True),
+    _S("SMTP_SECURITY", choice, "starttls", "`starttls`, `tls` (implicit, port 465) or "
+       "`none` (a relay on the same host or network only)", choices=("starttls", "tls", "none"),
+       compose=True),
+    _S("SMTP_USERNAME", text, "", "the relay's user, if it wants one", compose=True),
+    _S("SMTP_PASSWORD", text, "", "the relay's password (keep it in a secret)", compose=True),
+    _S("SMTP_FROM", smtp_from, "", "the address notices come from; needed with SMTP_HOST",
+       compose=True),
 )  # fmt: skip
 BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 
@@ -409,6 +433,12 @@ class Settings:
     webhook_retry_base: float = _default("WEBHOOK_RETRY_BASE")
     webhook_retry_max: float = _default("WEBHOOK_RETRY_MAX")
     webhook_max_attempts: int = _default("WEBHOOK_MAX_ATTEMPTS")
+    smtp_host: str = _default("SMTP_HOST")
+    smtp_port: int = _default("SMTP_PORT")
+    smtp_security: SmtpSecurity = _default("SMTP_SECURITY")  # noqa: RUF009 - on purpose
+    smtp_username: str = _default("SMTP_USERNAME")
+    smtp_password: str = _default("SMTP_PASSWORD")
+    smtp_from: str = _default("SMTP_FROM")
 
     def limits_for(self, sender: SenderKind) -> SenderLimits:
         return self.sender_limits.get(

@@ -47,6 +47,7 @@ class NewRequest:
     expires_in: int
     creator: str | None = None
     notify: tuple[str, ...] = ()
+    notify_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ _ASK = """
 INSERT INTO requests (id, fill_verifier, note, files_allowed, max_content_bytes,
                       max_sealed_bytes, answer_claim_verifier, answer_unlock_verifier,
                       answer_max_views, answer_expires_in, manage_verifier, creator, notify,
-                      quota_key, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-        now() + make_interval(secs => $15))
+                      quota_key, notify_email, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+        now() + make_interval(secs => $16))
 RETURNING expires_at
 """
 
@@ -103,6 +104,7 @@ async def ask(pool: asyncpg.Pool, new: NewRequest, quota_key: str | None) -> dat
         new.creator,
         list(new.notify),
         quota_key,
+        new.notify_email,
         new.expires_in,
     )
     return expires_at
@@ -201,3 +203,64 @@ async def reap_requests(pool: asyncpg.Pool, retention: int, batch_size: int) -> 
     """Delete one batch of requests past their time by ``retention`` seconds."""
     reaped: int = await pool.fetchval(_REAP, retention, batch_size)
     return reaped
+
+
+_NOTICE = "SELECT burnafter_notice_answers_v1($1)"
+
+
+async def notice_answers(pool: asyncpg.Pool, batch_size: int) -> int:
+    """Mark up to ``batch_size`` answers that became collectable as noticed, queueing
+    their ``request.answered`` webhooks in the same statement; how many."""
+    noticed: int = await pool.fetchval(_NOTICE, batch_size)
+    return noticed
+
+
+@dataclass(frozen=True)
+class EmailNotice:
+    """An answered request whose asker left an address."""
+
+    id: str
+    address: str
+    attempts: int  # made before this one
+    created_at: datetime
+    answered_at: datetime
+
+
+_TAKE_EMAILS = """
+SELECT id, notify_email AS address, email_attempts AS attempts, created_at, answered_at
+FROM requests
+WHERE state = 'answered' AND notify_email IS NOT NULL AND email_next_at <= now()
+ORDER BY answered_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+_EMAILED = """
+UPDATE requests SET notify_email = NULL, email_attempts = email_attempts + 1 WHERE id = $1
+"""
+_EMAIL_FAILED = """
+UPDATE requests
+SET email_attempts = email_attempts + 1,
+    email_next_at = clock_timestamp() + make_interval(secs => $2),
+    notify_email = CASE WHEN email_attempts + 1 >= $3 THEN NULL ELSE notify_email END
+WHERE id = $1
+"""
+
+
+async def take_due_emails(conn: asyncpg.Connection, limit: int) -> list[EmailNotice]:
+    """Up to ``limit`` email notices due (their answer noticed, their retry time come),
+    locked until the caller's transaction ends, so two mailers never send one twice."""
+    return [EmailNotice(**dict(row)) for row in await conn.fetch(_TAKE_EMAILS, limit)]
+
+
+async def mark_emailed(conn: asyncpg.Connection, notice: EmailNotice) -> None:
+    """Sent: the address is erased."""
+    await conn.execute(_EMAILED, notice.id)
+
+
+async def mark_email_failed(
+    conn: asyncpg.Connection, notice: EmailNotice, retry_in: float, max_attempts: int
+) -> bool:
+    """Count the attempt and retry in ``retry_in`` s; after ``max_attempts`` the
+    address is erased and the notice given up. Says whether it was given up."""
+    await conn.execute(_EMAIL_FAILED, notice.id, retry_in, max_attempts)
+    return notice.attempts + 1 >= max_attempts

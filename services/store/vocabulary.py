@@ -100,6 +100,10 @@ WEBHOOK_EVENTS = {
         EventKind.DELETED,
     )
 }
+# Sent for a request whose answer can be collected (services/worker/notices.py); the
+# answer's link has the request's id, so its secret_ref is the request's.
+REQUEST_ANSWERED = "request.answered"
+WEBHOOK_NAMES = frozenset({*WEBHOOK_EVENTS.values(), REQUEST_ANSWERED})
 
 
 def parse_event(word: str) -> EventKind | None:

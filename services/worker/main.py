@@ -1,5 +1,6 @@
-"""The worker role (``burnafter reaper``): the reaper's passes and, when webhooks are
-configured, the dispatcher, until SIGTERM; or one pass with ``--once``."""
+"""The worker role (``burnafter reaper``): the reaper's passes and, when webhooks or
+an SMTP relay are configured, the notices of answered requests and the webhook
+dispatcher, until SIGTERM; or one pass with ``--once``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from services.server.appkeys import POOL, REGISTRY, SETTINGS
 from services.server.database import open_database
 from services.server.metrics import (
+    NoticeMetrics,
     ReaperMetrics,
     WebhookMetrics,
     new_registry,
@@ -24,6 +26,7 @@ from services.server.metrics import (
     watch_pool,
 )
 from services.server.settings import Settings
+from services.worker.notices import Notices
 from services.worker.reaper import Reaper
 from services.worker.webhooks import Dispatcher
 
@@ -32,19 +35,22 @@ from services.worker.webhooks import Dispatcher
 async def background_work(
     pool: asyncpg.Pool, settings: Settings, registry: CollectorRegistry
 ) -> AsyncIterator[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]:
-    """What the reaper process does until told to stop: reap, and deliver webhooks
-    when any are configured. Yields the coroutine function to run."""
-    reaper = Reaper(pool, settings, ReaperMetrics(registry))
-    if not settings.webhooks:
-        yield reaper.run_until
-        return
-    async with aiohttp.ClientSession() as session:
-        dispatcher = Dispatcher(pool, settings, WebhookMetrics(registry), session)
+    """What the reaper process does until told to stop: reap; and when webhooks or
+    an SMTP relay are configured, tell askers of answers and deliver webhooks.
+    Yields the coroutine function to run."""
+    loops = [Reaper(pool, settings, ReaperMetrics(registry)).run_until]
+    if settings.webhooks or settings.smtp_host:
+        loops.append(Notices(pool, settings, NoticeMetrics(registry)).run_until)
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.webhooks:
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            dispatcher = Dispatcher(pool, settings, WebhookMetrics(registry), session)
+            loops.append(dispatcher.run_until)
 
-        async def both(stop: asyncio.Event) -> None:
-            await asyncio.gather(reaper.run_until(stop), dispatcher.run_until(stop))
+        async def all_of(stop: asyncio.Event) -> None:
+            await asyncio.gather(*(loop(stop) for loop in loops))
 
-        yield both
+        yield all_of
 
 
 async def run(settings: Settings, *, once: bool = False) -> None:

@@ -15,7 +15,6 @@ are never logged (a Slack URL is itself a credential)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -31,8 +30,8 @@ from services.server.audit import Auditor
 from services.server.metrics import WebhookMetrics
 from services.server.settings import Settings, Webhook
 from services.store import webhooks as outbox
-from services.store.db import DATABASE_UNAVAILABLE
-from services.store.vocabulary import WEBHOOK_EVENTS, EventKind
+from services.store.vocabulary import REQUEST_ANSWERED, WEBHOOK_EVENTS, EventKind
+from services.worker.rounds import backoff, run_rounds
 
 log = structlog.get_logger("burnafter.webhooks")
 
@@ -43,6 +42,7 @@ _EVENT_TEXT = {
     WEBHOOK_EVENTS[EventKind.BURNED]: "was destroyed after too many wrong passphrases",
     WEBHOOK_EVENTS[EventKind.REVOKED]: "was revoked",
     WEBHOOK_EVENTS[EventKind.DELETED]: "was deleted by its recipient",
+    REQUEST_ANSWERED: "was answered",
 }
 
 
@@ -76,7 +76,8 @@ def payload(
     if hook.format == "slack":
         who = f" (shared by {sender})" if sender else ""
         whom = f" for recipient {share.recipient + 1} of share {share.ref}" if share else ""
-        text = f"burnafter: secret {ref}{whom}{who} {_EVENT_TEXT.get(event, event)} at {stamp}."
+        what = "request" if event == REQUEST_ANSWERED else "secret"
+        text = f"burnafter: {what} {ref}{whom}{who} {_EVENT_TEXT.get(event, event)} at {stamp}."
         return json.dumps({"text": text}).encode()
     body: dict[str, object] = {
         "delivery": delivery,
@@ -104,10 +105,6 @@ class Dispatcher:
         self.session = session
         self.hooks = {hook.name: hook for hook in settings.webhooks}
         self.auditor = Auditor(settings.audit_key, "reaper")
-
-    def _backoff(self, attempts_before: int) -> float:
-        base, most = self.settings.webhook_retry_base, self.settings.webhook_retry_max
-        return float(min(base * 2 ** min(attempts_before, 30), most))
 
     async def _post(self, hook: Webhook, row: outbox.Delivery) -> int | None:
         """The endpoint's HTTP status, or None when it could not be reached."""
@@ -158,7 +155,7 @@ class Dispatcher:
                 conn,
                 row,
                 status,
-                self._backoff(row.attempts),
+                backoff(self.settings, row.attempts),
                 self.settings.webhook_max_attempts,
                 unknown,
             )
@@ -187,12 +184,4 @@ class Dispatcher:
         return len(rows)
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            taken = 0
-            try:
-                taken = await self.run_once()
-            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError) as exc:
-                log.warning("webhook_round_failed", error=type(exc).__name__)
-            if taken < BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.settings.webhook_interval)
+        await run_rounds(stop, self.run_once, BATCH, self.settings.webhook_interval, "webhook")

@@ -1001,9 +1001,17 @@ CREATE TABLE requests (
     expires_at             timestamptz NOT NULL,
     opened_at              timestamptz,
     answered_at            timestamptz,
+    -- Telling the asker (migration 0012): when the answer was noticed (its webhooks
+    -- queued), and the address to email, erased once sent or given up.
+    noticed_at             timestamptz,
+    notify_email           text CHECK (length(notify_email) <= 254),
+    email_attempts         integer NOT NULL DEFAULT 0,
+    email_next_at          timestamptz,
     CHECK ((state = 'answered') = (answered_at IS NOT NULL))
 );
 CREATE INDEX requests_expires_at_idx ON requests (expires_at);
+CREATE INDEX requests_notice_due_idx ON requests (answered_at)
+WHERE state = 'answered' AND (noticed_at IS NULL OR notify_email IS NOT NULL);
 
 -- The responder reads the request: its sealed note and what it allows, for a fill
 -- link's claim (checked as a reveal checks one: without a lock, against a stand-in
@@ -1129,4 +1137,30 @@ LANGUAGE sql AS $$
         RETURNING id
     )
     SELECT count(*)::integer FROM gone
+$$;
+
+-- Up to batch answers that became collectable: mark them noticed and queue their
+-- request.answered webhooks. Returns how many were noticed.
+CREATE FUNCTION burnafter_notice_answers_v1(batch integer) RETURNS integer
+LANGUAGE sql AS $$
+    WITH due AS (
+        SELECT q.id FROM requests AS q
+        JOIN secrets AS s ON s.id = q.id
+        JOIN contents AS c ON c.id = s.content_id AND c.state = 'live'
+        WHERE q.state = 'answered' AND q.noticed_at IS NULL
+        ORDER BY q.answered_at
+        LIMIT batch
+        FOR UPDATE OF q SKIP LOCKED
+    ), noticed AS (
+        UPDATE requests AS q SET noticed_at = now(), email_next_at = now()
+        FROM due WHERE q.id = due.id
+        RETURNING q.id
+    ), queued AS (
+        INSERT INTO webhook_deliveries (secret_id, endpoint, event, sender, occurred_at)
+        SELECT n.id, endpoint, 'request.answered', r.creator, now()
+        FROM noticed AS n
+        JOIN receipts AS r ON r.id = n.id
+        CROSS JOIN LATERAL unnest(r.notify) AS endpoint
+    )
+    SELECT count(*)::integer FROM noticed
 $$;

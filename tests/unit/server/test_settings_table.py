@@ -109,6 +109,12 @@ def sample(row: Setting) -> str:
     return "x-sample"
 
 
+# A setting that is valid only with another: SMTP_HOST needs SMTP_FROM.
+COMPANIONS = {"SMTP_HOST": {"SMTP_FROM": "notices@h.example"}}
+
+
 @pytest.mark.parametrize("row", SETTINGS, ids=lambda row: row.name)
 def test_every_setting_is_read(row: Setting) -> None:
-    assert repr(load_settings({**BASE, row.name: sample(row)})) != repr(load_settings(BASE))
+    companions = COMPANIONS.get(row.name, {})
+    with_it = load_settings({**BASE, **companions, row.name: sample(row)})
+    assert repr(with_it) != repr(load_settings({**BASE, **companions}))

@@ -85,6 +85,9 @@ app.kubernetes.io/component: {{ .component }}
 - name: WEBHOOKS
   valueFrom:
     secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: WEBHOOKS, optional: true}
+- name: SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.secrets.existingSecret }}, key: SMTP_PASSWORD, optional: true}
 {{- end }}
 {{- end }}
 

@@ -1,0 +1,263 @@
+"""Telling the asker that a request was answered (issue 17): a ``request.answered``
+webhook and an email through a real SMTP server (aiosmtpd on loopback), each sent
+once the answer can be collected, and neither carrying anything that opens it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from services.api.app import create_app
+from services.protocol import request
+from services.protocol.envelope import b64u_encode
+from services.server.audit import Auditor
+from services.server.metrics import NoticeMetrics, WebhookMetrics, new_registry
+from services.server.settings import Settings
+from services.worker.notices import SUBJECT, Notices
+from services.worker.webhooks import Dispatcher
+from tests.support.asking import REQUESTS, SEGMENT, Asker, bearer, collect, new_asker, sealed_answer
+from tests.support.fixtures_types import AiohttpClient, ApiClient
+from tests.support.leaks import LEAK_WATCH
+from tests.support.services import make_settings
+from tests.support.waiting import eventually
+from tools.net import free_port
+
+HOOK_SECRET = "request-hook-signing-secret-" + "k" * 20
+ADDRESS = "asker@example.test"
+
+
+@dataclass
+class Relay:
+    """An SMTP relay on loopback (aiosmtpd) that keeps what it is handed."""
+
+    port: int = field(default_factory=free_port)
+    got: list[Envelope] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's name
+        self, _server: SMTP, _session: Session, envelope: Envelope
+    ) -> str:
+        self.got.append(envelope)
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def messages(self) -> list[Message]:
+        return [
+            message_from_bytes(bytes(envelope.original_content or b"")) for envelope in self.got
+        ]
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    smtp = Relay()
+    yield smtp
+    smtp.stop()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    opened = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield opened
+    await opened.close()
+
+
+def notice_settings(database_url: str, **env: str) -> Settings:
+    return make_settings(database_url, SEGMENT_SIZE=str(SEGMENT), AUDIT_KEY="n" * 32, **env)
+
+
+def smtp_env(relay: Relay) -> dict[str, str]:
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(relay.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "burnafter@example.test",
+        "WEBHOOK_RETRY_BASE": "0.2",
+        "WEBHOOK_RETRY_MAX": "0.2",
+    }
+
+
+async def ask(api: ApiClient, asker: Asker, **fields: Any) -> str:
+    asked = await api.post(REQUESTS, json=asker.body(**fields))
+    assert asked.status == 201, await asked.text()
+    request_id: str = (await asked.json())["id"]
+    return request_id
+
+
+async def answer_in_parts(
+    api: ApiClient, request_id: str, asker: Asker, text: str, data: bytes
+) -> tuple[dict[str, str], str, list[bytes]]:
+    """The responder's answer and its first segment only: the upload token (none for
+    one segment), and the segments to put."""
+    body, segments = sealed_answer(asker.public_key, text, data)
+    answered = await api.post(
+        f"{REQUESTS}/{request_id}/answer", json={**body, **asker.fill_claim()}
+    )
+    assert answered.status == 201
+    upload = (await answered.json())["upload"]
+    return (bearer(upload["token"]) if upload else {}), request_id, segments
+
+
+async def finish_upload(
+    api: ApiClient, token: dict[str, str], request_id: str, segments: list[bytes]
+) -> None:
+    for index in range(1, len(segments)):
+        url = f"/api/v1/contents/{request_id}/segments/{index}"
+        assert (await api.put(url, data=segments[index], headers=token)).status == 200
+    assert (await api.post(f"/api/v1/contents/{request_id}/finalize", headers=token)).status == 200
+
+
+async def test_the_webhook_tells_of_an_answer_once_it_can_be_collected(
+    aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
+) -> None:
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    async def hook(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        got.append((dict(request.headers), await request.read()))
+        return aiohttp.web.Response(status=204)
+
+    receiver = await aiohttp_client(_hook_app(hook))
+    LEAK_WATCH.add("webhook secret", HOOK_SECRET)
+    url = str(receiver.make_url("/hook"))
+    hooks = [{"name": "ops", "url": url, "secret": HOOK_SECRET, "format": "json"}]
+    settings = notice_settings(database_url, WEBHOOKS=json.dumps(hooks))
+    api = await aiohttp_client(create_app(settings))
+    notices = Notices(pool, settings, NoticeMetrics(new_registry("reaper")))
+    async with aiohttp.ClientSession() as session:
+        dispatcher = Dispatcher(pool, settings, WebhookMetrics(new_registry("reaper")), session)
+        asker = new_asker()
+        request_id = await ask(api, asker, notify=["ops"])
+        text, data = f"the key {secrets.token_hex(6)}", os.urandom(3 * SEGMENT)
+        LEAK_WATCH.add("plaintext", text)
+        token, _, segments = await answer_in_parts(api, request_id, asker, text, data)
+
+        # Answered but still uploading: nothing to tell yet, the answer cannot be opened.
+        assert await notices.run_once() == 0
+        assert await dispatcher.run_once() == 0
+        await finish_upload(api, token, request_id, segments)
+        assert await notices.run_once() == 1
+        assert await dispatcher.run_once() == 1
+        assert await notices.run_once() == 0  # told once
+        assert await dispatcher.run_once() == 0
+
+    ((headers, body),) = got
+    payload = json.loads(body)
+    assert headers["X-Burnafter-Event"] == payload["event"] == "request.answered"
+    assert payload["secret_ref"] == Auditor(settings.audit_key, "reaper").ref(request_id)
+    assert request_id.encode() not in body
+    assert await collect(api, request_id, asker) == (text, data)
+
+
+def _hook_app(handler: Any) -> aiohttp.web.Application:
+    app = aiohttp.web.Application()
+    app.router.add_post("/hook", handler)
+    return app
+
+
+async def test_the_asker_is_emailed_through_a_real_smtp_relay_and_nothing_in_it_opens_anything(
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    pool: asyncpg.Pool,
+    relay: Relay,
+    db: asyncpg.Connection,
+) -> None:
+    relay.start()
+    settings = notice_settings(database_url, **smtp_env(relay))
+    api = await aiohttp_client(create_app(settings))
+    assert (await (await api.get("/api/v1/limits")).json())["email_notices"] is True
+    notices = Notices(pool, settings, NoticeMetrics(new_registry("reaper")))
+    asker = new_asker()
+    request_id = await ask(api, asker, email=ADDRESS)
+    text = f"db password {secrets.token_hex(8)}"
+    LEAK_WATCH.add("plaintext", text)
+    token, _, segments = await answer_in_parts(api, request_id, asker, text, b"")
+    assert (len(segments), token) == (1, {})  # one segment: collectable at once
+
+    assert await notices.run_once() == 1
+    (envelope,) = relay.got
+    assert (envelope.mail_from, envelope.rcpt_tos) == ("burnafter@example.test", [ADDRESS])
+    (message,) = relay.messages()
+    assert message["Subject"] == SUBJECT and message["To"] == ADDRESS
+    raw = bytes(envelope.original_content or b"")
+    assert b"was answered" in raw
+    assert Auditor(settings.audit_key, "reaper").ref(request_id).encode() in raw
+    # No key, no link, no note, no answer: in any encoding the keys could take.
+    for what in (
+        asker.fill_key,
+        asker.private_key,
+        asker.public_key,
+        request.collect_keys(asker.private_key).claim,
+        request.collect_keys(asker.private_key).manage,
+    ):
+        assert what not in raw and b64u_encode(what).encode() not in raw
+        assert what.hex().encode() not in raw
+    for words in (asker.note, text, request_id, "#", "/c/", "/q/", "http"):
+        assert words.encode() not in raw, words
+    # Sent once, and the address is gone from the database.
+    assert await db.fetchval("SELECT notify_email FROM requests WHERE id = $1", request_id) is None
+    assert await notices.run_once() == 0
+    assert len(relay.got) == 1
+
+
+async def test_an_email_waits_for_a_relay_that_is_down(
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    pool: asyncpg.Pool,
+    relay: Relay,
+    db: asyncpg.Connection,
+) -> None:
+    settings = notice_settings(database_url, **smtp_env(relay))
+    api = await aiohttp_client(create_app(settings))
+    notices = Notices(pool, settings, NoticeMetrics(new_registry("reaper")))
+    asker = new_asker()
+    request_id = await ask(api, asker, email=ADDRESS)
+    await answer_in_parts(api, request_id, asker, "hello there", b"")
+
+    # Nobody listens on the relay's port yet: the address stays, the attempt counts.
+    assert await notices.run_once() == 1
+    row = await db.fetchrow("SELECT notify_email, email_attempts FROM requests")
+    assert (row["notify_email"], row["email_attempts"]) == (ADDRESS, 1)
+    relay.start()
+
+    async def sent() -> bool:
+        await notices.run_once()
+        return len(relay.got) == 1
+
+    await eventually(sent, what="the retry after the backoff reached the relay")
+    assert await db.fetchval("SELECT notify_email FROM requests") is None
+
+
+async def test_an_address_is_taken_only_where_email_is_configured(
+    aiohttp_client: AiohttpClient, database_url: str, relay: Relay, db: asyncpg.Connection
+) -> None:
+    plain = await aiohttp_client(create_app(notice_settings(database_url)))
+    assert (await (await plain.get("/api/v1/limits")).json())["email_notices"] is False
+    refused = await plain.post(REQUESTS, json=new_asker().body(email=ADDRESS))
+    problem = await refused.json()
+    assert (refused.status, problem["field"]) == (400, "email")
+    assert ADDRESS not in json.dumps(problem)
+
+    mailing = await aiohttp_client(create_app(notice_settings(database_url, **smtp_env(relay))))
+    for bad in ("not an address", "a@b", "<x@y.z>", 7, "x" * 250 + "@y.test", "a@b.c, d@e.f"):
+        refused = await mailing.post(REQUESTS, json=new_asker().body(email=bad))
+        assert (refused.status, (await refused.json())["field"]) == (400, "email"), bad
+    assert await db.fetchval("SELECT count(*) FROM requests") == 0
