@@ -104,6 +104,10 @@ class SecretEvents:
         self.auditor.record("request.created", outcome="ok", secret_id=request_id,
                             access=access, actor=actor)  # fmt: skip
 
+    def request_opened(self, request_id: str, access: Access) -> None:
+        """A fill link read: the responder saw the note."""
+        self.auditor.record("request.opened", outcome="ok", secret_id=request_id, access=access)
+
     def answered(self, request_id: str, sealed_bytes: int, access: Access) -> None:
         """A request's one answer stored: a link, whose id is the request's."""
         self.metrics.created.inc()

@@ -118,6 +118,7 @@ async def open_request(request: web.Request) -> web.Response:
     body = await json_object(request, {"claim"}, PROOF_BODY_BYTES)
     claim = binary(body, "claim", size=PROOF_BYTES)
     found = await secret_requests.open_request(request.config_dict[POOL], the_id, claim)
+    request.app[SECRET_EVENTS].request_opened(the_id, access_of(request))
     return web.json_response(
         {
             "note": None if found.note is None else b64u_encode(found.note),

@@ -14,9 +14,11 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+import structlog.testing
 
 from services.protocol import content, request
 from services.protocol.envelope import b64u_decode, b64u_encode
+from services.server.audit import Auditor
 from services.worker.reaper import reap_once
 from tests.support.asking import (
     REQUESTS,
@@ -207,3 +209,21 @@ async def test_the_reaper_takes_requests_a_retention_past_their_time(
         await pool.close()
     left = {row["id"] for row in await db.fetch("SELECT id FROM requests")}
     assert stale not in left and fresh in left
+
+
+async def test_a_request_s_life_is_audited_by_its_reference_only(api_with: ClientWith) -> None:
+    api = await site(api_with, AUDIT_KEY="q" * 32)
+    asker = new_asker()
+    with structlog.testing.capture_logs() as logged:
+        request_id = (await (await api.post(REQUESTS, json=asker.body())).json())["id"]
+        assert (await api.post(f"{REQUESTS}/{request_id}/open", json=asker.fill_claim())).ok
+        assert (await answer(api, request_id, asker, asker.public_key, "hunter2")).status == 201
+    audit = [line for line in logged if line.get("audit")]
+    assert [line["event"] for line in audit] == [
+        "request.created",
+        "request.opened",
+        "request.answered",
+    ]
+    ref = Auditor(b"q" * 32, "api").ref(request_id)
+    assert {line["secret_ref"] for line in audit} == {ref}
+    assert request_id not in repr(logged) and asker.note not in repr(logged)
