@@ -18,6 +18,7 @@ from services.api.requests import (
     binary,
     create_body_limit,
     create_request,
+    email_notices,
     integer,
     json_object,
     manage_token,
@@ -57,7 +58,7 @@ async def limits(request: web.Request) -> web.Response:
             "may_create": sender.kind in ALLOWED_SENDERS[settings.create_policy],
             "may_ask": sender.kind in ALLOWED_SENDERS[settings.request_policy],
             "notify_endpoints": [hook.name for hook in settings.webhooks],
-            "email_notices": bool(settings.smtp_host),
+            "email_notices": email_notices(settings.smtp_host, sender.kind),
         }
     )
 

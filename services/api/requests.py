@@ -27,7 +27,7 @@ from services.protocol.envelope import (
 )
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
-from services.server.settings import EMAIL_ADDRESS, Limits, SenderLimits
+from services.server.settings import EMAIL_ADDRESS, Limits, SenderKind, SenderLimits
 from services.store.contents import NewContent, NewLink, NewRecipient
 from services.store.errors import SecretNotFound
 from services.store.secrets import NewSecret
@@ -232,14 +232,24 @@ def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, .
     return tuple(dict.fromkeys(value))
 
 
-def notify_email(body: dict[str, Any], smtp_host: str) -> str | None:
-    """The address to email once a request is answered: only where the operator
-    configured a relay, and only an address (never echoed back in an error)."""
+def email_notices(smtp_host: str, sender: SenderKind) -> bool:
+    """Whether this sender may leave an address: where the operator configured a
+    relay, and not for an anonymous one, who could make the service email anyone."""
+    return bool(smtp_host) and sender != "anonymous"
+
+
+def notify_email(body: dict[str, Any], smtp_host: str, sender: SenderKind) -> str | None:
+    """The address to email once a request is answered: only where ``email_notices``
+    allows it, and only an address (never echoed back in an error)."""
     value = body.get("email")
     if value is None:
         return None
-    if not smtp_host:
-        raise InvalidRequest("This service sends no email notices.", field="email")
+    if not email_notices(smtp_host, sender):
+        raise InvalidRequest(
+            "This service sends email notices only to signed-in users and API tokens, "
+            "where its operator configured them.",
+            field="email",
+        )
     if not isinstance(value, str) or len(value) > MAX_EMAIL_CHARS or not EMAIL_ADDRESS.match(value):
         raise InvalidRequest("Not an email address (name@domain).", field="email")
     return value

@@ -101,7 +101,7 @@ async def ask(request: web.Request) -> web.Response:
         expires_in=integer(body, "expires_in", default_expires, *expires),
         creator=sender.actor,
         notify=notify_endpoints(body, {hook.name for hook in settings.webhooks}),
-        notify_email=notify_email(body, settings.smtp_host),
+        notify_email=notify_email(body, settings.smtp_host, sender.kind),
     )
     quota_owner = sender.actor or f"address {client_key(request)}"
     expires_at = await secret_requests.ask(

@@ -36,6 +36,7 @@ from tools.net import free_port
 
 HOOK_SECRET = "request-hook-signing-secret-" + "k" * 20
 ADDRESS = "asker@example.test"
+SIGNED_IN = {"X-Forwarded-Email": "asker@example.test"}
 
 
 @dataclass
@@ -85,6 +86,11 @@ def notice_settings(database_url: str, **env: str) -> Settings:
     return make_settings(database_url, SEGMENT_SIZE=str(SEGMENT), AUDIT_KEY="n" * 32, **env)
 
 
+def signed_in_settings(database_url: str, relay: Relay) -> Settings:
+    """A relay configured, and the test client taken for the proxy that signs users in."""
+    return notice_settings(database_url, TRUSTED_PROXIES="127.0.0.1/32", **smtp_env(relay))
+
+
 def smtp_env(relay: Relay) -> dict[str, str]:
     return {
         "SMTP_HOST": "127.0.0.1",
@@ -97,7 +103,7 @@ def smtp_env(relay: Relay) -> dict[str, str]:
 
 
 async def ask(api: ApiClient, asker: Asker, **fields: Any) -> str:
-    asked = await api.post(REQUESTS, json=asker.body(**fields))
+    asked = await api.post(REQUESTS, json=asker.body(**fields), headers=SIGNED_IN)
     assert asked.status == 201, await asked.text()
     request_id: str = (await asked.json())["id"]
     return request_id
@@ -181,9 +187,8 @@ async def test_the_asker_is_emailed_through_a_real_smtp_relay_and_nothing_in_it_
     db: asyncpg.Connection,
 ) -> None:
     relay.start()
-    settings = notice_settings(database_url, **smtp_env(relay))
+    settings = signed_in_settings(database_url, relay)
     api = await aiohttp_client(create_app(settings))
-    assert (await (await api.get("/api/v1/limits")).json())["email_notices"] is True
     notices = Notices(pool, settings, NoticeMetrics(new_registry("reaper")))
     asker = new_asker()
     request_id = await ask(api, asker, email=ADDRESS)
@@ -225,7 +230,7 @@ async def test_an_email_waits_for_a_relay_that_is_down(
     relay: Relay,
     db: asyncpg.Connection,
 ) -> None:
-    settings = notice_settings(database_url, **smtp_env(relay))
+    settings = signed_in_settings(database_url, relay)
     api = await aiohttp_client(create_app(settings))
     notices = Notices(pool, settings, NoticeMetrics(new_registry("reaper")))
     asker = new_asker()
@@ -246,7 +251,7 @@ async def test_an_email_waits_for_a_relay_that_is_down(
     assert await db.fetchval("SELECT notify_email FROM requests") is None
 
 
-async def test_an_address_is_taken_only_where_email_is_configured(
+async def test_an_address_is_taken_only_where_email_is_configured_and_not_from_anyone(
     aiohttp_client: AiohttpClient, database_url: str, relay: Relay, db: asyncpg.Connection
 ) -> None:
     plain = await aiohttp_client(create_app(notice_settings(database_url)))
@@ -256,8 +261,18 @@ async def test_an_address_is_taken_only_where_email_is_configured(
     assert (refused.status, problem["field"]) == (400, "email")
     assert ADDRESS not in json.dumps(problem)
 
-    mailing = await aiohttp_client(create_app(notice_settings(database_url, **smtp_env(relay))))
+    # An anonymous asker could make the service email anyone: only a signed-in user
+    # (or an API token) may leave an address.
+    mailing = await aiohttp_client(create_app(signed_in_settings(database_url, relay)))
+    assert (await (await mailing.get("/api/v1/limits")).json())["email_notices"] is False
+    anonymous = await mailing.post(REQUESTS, json=new_asker().body(email=ADDRESS))
+    assert (anonymous.status, (await anonymous.json())["field"]) == (400, "email")
+    limits = await (await mailing.get("/api/v1/limits", headers=SIGNED_IN)).json()
+    assert limits["email_notices"] is True
     for bad in ("not an address", "a@b", "<x@y.z>", 7, "x" * 250 + "@y.test", "a@b.c, d@e.f"):
-        refused = await mailing.post(REQUESTS, json=new_asker().body(email=bad))
+        body = new_asker().body(email=bad)
+        refused = await mailing.post(REQUESTS, json=body, headers=SIGNED_IN)
         assert (refused.status, (await refused.json())["field"]) == (400, "email"), bad
     assert await db.fetchval("SELECT count(*) FROM requests") == 0
+    taken = await mailing.post(REQUESTS, json=new_asker().body(email=ADDRESS), headers=SIGNED_IN)
+    assert taken.status == 201

@@ -1,11 +1,16 @@
-"""A loopback TCP proxy that breaks a connection once, mid-stream: a flaky network
-between a client and the api, for the tests of resumed transfers."""
+"""Proxies on loopback for the tests: a TCP proxy that breaks a connection once,
+mid-stream (a flaky network between a client and the api, for the tests of resumed
+transfers), and a reverse proxy that keeps a request log (what an edge in front of
+burnafter would see)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
+
+import aiohttp
+from aiohttp import web
 
 Direction = Literal["up", "down"]  # client to server, server to client
 
@@ -85,3 +90,60 @@ class CuttingProxy:
         except (ConnectionError, OSError):
             for each in both:
                 each.transport.abort()
+
+
+# Headers that belong to one hop, not to the request or answer passed on.
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+}
+
+
+@dataclass
+class RecordingProxy:
+    """A reverse proxy on loopback in front of ``upstream`` (a base URL) that keeps
+    every request it passes on, as a proxy's request log would: the method, the URL,
+    the headers and the body. Clients that use it see one site, as behind an edge."""
+
+    upstream: str
+    requests: list[bytes] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> str:
+        """Listen; answers the proxy's base URL."""
+        self._session = aiohttp.ClientSession(auto_decompress=False)
+        app = web.Application(client_max_size=1 << 30)
+        app.router.add_route("*", "/{tail:.*}", self._pass_on)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _pass_on(self, request: web.Request) -> web.Response:
+        assert self._session is not None
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        head = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+        self.requests.append(f"{request.method} {request.url}\n{head}\n\n".encode() + body)
+        async with self._session.request(
+            request.method,
+            self.upstream + request.rel_url.path_qs,
+            headers=headers,
+            data=body,
+            allow_redirects=False,
+        ) as answer:
+            payload = await answer.read()
+            kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+            return web.Response(status=answer.status, headers=kept, body=payload)
