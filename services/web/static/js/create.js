@@ -8,12 +8,13 @@
 import * as api from "./api.js";
 import { ContentSealer, newContentKey, prepareContent, prepareShare } from "./content.js";
 import { LABEL_BYTES } from "./envelope.js";
+import { Attachments } from "./attaching.js";
+import { FALLBACK_LIMITS, checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
 import { buildLink } from "./links.js";
 import { PASSWORD_KINDS, generate, passphraseStrength } from "./passwords.js";
 import { drawQr } from "./qr.js";
-import { budget, fileType, fitFiles, formatSize } from "./sizes.js";
-import { uploadSegments } from "./transfer.js";
-import { byId, focusHeading, formatDuration, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
+import { showUploadStart, uploadRest, uploadSubject } from "./sending.js";
+import { byId, focusHeading, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
 // The secret's text. One final newline is not part of it (what a pasted line
 // usually ends with), the same rule as `burnafter send` (README, "Command line").
@@ -21,43 +22,24 @@ function secretText() {
   return byId("secret-text").value.replace(/\n$/, "");
 }
 
-const EXPIRY_CHOICES = [300, 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
-const FALLBACK_LIMITS = {
-  max_content_bytes: 100 * 1024 * 1024,
-  segment_size: 1024 * 1024,
-  max_views: 100,
-  min_expires_in: 60,
-  max_expires_in: 30 * 86400,
-  default_expires_in: 7 * 86400,
-  max_attempts: 5,
-  max_recipients: 50,
-};
-
 const form = byId("create-form");
 const error = byId("create-error");
 const button = byId("create-button");
-const attached = [];
+const attached = new Attachments({
+  text: secretText,
+  limit: FALLBACK_LIMITS.max_content_bytes,
+  onChange: () => updateCreateButton(),
+});
 let limits = FALLBACK_LIMITS;
-let room = budget(FALLBACK_LIMITS.max_content_bytes);
 let mayCreate = true;
-let over = false; // the text and files do not fit: Create waits until they do
 let busy = false; // a create is in flight: a second click or Enter does nothing
 let cancel = null; // the AbortController of the upload in flight
 
 /** "once" for 1, "N times" otherwise. */
 const times = (count) => (count === 1 ? "once" : `${count} times`);
 
-/** The one way the page states the limit: in the hint, the warnings and the errors. */
-const limitText = () => formatSize(room.shown, { down: true });
-
-/** A size beside the limit: exact bytes when both would round to the same text. */
-function sizeBesideLimit(bytes) {
-  const text = formatSize(bytes);
-  return text === limitText() ? `${bytes.toLocaleString("en")} bytes` : text;
-}
-
 function updateCreateButton() {
-  button.disabled = !mayCreate || over || busy;
+  button.disabled = !mayCreate || attached.over || busy;
 }
 
 /** "Create secret link", or "Create 3 secret links" with recipients added. */
@@ -202,36 +184,13 @@ function readRecipients(defaultPassphrase) {
 }
 
 function fillChoices() {
-  const select = byId("expires");
-  const seconds = new Set(EXPIRY_CHOICES.filter((s) => s >= limits.min_expires_in && s <= limits.max_expires_in));
-  seconds.add(limits.default_expires_in);
-  select.replaceChildren(
-    ...[...seconds].sort((a, b) => a - b).map((value) => {
-      const option = new Option(formatDuration(value), String(value));
-      option.selected = value === limits.default_expires_in;
-      return option;
-    }),
-  );
+  fillExpiry(byId("expires"), limits);
   const views = byId("views");
   views.max = String(limits.max_views);
   for (const row of recipients) row.views.max = String(limits.max_views);
   updateViewsSuffix();
-  byId("max-size").textContent = limitText();
   byId("max-attempts").textContent = String(limits.max_attempts);
-  const endpoints = limits.notify_endpoints || [];
-  byId("notify-choices").replaceChildren(
-    ...endpoints.map((name) => {
-      const label = document.createElement("label");
-      label.className = "checkbox";
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.name = "notify";
-      box.value = name;
-      label.append(box, ` ${name}`);
-      return label;
-    }),
-  );
-  byId("notify-field").hidden = endpoints.length === 0;
+  fillNotify(byId("notify-choices"), byId("notify-field"), limits);
   mayCreate = limits.may_create !== false;
   byId("sign-in-needed").hidden = mayCreate;
   updateCreateButton();
@@ -250,113 +209,6 @@ function updateViewsSuffix() {
 /** The views of each link to be: the form's, or each recipient's. */
 function linkViews() {
   return recipients.length ? recipients.map((row) => Number(row.views.value)) : [Number(byId("views").value)];
-}
-
-function removeFile(file) {
-  const at = attached.indexOf(file);
-  if (at >= 0) attached.splice(at, 1);
-  checkFit({ files: true });
-}
-
-let shownOver = null; // the files marked in the list, to redraw it only when they change
-
-/** Whether the text and files fit: each file that does not is marked in the list
- * and named in a warning, and Create waits until they fit. ``files``: the list of
- * files changed. */
-function checkFit({ files = false } = {}) {
-  const fit = fitFiles(secretText(), attached, room.frame);
-  const overFiles = fit.over.map((index) => attached[index]);
-  const key = fit.over.join(",");
-  if (files || key !== shownOver) {
-    renderFiles(overFiles);
-    shownOver = key;
-  }
-  warnAboutSize(fit, overFiles);
-}
-
-function renderFiles(overFiles) {
-  byId("file-list").replaceChildren(
-    ...attached.map((file) => {
-      const item = document.createElement("li");
-      const name = document.createElement("span");
-      name.textContent = `${file.name} (${formatSize(file.size)})`;
-      if (overFiles.includes(file)) {
-        item.className = "file-over";
-        const mark = document.createElement("strong");
-        mark.className = "file-over-mark";
-        mark.textContent = `Does not fit: over the limit of ${limitText()} in all`;
-        name.append(" ", mark);
-      }
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "button-link";
-      remove.textContent = "Remove";
-      remove.setAttribute("aria-label", `Remove ${file.name}`);
-      remove.addEventListener("click", () => removeFile(file));
-      item.append(name, remove);
-      return item;
-    }),
-  );
-}
-
-function sizeWarning(fit, overFiles) {
-  const limit = `a secret holds up to ${limitText()} in all, text and files together`;
-  if (fit.textOver) return `The text is too large: ${limit}. Shorten it to create the link.`;
-  if (overFiles.length === 1) {
-    const [file] = overFiles;
-    return `${file.name} (${sizeBesideLimit(file.size)}) does not fit: ${limit}. Remove it to create the link.`;
-  }
-  if (overFiles.length > 1) {
-    const names = overFiles.map((file) => `${file.name} (${formatSize(file.size)})`);
-    return `${names.slice(0, -1).join(", ")} and ${names.at(-1)} do not fit: ${limit}. Remove them to create the link.`;
-  }
-  return "";
-}
-
-function warnAboutSize(fit, overFiles) {
-  const text = sizeWarning(fit, overFiles);
-  const paragraph = byId("size-warning-text");
-  if (paragraph.textContent !== text) paragraph.textContent = text; // announced once, not per keystroke
-  const removeOver = byId("remove-over");
-  removeOver.hidden = fit.textOver || overFiles.length === 0;
-  removeOver.textContent = overFiles.length === 1 ? `Remove ${overFiles[0].name}` : `Remove these ${overFiles.length} files`;
-  removeOver.onclick = () => {
-    for (const file of overFiles) attached.splice(attached.indexOf(file), 1);
-    checkFit({ files: true });
-    byId("secret-files").focus();
-  };
-  over = Boolean(text);
-  show(byId("size-warning"), over);
-  updateCreateButton();
-}
-
-function attach(files) {
-  attached.push(...files);
-  checkFit({ files: true });
-}
-
-function wireFiles() {
-  const input = byId("secret-files");
-  input.addEventListener("change", () => {
-    attach([...input.files]);
-    input.value = "";
-  });
-  const zone = byId("drop-zone");
-  for (const name of ["dragenter", "dragover"]) {
-    zone.addEventListener(name, (event) => {
-      event.preventDefault();
-      zone.classList.add("drop-zone-active");
-    });
-  }
-  for (const name of ["dragleave", "drop"]) {
-    zone.addEventListener(name, () => zone.classList.remove("drop-zone-active"));
-  }
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    attach([...event.dataTransfer.files]);
-  });
-  // The text counts too: a long paste can go over on its own.
-  byId("secret-text").addEventListener("input", () => checkFit());
 }
 
 /** The generator's options: characters or words, and how many. */
@@ -429,13 +281,6 @@ function wirePassphrase() {
   });
 }
 
-/** The secret as a content to seal: the text, and the attached Files, read slice
- * by slice as their segments are sealed (never whole in memory). */
-function readContent() {
-  const files = attached.map((file) => ({ name: file.name, type: fileType(file), blob: file }));
-  return { text: secretText(), files };
-}
-
 function readOptions() {
   const views = Number(byId("views").value);
   if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
@@ -447,7 +292,7 @@ function readOptions() {
     expiresIn: Number(byId("expires").value),
     passphrase: passphrase || null,
     label: byId("label").value.trim() || undefined,
-    notify: [...form.querySelectorAll('input[name="notify"]:checked')].map((box) => box.value),
+    notify: checkedNotify(form),
     recipientMayDelete: linkViews().some((n) => n > 1) && byId("recipient-may-delete").checked,
   };
 }
@@ -540,26 +385,10 @@ function showResult(created, prepared, options, chosen) {
   renumberRecipients();
   say(byId("recipient-note"), "");
   updateViewsSuffix();
-  attached.length = 0;
-  checkFit({ files: true });
+  attached.clear();
   show(byId("compose"), false);
   show(byId("result"));
   focusHeading(byId("result-title"));
-}
-
-const tooLarge = () => `That is too large: a secret holds up to ${limitText()} in all, text and files together.`;
-
-/** What the progress bar measures: "ci-dump.sql", "3 files", or "the secret". */
-function uploadSubject(content) {
-  if (content.files.length === 1) return content.files[0].name;
-  return content.files.length > 1 ? `${content.files.length} files` : "the secret";
-}
-
-function showUpload(subject, received, count) {
-  const percent = Math.floor((100 * received) / count);
-  byId("upload-progress").value = percent;
-  byId("upload-label").textContent = `Encrypting and uploading ${subject} — ${percent} %`;
-  byId("upload-note").textContent = ""; // a live region that stays in the page: its news is read out
 }
 
 // Leaving the page during an upload would cut it: the browser asks first.
@@ -570,33 +399,21 @@ const holdPage = (event) => event.preventDefault();
 async function send(content, options, chosen, signal) {
   const contentKey = newContentKey();
   const sealer = new ContentSealer(contentKey, content, limits.segment_size);
-  if (sealer.plaintextLength > limits.max_content_bytes) throw new RangeError(tooLarge());
+  if (sealer.plaintextLength > limits.max_content_bytes) throw new RangeError(attached.tooLarge());
   const prepared = chosen.length
     ? await prepareShare(sealer, contentKey, chosen, options)
     : await prepareContent(sealer, contentKey, options);
-  const subject = uploadSubject(content);
-  if (sealer.segmentCount > 1) {
-    showUpload(subject, 0, sealer.segmentCount);
-    show(byId("upload"));
-  }
+  const subject = uploadSubject(content, "the secret");
+  showUploadStart(sealer, subject);
   button.textContent = "Sending…";
   const created = await api.createContent(prepared.body, signal);
-  if (created.upload) {
-    await uploadSegments(sealer, created.id, created.upload, {
-      signal,
-      onProgress: (received, count) => showUpload(subject, received, count),
-      onWait: (ms) => {
-        const seconds = Math.max(1, Math.round(ms / 1000));
-        byId("upload-note").textContent = `The connection dropped. Trying again in ${seconds} s; the upload goes on from where it stopped.`;
-      },
-    });
-  }
+  await uploadRest(sealer, created.id, created.upload, subject, signal);
   return { created, prepared };
 }
 
 function explainFailure(problem, signal) {
   if (signal.aborted) return ["Cancelled: nothing was shared, and the part already uploaded is deleted by itself. The form is as you left it.", "warning"];
-  if (problem instanceof api.ApiProblem && problem.status === 413) return [tooLarge(), "error"];
+  if (problem instanceof api.ApiProblem && problem.status === 413) return [attached.tooLarge(), "error"];
   if (problem instanceof DOMException && problem.name === "NotReadableError") {
     return ["A file could not be read any more: it was moved or changed while it was being encrypted. Attach it again.", "error"];
   }
@@ -606,7 +423,7 @@ function explainFailure(problem, signal) {
 async function submit(event) {
   event.preventDefault();
   if (busy) return; // a double click, or Enter while encrypting: one secret only
-  if (over) {
+  if (attached.over) {
     byId("size-warning").scrollIntoView({ block: "center" });
     return;
   }
@@ -621,7 +438,7 @@ async function submit(event) {
   try {
     const options = readOptions();
     const chosen = readRecipients(options.passphrase);
-    const content = readContent();
+    const content = attached.content();
     if (!content.text && content.files.length === 0) {
       throw new RangeError("Type or paste a secret, or attach a file.");
     }
@@ -646,7 +463,7 @@ async function start() {
   // Without a secure context the browser withholds WebCrypto: say so before
   // anything is typed, and leave the form disabled.
   if (!requireSecureContext(form)) return;
-  wireFiles();
+  attached.wire(byId("secret-text"));
   wireGenerator();
   wirePassphrase();
   wireCopyButtons();
@@ -657,15 +474,10 @@ async function start() {
   byId("upload-cancel").addEventListener("click", () => {
     cancel?.abort(new DOMException("The sender cancelled the upload.", "AbortError"));
   });
-  try {
-    limits = await api.limits();
-  } catch {
-    say(error, "The server's limits could not be loaded; using the usual ones.", "warning");
-  }
-  room = budget(limits.max_content_bytes);
+  limits = await loadLimits((words) => say(error, words, "warning"));
   fillChoices();
   renumberRecipients();
-  checkFit({ files: true });
+  attached.setLimit(limits.max_content_bytes);
 }
 
 start();
