@@ -62,6 +62,13 @@ bench: $(STAMP) ## Benchmark the api and the reaper against the limits of their 
 	  wrk postgresql-client >/dev/null; }
 	$(PY) -m bench.suite
 
+.PHONY: bench-compare
+bench-compare: $(STAMP) ## Benchmark this checkout's api against REF's (make bench-compare REF=<commit>), interleaved rounds
+	@test -n "$(REF)" || { echo "usage: make bench-compare REF=<commit>" >&2; exit 1; }
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(PY) -m bench.compare $(REF)
+
 .PHONY: bench-files
 bench-files: $(STAMP) ## Benchmark a 1 GiB file through the api against its database, and api RSS under 4 uploads
 	$(PY) -m bench.large_files

@@ -85,6 +85,23 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def run_wrk(
+    base: str, lua_env: Mapping[str, str], threads: int = WRK_THREADS, seconds: int = SECONDS
+) -> dict[str, float]:
+    """One wrk run of ``bench/create_reveal.lua`` at concurrency 32 against ``base``:
+    its counts, seconds and latency percentiles. No request may fail."""
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency",
+         "-s", str(HERE / "create_reveal.lua"), base],
+        env={**os.environ, "BURNAFTER_THREADS": str(threads), **lua_env},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(line for line in out.splitlines() if line.startswith("BURNAFTER "))
+    figures = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+    assert figures["failed"] == 0, figures
+    return figures
+
+
 @dataclass
 class Figures:
     """Every figure, one value per round."""
@@ -96,8 +113,11 @@ class Figures:
 
 
 class Bench:
-    def __init__(self, folder: Path, url: str, base: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, folder: Path, url: str, base: str, env: dict[str, str], bin_dir: Path = BIN
+    ) -> None:
         self.folder, self.url, self.base, self.env = folder, url, base, env
+        self.bin_dir = bin_dir
         prepared = prepare_secret(Payload("benchmark secret"), max_views=1, expires_in=3600)
         self.claim = derive_secret_keys(bytes(32)).claim
         self.claim_verifier = verifier(self.claim)
@@ -106,20 +126,10 @@ class Bench:
         self.lua_env = {
             "BURNAFTER_CREATE_BODY": json.dumps(create_body),
             "BURNAFTER_REVEAL_BODY": json.dumps({"claim": b64u_encode(self.claim)}),
-            "BURNAFTER_THREADS": str(WRK_THREADS),
         }
 
     def wrk(self, **env: str) -> dict[str, float]:
-        out = subprocess.run(
-            ["wrk", f"-t{WRK_THREADS}", f"-c{CONCURRENCY}", f"-d{SECONDS}s", "--latency",
-             "-s", str(HERE / "create_reveal.lua"), self.base],
-            env={**os.environ, **self.lua_env, **env}, capture_output=True, text=True,
-            check=True,
-        ).stdout  # fmt: skip
-        line = next(line for line in out.splitlines() if line.startswith("BURNAFTER "))
-        figures = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
-        assert figures["failed"] == 0, figures
-        return figures
+        return run_wrk(self.base, {**self.lua_env, **env})
 
     def seed(self, count: int, expires_in: int) -> list[str]:
         return asyncio.run(
@@ -147,7 +157,7 @@ class Bench:
         """``burnafter reaper --once``, logging (audit lines included) to a file."""
         log = (self.folder / "reaper.log").open("wb")
         return subprocess.Popen(
-            [str(BIN / "burnafter"), "reaper", "--once"], env=self.env, stderr=log
+            [str(self.bin_dir / "burnafter"), "reaper", "--once"], env=self.env, stderr=log
         )
 
     def reaper_rate(self) -> tuple[float, float]:
@@ -235,11 +245,11 @@ class Bench:
 
 @contextlib.contextmanager
 def running_stack(
-    settings: Mapping[str, str] | None = None,
+    settings: Mapping[str, str] | None = None, bin_dir: Path = BIN
 ) -> Iterator[tuple[Bench, subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """Its own durable PostgreSQL, a ``burnafter api`` and a ``burnafter reaper``
-    process; removed again on exit. ``settings`` add to (or replace) the services'
-    environment."""
+    process (those of the virtualenv ``bin_dir``); removed again on exit.
+    ``settings`` add to (or replace) the services' environment."""
     folder = Path(tempfile.mkdtemp(prefix="burnafter-bench-"))
     folder.chmod(0o755)
     server = EmbeddedPostgres(folder / "postgres")
@@ -247,7 +257,7 @@ def running_stack(
     server.start()
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        subprocess.run([str(BIN / "burnafter"), "migrate"], env={"DATABASE_URL": url},
+        subprocess.run([str(bin_dir / "burnafter"), "migrate"], env={"DATABASE_URL": url},
                        check=True, capture_output=True)  # fmt: skip
         port = free_port()
         # Production settings but for the abuse limits, which would refuse a
@@ -259,17 +269,17 @@ def running_stack(
             "MAX_STORED_CIPHERTEXT_BYTES": "0", **(settings or {}),
         }  # fmt: skip
         api_log = (folder / "api.log").open("wb")
-        api = subprocess.Popen([str(BIN / "burnafter"), "api"], env=env, stderr=api_log)
+        api = subprocess.Popen([str(bin_dir / "burnafter"), "api"], env=env, stderr=api_log)
         processes.append(api)
         # Its first pass finds nothing; the reaper runs timed here are separate
         # processes, so this one must not race them for the seeded rows.
         reaper = subprocess.Popen(
-            [str(BIN / "burnafter"), "reaper"], env={**env, "REAPER_INTERVAL": "3600"},
+            [str(bin_dir / "burnafter"), "reaper"], env={**env, "REAPER_INTERVAL": "3600"},
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         processes.append(reaper)
         wait_for_http(f"http://127.0.0.1:{port}/readyz", api)
-        yield Bench(folder, url, f"http://127.0.0.1:{port}", env), api, reaper
+        yield Bench(folder, url, f"http://127.0.0.1:{port}", env, bin_dir), api, reaper
     finally:
         for process in processes:
             process.terminate()
