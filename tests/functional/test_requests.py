@@ -227,3 +227,28 @@ async def test_a_request_s_life_is_audited_by_its_reference_only(api_with: Clien
     ref = Auditor(b"q" * 32, "api").ref(request_id)
     assert {line["secret_ref"] for line in audit} == {ref}
     assert request_id not in repr(logged) and asker.note not in repr(logged)
+
+
+async def test_an_answer_counts_against_the_asker_s_storage_quota(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    quota = 24 * 1024
+    api = await site(api_with, MAX_STORED_CIPHERTEXT_BYTES_PER_SENDER=str(quota))
+    first, second = new_asker(), new_asker()
+    first_id = (await (await api.post(REQUESTS, json=first.body())).json())["id"]
+    second_id = (await (await api.post(REQUESTS, json=second.body())).json())["id"]
+    # The responder's bytes are the asker's: an answer over what is left is refused,
+    # and stores nothing; the request stays open for an answer that fits.
+    too_much = await answer(api, first_id, first, first.public_key, "", os.urandom(quota))
+    assert (too_much.status, (await too_much.json())["type"]) == (
+        507,
+        "urn:burnafter:problem:sender-quota-full",
+    )
+    assert await db.fetchval("SELECT count(*) FROM contents") == 0
+    assert (await state_of(api, first_id, first))["state"] == "open"
+    fits = await answer(api, first_id, first, first.public_key, "", os.urandom(quota // 2))
+    assert fits.status == 201
+    # Both asked from one address, so they share one anonymous sender's quota: what
+    # the first answer holds leaves too little for a second one of the same size.
+    again = await answer(api, second_id, second, second.public_key, "", os.urandom(quota // 2))
+    assert again.status == 507
