@@ -40,6 +40,24 @@ async def receipt_page(request: web.Request) -> dict[str, str | None]:
     return {"script": "receipt", "signed_in": signed_in_name(request)}
 
 
+@aiohttp_jinja2.template("ask.html")
+async def ask_page(request: web.Request) -> dict[str, str | None]:
+    return {"script": "ask", "signed_in": signed_in_name(request)}
+
+
+@aiohttp_jinja2.template("fill.html")
+async def fill_page(_request: web.Request) -> dict[str, str]:
+    """A request's fill link: the browser opens the request (which the asker's page
+    then shows as opened) and sends the answer; the page itself looks nothing up."""
+    return {"script": "fill"}
+
+
+@aiohttp_jinja2.template("collect.html")
+async def collect_page(_request: web.Request) -> dict[str, str]:
+    """A request's collect link, the asker's: its key never reaches the server."""
+    return {"script": "collect"}
+
+
 @web.middleware
 async def not_found_page(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A 404 of the pages is a page of the site, with a way on; the api's (mounted
@@ -66,6 +84,9 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")
+    app.router.add_get("/ask", ask_page, name="ask")
+    app.router.add_get("/q/{id}", fill_page, name="fill")
+    app.router.add_get("/c/{id}", collect_page, name="collect")
     app.add_subapp("/admin", create_admin_app(settings))
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=False)
     return app

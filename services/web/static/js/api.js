@@ -64,3 +64,9 @@ export const finalize = (id, token, signal) => call("POST", `/contents/${id}/fin
 export const readSegment = (contentId, index, token, signal) =>
   call("GET", `/contents/${contentId}/segments/${index}`, { token, bytes: true, signal });
 export const downloaded = (contentId, token) => call("POST", `/contents/${contentId}/downloaded`, { token });
+
+// Requests (issue 17): ask, read with the fill link, answer once; the asker's view.
+export const ask = (body) => call("POST", "/requests", { body });
+export const openRequest = (id, claim) => call("POST", `/requests/${id}/open`, { body: { claim } });
+export const answerRequest = (id, body, signal) => call("POST", `/requests/${id}/answer`, { body, signal });
+export const readRequest = (id, manage) => call("GET", `/requests/${id}`, { token: manage });

@@ -1,0 +1,157 @@
+// The ask page (issue 17): a request for a secret. The keys are made here: the fill
+// link (the fill key and the public key) goes to the person who has the secret, the
+// collect link (the private key) stays with the asker. The server gets the note
+// sealed and verifiers only.
+import * as api from "./api.js";
+import { prepareAsk } from "./asking.js";
+import { checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
+import { buildLink } from "./links.js";
+import { drawQr } from "./qr.js";
+import { NOTE_BYTES } from "./request.js";
+import { formatSize, textWeight } from "./sizes.js";
+import { byId, focusHeading, formatTime, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
+
+const MiB = 1024 * 1024;
+// The largest answer's choices below the service's own limit, which is offered too.
+const SIZE_CHOICES = [64 * 1024, MiB, 10 * MiB, 100 * MiB, 1024 * MiB];
+
+const form = byId("ask-form");
+const error = byId("ask-error");
+const button = byId("ask-button");
+const note = byId("note");
+let limits = null;
+let busy = false; // an ask in flight: a second click or Enter does nothing
+
+const times = (count) => (count === 1 ? "once" : `${count} times`);
+
+function noteOver() {
+  return textWeight(note.value) > NOTE_BYTES;
+}
+
+/** The note's count as it is typed; over the limit, a warning and Create waits. */
+function countNote() {
+  const bytes = textWeight(note.value);
+  const counter = byId("note-count");
+  counter.textContent = `${bytes.toLocaleString("en")} of ${NOTE_BYTES.toLocaleString("en")} bytes${bytes > NOTE_BYTES ? ": too long, shorten it" : ""}`;
+  counter.classList.toggle("counter-over", bytes > NOTE_BYTES);
+  if (bytes > NOTE_BYTES) note.setAttribute("aria-invalid", "true");
+  else note.removeAttribute("aria-invalid");
+  button.disabled = busy || bytes > NOTE_BYTES;
+}
+
+function fillChoices() {
+  fillExpiry(byId("expires"), limits);
+  fillNotify(byId("notify-choices"), byId("notify-field"), limits);
+  byId("views").max = String(limits.max_views);
+  updateViewsSuffix();
+  const cap = limits.max_content_bytes;
+  const sizes = [...SIZE_CHOICES.filter((size) => size < cap), cap];
+  byId("max-size").replaceChildren(
+    ...sizes.map((size) => {
+      const option = new Option(size === cap ? `${formatSize(size, { down: true })} (the most)` : formatSize(size), String(size));
+      option.selected = size === cap;
+      return option;
+    }),
+  );
+  show(byId("email-field"), limits.email_notices === true);
+}
+
+function updateViewsSuffix() {
+  const count = Number(byId("views").value);
+  byId("views-suffix").textContent = `${count === 1 ? "time" : "times"}, at most ${limits.max_views}`;
+}
+
+function readRequest() {
+  const views = Number(byId("views").value);
+  if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
+    throw new RangeError(`The answer can be opened between 1 and ${limits.max_views} times.`);
+  }
+  const filesAllowed = byId("files-allowed").checked;
+  return {
+    note: note.value.trim(),
+    filesAllowed,
+    maxContentBytes: filesAllowed ? Number(byId("max-size").value) : limits.max_content_bytes,
+    maxViews: views,
+    expiresIn: Number(byId("expires").value),
+    passphrase: byId("passphrase").value || null,
+    notify: checkedNotify(form),
+    email: byId("email-field").hidden ? "" : byId("email").value.trim(),
+  };
+}
+
+function showResult(asked, prepared, chosen) {
+  const fill = buildLink("q", asked.id, prepared.fillLinkKey);
+  const collect = buildLink("c", asked.id, prepared.collectLinkKey);
+  byId("fill-link").value = fill;
+  drawQr(byId("fill-qr"), fill);
+  byId("collect-link").value = collect;
+  byId("collect-open").href = collect;
+  byId("result-summary").textContent =
+    `They can answer until ${formatTime(asked.expires_at)}, once. ` +
+    `You can then open the answer ${times(chosen.maxViews)}, with the collect link.`;
+  show(byId("passphrase-reminder"), Boolean(chosen.passphrase));
+  form.reset();
+  countNote();
+  show(byId("compose"), false);
+  show(byId("result"));
+  focusHeading(byId("result-title"));
+}
+
+/** Why the api refused, said where the asker looks: sign-in apart. */
+function refused(problem) {
+  if (problem instanceof api.ApiProblem && (problem.status === 401 || problem.status === 403)) {
+    show(byId("sign-in-needed"));
+    byId("sign-in-needed").focus();
+    return;
+  }
+  say(error, problem.message, "error");
+}
+
+async function submit(event) {
+  event.preventDefault();
+  if (busy || noteOver()) return;
+  say(error, "");
+  busy = true;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Making the keys…";
+  try {
+    const chosen = readRequest();
+    const prepared = await prepareAsk(chosen);
+    const asked = await api.ask(prepared.body);
+    showResult(asked, prepared, chosen);
+  } catch (problem) {
+    refused(problem);
+  } finally {
+    busy = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = "Create the request";
+    countNote();
+  }
+}
+
+function wirePassphrase() {
+  const passphrase = byId("passphrase");
+  const toggle = byId("toggle-passphrase");
+  toggle.addEventListener("click", () => {
+    const showing = passphrase.type === "text";
+    passphrase.type = showing ? "password" : "text";
+    toggle.textContent = showing ? "Show" : "Hide";
+    toggle.setAttribute("aria-pressed", String(!showing));
+  });
+}
+
+async function start() {
+  if (!requireSecureContext(form)) return;
+  wireCopyButtons();
+  wirePassphrase();
+  note.addEventListener("input", countNote);
+  byId("views").addEventListener("input", updateViewsSuffix);
+  byId("files-allowed").addEventListener("change", (event) => show(byId("max-size-field"), event.target.checked));
+  form.addEventListener("submit", submit);
+  limits = await loadLimits((words) => say(error, words, "warning"));
+  fillChoices();
+  countNote();
+}
+
+start();

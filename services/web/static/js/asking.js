@@ -1,0 +1,111 @@
+// What the request pages (issue 17) send and say, with no DOM: tests/js/ runs it on
+// Node. The ask's body (POST /requests) and the keys its links carry, the answer's
+// body (POST /requests/{id}/answer), and a request's life as the collect page tells
+// it, from GET /requests/{id} and, once answered, the answer's receipt.
+import { verifier, b64uEncode, concat, KEY_BYTES, randomBytes } from "./envelope.js";
+import { collectKeys, fillKeys, newKeyPair, sealNote, wrapForAsker } from "./request.js";
+
+/**
+ * A new request: the body of POST /requests, the fill link's key (the fill key and
+ * the public key) and the collect link's (the private key). ``passphrase`` is the
+ * answer's; ``email`` is sent only when given.
+ */
+export async function prepareAsk({ note = "", filesAllowed, maxContentBytes, maxViews, expiresIn, passphrase = null, notify = [], email = "" }) {
+  const fillKey = randomBytes(KEY_BYTES);
+  const pair = await newKeyPair();
+  const collect = await collectKeys(pair.privateKey, passphrase || null);
+  const answer = { claim_verifier: b64uEncode(await verifier(collect.claim)), max_views: maxViews };
+  if (collect.unlock) answer.unlock_verifier = b64uEncode(await verifier(collect.unlock));
+  const body = {
+    fill_verifier: b64uEncode(await verifier((await fillKeys(fillKey)).claim)),
+    files_allowed: filesAllowed,
+    max_content_bytes: maxContentBytes,
+    answer,
+    manage_verifier: b64uEncode(await verifier(collect.manage)),
+    expires_in: expiresIn,
+  };
+  if (note) body.note = b64uEncode(await sealNote(fillKey, note));
+  if (notify.length) body.notify = notify;
+  if (email) body.email = email;
+  return { body, fillLinkKey: concat(fillKey, pair.publicKey), collectLinkKey: pair.privateKey };
+}
+
+/** A fill link's key: the fill key, then the asker's public key. */
+export function splitFillLinkKey(linkKey) {
+  return { fillKey: linkKey.subarray(0, KEY_BYTES), publicKey: linkKey.subarray(KEY_BYTES) };
+}
+
+/** The body of POST /requests/{id}/answer: ``sealer``'s segment 0, its sizes, the
+ * fill claim, and ``contentKey`` wrapped to the public key in the fill link's key. */
+export async function prepareAnswer(sealer, contentKey, fillLinkKey) {
+  const { fillKey, publicKey } = splitFillLinkKey(fillLinkKey);
+  return {
+    claim: b64uEncode((await fillKeys(fillKey)).claim),
+    segment_size: sealer.segmentSize,
+    segment_count: sealer.segmentCount,
+    sealed_bytes: sealer.sealedLength,
+    first_segment: b64uEncode(await sealer.segment(0)),
+    wrapped_key: b64uEncode(await wrapForAsker(publicKey, contentKey)),
+  };
+}
+
+// The answer's receipt events (API words) as the asker's page says them; "created"
+// is the answer itself, said from the request's answered_at.
+const ANSWER_EVENTS = {
+  viewed: ["You opened the answer", "viewed"],
+  unlock_failed: ["A wrong passphrase was typed for the answer", "warning"],
+  locked: ["The answer was destroyed after too many wrong passphrases", "destroyed"],
+  revoked: ["The answer was revoked", "revoked"],
+  expired: ["The answer expired before it was opened", "expired"],
+  deleted: ["The answer was deleted", "deleted"],
+};
+
+/** What happened to a request, oldest first: {at, what, tone}. ``receipt`` is the
+ * answer's, or null before the answer. */
+export function requestLife(request, receipt = null) {
+  const life = [{ at: request.created_at, what: "You asked", tone: "neutral" }];
+  if (request.opened_at) life.push({ at: request.opened_at, what: "They opened your link", tone: "active" });
+  if (request.answered_at) life.push({ at: request.answered_at, what: "They answered", tone: "active" });
+  if (request.state === "expired") life.push({ at: request.expires_at, what: "The request expired unanswered", tone: "expired" });
+  for (const event of receipt?.events || []) {
+    const [what, tone] = ANSWER_EVENTS[event.event] || [];
+    if (what) life.push({ at: event.at, what, tone });
+  }
+  return life.sort((a, b) => new Date(a.at) - new Date(b.at));
+}
+
+/**
+ * Where a request stands, for its badge and sentence: ``stage`` is "waiting" (not
+ * opened yet), "opened" (opened, not answered), "answered" (the answer can be
+ * revealed), "collected" (its views are used), "ended" (the answer expired, was
+ * destroyed or revoked) or "expired" (the request, unanswered). ``live``: the page
+ * keeps watching.
+ */
+export function requestStage(request, receipt = null) {
+  if (request.state === "expired") {
+    return { stage: "expired", word: "Expired", tone: "expired", live: false, sentence: "Nobody answered before the request expired. Ask again if you still need it." };
+  }
+  if (request.state === "open") {
+    const opened = Boolean(request.opened_at);
+    return {
+      stage: opened ? "opened" : "waiting",
+      word: opened ? "Opened" : "Waiting",
+      tone: "active",
+      live: true,
+      sentence: opened ? "They opened your link and have not answered yet." : "Nobody has opened your link yet.",
+    };
+  }
+  if (!receipt || receipt.state === "active") {
+    return { stage: "answered", word: "Answered", tone: "viewed", live: false, sentence: "The answer is here. Only this collect link opens it." };
+  }
+  if (receipt.state === "viewed") {
+    return { stage: "collected", word: "Collected", tone: "viewed", live: false, sentence: "You opened the answer: it is gone from the server." };
+  }
+  const how = {
+    expired: "It expired before it was opened",
+    locked: "It was destroyed after too many wrong passphrases",
+    revoked: "It was revoked",
+    deleted: "It was deleted",
+  }[receipt.state];
+  return { stage: "ended", word: "Gone", tone: "expired", live: false, sentence: `${how || "It ended"}: the answer is gone.` };
+}

@@ -1,0 +1,231 @@
+// The collect page of a request (issue 17): the asker's, with the private key in
+// the link's fragment. It shows the request's life (asked, opened, answered, the
+// answer opened), watching while the request is open, and reveals the answer: the
+// proofs come from the private key (and the passphrase, if one was set), and the
+// content key is unwrapped with it (unwrapAsAsker). The rest is the open page's
+// (reveal.js).
+import * as api from "./api.js";
+import { requestLife, requestStage } from "./asking.js";
+import { ContentError } from "./content.js";
+import { formatMoment, relativeTime, times } from "./describe.js";
+import { b64uDecode, b64uEncode } from "./envelope.js";
+import { MalformedLink, currentLink } from "./links.js";
+import { collectKeys, unwrapAsAsker } from "./request.js";
+import { clearPayload, markLastAttempt, resetForm, showContent, showRevealed, wireRevealForm } from "./reveal.js";
+import { byId, insecureContextProblem, say, show, wireCopyButtons } from "./ui.js";
+
+// While the request is open, it is read again every few seconds; never while the
+// tab is hidden (once shown again, at once).
+const EVERY = 4_000;
+
+const status = byId("status");
+const form = byId("reveal-form");
+
+// The request on the page: its link and keys, what it last said, and the timer.
+let shown = null;
+let generation = 0;
+let timer = null;
+let waitingForTab = false;
+
+function element(tag, text = "", className = "") {
+  const made = document.createElement(tag);
+  if (text) made.textContent = text;
+  if (className) made.className = className;
+  return made;
+}
+
+/** A moment to the second, and how long ago or until. */
+function moment(iso) {
+  const exact = element("time", formatMoment(iso), "moment");
+  exact.dateTime = iso;
+  return [element("span", relativeTime(iso), "relative"), " ", exact];
+}
+
+function lost(message) {
+  show(byId("request"), false);
+  show(byId("answer"), false);
+  say(status, message, "error");
+  show(byId("way-forward"));
+}
+
+function renderLife(request, receipt) {
+  byId("life").replaceChildren(
+    ...requestLife(request, receipt).map((step) => {
+      const item = element("li", "", "life-step");
+      item.append(element("span", step.what, `badge tone-${step.tone}`), " ", ...moment(step.at));
+      return item;
+    }),
+  );
+}
+
+function renderFacts(request, receipt, stage) {
+  const badge = byId("stage");
+  badge.textContent = stage.word;
+  badge.className = `badge tone-${stage.tone}`;
+  const detail = byId("stage-detail");
+  if (detail.textContent !== stage.sentence) detail.textContent = stage.sentence; // read out once, when it changes
+  byId("asked-at").replaceChildren(...moment(request.created_at));
+  const [label, until] =
+    request.state === "open"
+      ? ["They can answer until", request.expires_at]
+      : request.state === "expired"
+        ? ["Expired", request.expires_at]
+        : ["Answered", request.answered_at];
+  byId("closes-label").textContent = label;
+  byId("closes-at").replaceChildren(...moment(until));
+  byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
+    stage.live ? " This page checks by itself every few seconds while the request is open." : ""
+  }`;
+}
+
+/** The reveal form, while the answer can be opened and was not opened here. */
+function offerReveal(receipt, arrived) {
+  if (shown.revealed) return;
+  const offered = receipt?.state === "active";
+  show(byId("answer"), offered);
+  if (!offered) return show(form, false);
+  const left = receipt.max_views - receipt.views;
+  byId("secret-info").textContent = `It can be opened ${times(left)}, until ${formatMoment(receipt.expires_at)}.`;
+  if (form.hidden) {
+    show(byId("passphrase-field"), receipt.passphrase);
+    markLastAttempt(receipt.passphrase && receipt.max_attempts - receipt.failed_attempts === 1);
+    show(form);
+  }
+  // The answer arrived while the page was watching: the button takes the focus,
+  // unless the asker is elsewhere on the page.
+  if (arrived && [document.body, byId("collect-title")].includes(document.activeElement)) byId("reveal-button").focus();
+}
+
+async function readReceipt(link, keys) {
+  try {
+    return await api.readReceipt(link.id, b64uEncode(keys.manage));
+  } catch (problem) {
+    if (problem instanceof api.ApiProblem && problem.status === 404) return null; // uploading, or purged
+    throw problem;
+  }
+}
+
+function schedule(live) {
+  clearTimeout(timer);
+  timer = live
+    ? setTimeout(() => {
+        if (document.hidden) waitingForTab = true;
+        else load();
+      }, EVERY)
+    : null;
+}
+
+async function load() {
+  if (!shown) return;
+  const mine = generation;
+  const { link, keys } = shown;
+  let live = true;
+  try {
+    const request = await api.readRequest(link.id, b64uEncode(keys.manage));
+    const receipt = request.state === "answered" ? await readReceipt(link, keys) : null;
+    if (mine !== generation) return;
+    const stage = requestStage(request, receipt);
+    live = stage.live;
+    renderFacts(request, receipt, stage);
+    renderLife(request, receipt);
+    offerReveal(receipt, shown.stage !== null && shown.stage !== stage.stage && stage.stage === "answered");
+    shown.stage = stage.stage;
+    if (!status.classList.contains("notice-error")) show(status, false); // a refresh's warning goes; an ending stays
+    show(byId("request"));
+    show(byId("way-forward"), stage.stage === "expired" || stage.stage === "ended");
+  } catch (problem) {
+    if (mine !== generation) return;
+    if (problem instanceof api.ApiProblem && problem.status === 404) {
+      lost("No request matches this collect link. A request is deleted some days after it ends; or the link is not the one you got when you asked.");
+      live = false;
+    } else if (!byId("request").hidden) {
+      say(status, `Could not check the request: ${problem.message} It tries again by itself.`, "warning");
+    } else {
+      lost(problem.message);
+    }
+  }
+  if (mine === generation) schedule(live);
+}
+
+async function revealAnswer(passphrase) {
+  const { link } = shown;
+  const keys = await collectKeys(link.key, passphrase);
+  const revealed = await api.reveal(link.id, b64uEncode(keys.claim), keys.unlock && b64uEncode(keys.unlock));
+  const contentKey = await unwrapAsAsker(link.key, b64uDecode(revealed.wrapped_key));
+  if (!(await showContent(revealed, contentKey))) return;
+  shown.revealed = true;
+  showRevealed(
+    revealed.views_left === 0
+      ? "You opened the answer and it is gone from the server: copy what you need before you leave this page."
+      : `It can be opened ${times(revealed.views_left)} more, with this collect link.`,
+  );
+  load(); // the life shows the answer opened
+}
+
+function revealFailed(problem) {
+  load();
+  if (problem instanceof api.ApiProblem && problem.status === 404) {
+    return "The answer cannot be opened: it is still arriving, or it is gone (opened, expired or destroyed). The page shows which.";
+  }
+  if (problem instanceof ContentError) {
+    return "The answer does not open with this collect link: it was sealed to another key, so the fill link you sent was changed on its way. Do not trust it; ask again over another channel.";
+  }
+  return problem.message;
+}
+
+async function start() {
+  const mine = ++generation;
+  clearTimeout(timer);
+  shown = null;
+  clearPayload();
+  resetForm();
+  show(form, false);
+  show(byId("request"), false);
+  show(byId("answer"), false);
+  show(byId("way-forward"), false);
+  say(status, "Loading your request…");
+  const insecure = insecureContextProblem();
+  if (insecure) return lost(`${insecure.title} ${insecure.why} ${insecure.fix} Your collect link still works over HTTPS.`);
+  let link;
+  try {
+    link = currentLink("c");
+  } catch (problem) {
+    if (problem instanceof MalformedLink) return lost(problem.message);
+    throw problem;
+  }
+  if (link.repaired) {
+    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
+  }
+  let keys;
+  try {
+    keys = await collectKeys(link.key);
+  } catch {
+    return lost("The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.");
+  }
+  if (mine !== generation) return;
+  shown = { link, keys, stage: null, revealed: false };
+  await load();
+}
+
+wireCopyButtons();
+wireRevealForm({
+  reveal: revealAnswer,
+  destroyed: () => {
+    resetForm();
+    show(form, false);
+    say(status, "Wrong passphrase. That was the last attempt: the answer has been destroyed after too many wrong passphrases, and nobody can open it any more.", "error");
+    load();
+  },
+  failed: revealFailed,
+});
+byId("refresh").addEventListener("click", () => load());
+addEventListener("visibilitychange", () => {
+  if (!document.hidden && waitingForTab) {
+    waitingForTab = false;
+    load();
+  }
+});
+// The key typed or pasted into the address bar after the page loaded.
+addEventListener("hashchange", () => start());
+addEventListener("pagehide", () => clearPayload());
+start();
