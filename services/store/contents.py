@@ -279,10 +279,9 @@ class RevealedContent:
     outcome: ClassVar[RevealOutcome] = RevealOutcome.REVEALED
 
 
-_REVEAL = "SELECT * FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'reveal', $6, $7)"
 # The grant names the link it was made for: the client fetches the segments by the
 # link's own id, never learning the content's (a share's first link's).
-_NAME_GRANT_LINK = "UPDATE download_grants SET link_id = $2 WHERE verifier = $1"
+_REVEAL = "SELECT * FROM burnafter_reveal_v5($1, $2, $3, $4, $5, 'reveal', $6, $7)"
 
 
 async def reveal(
@@ -296,12 +295,12 @@ async def reveal(
 ) -> Revealed | RevealedContent | Refused:
     """Spend one view of a link of either protocol, in one statement; or say why not.
 
-    ``burnafter_reveal_v4`` makes the checks of ``secrets.reveal`` in its order (the
+    ``burnafter_reveal_v5`` makes the checks of ``secrets.reveal`` in its order (the
     claim before the lock, the passphrase's attempts); a v2 link whose content is not
     live yet is not_found. A v1 link answers ``Revealed``. A v2 link answers
     ``RevealedContent``; with more than one segment the grant (SHA-256 of a token the
-    caller made, good for ``grant_expires_in`` seconds) is stored in the same
-    transaction, so racing reveals of a one-view link make exactly one grant."""
+    caller made, good for ``grant_expires_in`` seconds, naming this link) is stored in
+    the same transaction, so racing reveals of a one-view link make exactly one grant."""
     row = await pool.fetchrow(
         _REVEAL,
         secret_id,
@@ -317,8 +316,6 @@ async def reveal(
         return Refused(outcome, row["attempts_left"])
     if row["wrapped_key"] is None:
         return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
-    if row["grant_expires_at"] is not None:
-        await pool.execute(_NAME_GRANT_LINK, grant_verifier, secret_id)
     return RevealedContent(
         row["wrapped_key"],
         row["segment_size"],
