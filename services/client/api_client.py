@@ -383,6 +383,34 @@ class Api:
     async def downloaded(self, content_id: str, download_token: str) -> None:
         await self._call("POST", f"/contents/{content_id}/downloaded", token=download_token)
 
+    # Requests: ask for a secret, answered as a v2 content sealed to the asker
+    # (docs/protocol.md, "Requests"; services.client.requests).
+
+    async def ask(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("POST", "/requests", body, self._api_token)
+        return result
+
+    async def open_request(self, request_id: str, claim: bytes) -> dict[str, Any]:
+        """What a fill link's holder reads: the sealed note, and what the asker allows."""
+        result: dict[str, Any] = await self._call(
+            "POST", f"/requests/{request_id}/open", {"claim": b64u_encode(claim)}
+        )
+        return result
+
+    async def answer_request(
+        self, request_id: str, body: dict[str, Any], progress: Progress = _no_progress
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", f"/requests/{request_id}/answer", body, progress=progress
+        )
+        return result
+
+    async def read_request(self, request_id: str, manage: bytes) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "GET", f"/requests/{request_id}", token=b64u_encode(manage)
+        )
+        return result
+
 
 def _proofs(claim: bytes, unlock: bytes | None) -> dict[str, str]:
     """The body of a reveal or a recipient's delete."""

@@ -18,7 +18,7 @@ import asyncio
 import io
 import itertools
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
@@ -287,25 +287,17 @@ async def send(
         notify=notify,
         recipient_may_delete=recipient_may_delete,
     )
-    sealing = _Sealing(content_key, text, files, segment_size)
-    segments = sealing.segments(0)
-    with closing(segments):
-        first = next(segments)
-        body: dict[str, Any] = {
-            "segment_size": segment_size,
-            "segment_count": sealing.segment_count,
-            "sealed_bytes": sealing.sealed_length,
-            "first_segment": b64u_encode(first),
-            **chosen,
-            **({"recipients": links} if recipients else links[0]),
-        }
-        told = _scaled(progress, "uploading", 0, len(first), sealing.sealed_length)
+    sent_links: tuple[SentLink, ...] = ()
+
+    async def create(sizes: dict[str, Any], told: Progress) -> dict[str, Any]:
+        nonlocal sent_links
+        body = {**sizes, **chosen, **({"recipients": links} if recipients else links[0])}
         created = await api.create_content(body, told)
-        sent_links = _sent_links(api.server, created, named, link_keys) if recipients else ()
-        upload = created.get("upload")
-        if upload is not None:
-            await _upload(api, created["id"], upload["token"], sealing, segments, progress)
-    progress("uploading", sealing.sealed_length, sealing.sealed_length)
+        if recipients:  # before any upload: a server that gives no links takes nothing
+            sent_links = _sent_links(api.server, created, named, link_keys)
+        return created
+
+    created = await upload_content(api, content_key, text, files, segment_size, create, progress)
     return Sent(
         link=sent_links[0].link
         if sent_links
@@ -316,6 +308,43 @@ async def send(
         recipient_may_delete=recipient_may_delete,
         recipients=sent_links,
     )
+
+
+# What creates a content on the server: its sizes and segment 0 (with the fields of
+# the creating request) up, the created content's answer (its ``id`` and ``upload``) back.
+Create = Callable[[dict[str, Any], Progress], Awaitable[dict[str, Any]]]
+
+
+async def upload_content(
+    api: Api,
+    content_key: bytes,
+    text: str,
+    files: Sequence[ContentFile],
+    segment_size: int,
+    create: Create,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Seal ``text`` and ``files`` under ``content_key`` as they go up: ``create``
+    sends the sizes and segment 0 (a share's create, a request's answer), then
+    segments 1..N-1 follow, ``UPLOAD_WINDOW`` at once, and the finalize. Answers what
+    ``create`` answered."""
+    sealing = _Sealing(content_key, text, files, segment_size)
+    segments = sealing.segments(0)
+    with closing(segments):
+        first = next(segments)
+        sizes = {
+            "segment_size": segment_size,
+            "segment_count": sealing.segment_count,
+            "sealed_bytes": sealing.sealed_length,
+            "first_segment": b64u_encode(first),
+        }
+        told = _scaled(progress, "uploading", 0, len(first), sealing.sealed_length)
+        created = await create(sizes, told)
+        upload = created.get("upload")
+        if upload is not None:
+            await _upload(api, created["id"], upload["token"], sealing, segments, progress)
+    progress("uploading", sealing.sealed_length, sealing.sealed_length)
+    return created
 
 
 def _sent_links(
@@ -499,11 +528,27 @@ async def open_link(
     keys = content.derive_link_keys(link.key, passphrase)  # v1's proofs, and v2's wrap key
     revealed = await api.reveal(link.id, keys.claim, keys.unlock)
     sink = MemorySink() if sink is None else sink
-    version = int(revealed.get("version", 1))
-    if version == 1:
+    if int(revealed.get("version", 1)) == 1:
         header = await asyncio.to_thread(_open_v1, revealed, link, passphrase, sink)
-    else:
-        header = await _open_v2(api, revealed, keys.wrap, sink, progress)
+        return _opened(revealed, header, 1)
+    content_key = content.unwrap_content_key(keys.wrap, b64u_decode(revealed["wrapped_key"]))
+    return await open_revealed(api, revealed, content_key, sink, progress)
+
+
+async def open_revealed(
+    api: Api,
+    revealed: dict[str, Any],
+    content_key: bytes,
+    sink: Sink,
+    progress: Progress = _no_progress,
+) -> Opened:
+    """Open a revealed v2 content (a share link's, a request's answer) with its content
+    key, however that key was unwrapped, and hand it to ``sink``."""
+    header = await _open_v2(api, revealed, content_key, sink, progress)
+    return _opened(revealed, header, 2)
+
+
+def _opened(revealed: dict[str, Any], header: Header, version: int) -> Opened:
     # A server older than migration 0007 does not say, and allows no delete.
     may_delete = bool(revealed.get("recipient_may_delete", False))
     return Opened(header.text, header.files, revealed["views_left"], may_delete, version)
@@ -536,13 +581,12 @@ def _consume(items: Iterator[Header | FileChunk], sink: Sink) -> Header:
 
 
 async def _open_v2(
-    api: Api, revealed: dict[str, Any], wrap_key: bytes, sink: Sink, progress: Progress
+    api: Api, revealed: dict[str, Any], content_key: bytes, sink: Sink, progress: Progress
 ) -> Header:
     """Segment 0 came with the reveal; the others come with the download grant,
     ``DOWNLOAD_WINDOW`` asked for at once and handed in order to ``ContentOpener`` on
     a worker thread (disk and AES there, HTTP on this loop). The grant is closed at
     the end, which lets the server delete."""
-    content_key = content.unwrap_content_key(wrap_key, b64u_decode(revealed["wrapped_key"]))
     size, count = int(revealed["segment_size"]), int(revealed["segment_count"])
     first = b64u_decode(revealed["first_segment"])
     grant = revealed.get("download")
