@@ -15,7 +15,13 @@ from typing import Literal
 
 import asyncpg
 from aiohttp import web
-from playwright.async_api import BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    BrowserContext,
+    FilePayload,
+    Page,
+    ViewportSize,
+    async_playwright,
+)
 
 from services.dev.app import build_app
 from services.dev.embedded_postgres import EmbeddedPostgres
@@ -76,6 +82,7 @@ async def shoot(context: BrowserContext, site: str, variant: str) -> None:
     await receipt_page.wait_for_selector("#receipt:not([hidden])")
     await save(receipt_page, "receipt")
     await shoot_recipients(context, site, save)
+    await shoot_request(context, site, save)
 
 
 # A share with several recipients (issue 16): name, own passphrase, own views.
@@ -115,6 +122,50 @@ async def shoot_recipients(
     await receipt_page.goto(receipt)
     await receipt_page.wait_for_selector("#recipients > li")
     await save(receipt_page, "receipt-recipients")
+
+
+async def shoot_request(
+    context: BrowserContext, site: str, save: Callable[[Page, str], Awaitable[None]]
+) -> None:
+    """A request for a secret (issue 17): the ask page and its two links, the fill
+    page and its "sent", the collect page waiting and with the answer revealed."""
+    page = await context.new_page()
+    await page.goto(site + "/ask")
+    await page.wait_for_selector("#max-size option", state="attached")
+    await page.fill(
+        "#note",
+        "Hi Sam, it's Dana from the platform team. Could you send me the staging database"
+        " password? I need it to fix the nightly export. Thanks!",
+    )
+    await save(page, "ask")
+    await page.click("#ask-button")
+    await page.wait_for_selector("#result:not([hidden])")
+    await save(page, "ask-result")
+    fill = await page.input_value("#fill-link")
+    collect = await page.input_value("#collect-link")
+
+    waiting = await context.new_page()
+    await waiting.goto(collect)
+    await waiting.wait_for_selector("#request:not([hidden])")
+    fill_page = await context.new_page()
+    await fill_page.goto(fill)
+    await fill_page.wait_for_selector("#answer-form:not([hidden])")
+    await waiting.wait_for_selector("#stage:text-is('Opened')")
+    await save(waiting, "collect-waiting")
+    await fill_page.fill("#answer-text", "staging-db / 7vQ!m2#LpX9-rT4k")
+    await fill_page.set_input_files(
+        "#secret-files",
+        FilePayload(name="staging-ca.pem", mimeType="text/plain", buffer=b"-----BEGIN CERT-----\n"),
+    )
+    await save(fill_page, "fill")
+    await fill_page.click("#answer-button")
+    await fill_page.wait_for_selector("#sent:not([hidden])")
+    await save(fill_page, "fill-sent")
+    await waiting.wait_for_selector("#reveal-form:not([hidden])")
+    await waiting.click("#reveal-button")
+    await waiting.wait_for_selector("#revealed:not([hidden]):not([aria-busy=true])")
+    await waiting.wait_for_selector("#stage:text-is('Collected')")
+    await save(waiting, "collect-revealed")
 
 
 async def main() -> None:
