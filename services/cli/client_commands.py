@@ -1,4 +1,6 @@
-"""The client commands of ``burnafter``: send, open, delete, status, revoke.
+"""The client commands of ``burnafter``: send, open, delete, status, revoke (and the
+pieces that ``request`` and ``answer`` share with them: services/cli/request_commands.py).
+``open`` and ``status`` also take a request's collect link.
 
 Errors are one line on stderr (with ``--json``, one JSON object: ``{"error": …,
 "code": …}``) and a distinct exit code (see ``ExitCode``); none repeats a link, key
@@ -43,7 +45,7 @@ from services.cli.terminal import (
     ask_hidden,
     end_prompt_line,
 )
-from services.client import api_client, contents, sizes
+from services.client import api_client, contents, requests, sizes
 from services.client.api_client import (
     Api,
     ApiError,
@@ -55,7 +57,7 @@ from services.client.api_client import (
     check_transport,
 )
 from services.client.contents import ContentFile, Opened, Recipient
-from services.client.links import MAX_LINK_CHARS, Link, LinkKind, MalformedLink, parse_link
+from services.client.links import MAX_LINK_CHARS, WHAT, Link, LinkKind, MalformedLink, parse_link
 from services.client.settings import TIMEOUT_RANGE, ClientSettings, is_server_url
 from services.protocol.envelope import LABEL_BYTES, EnvelopeError
 
@@ -72,7 +74,9 @@ class ExitCode(IntEnum):
     PASSPHRASE = 4
     UNREACHABLE = 5
     MALFORMED_LINK = 6
-    NOT_ALLOWED = 7  # a recipient's delete that the sender did not allow
+    NOT_ALLOWED = 7  # a recipient's delete that the sender did not allow, files not asked for
+    ANSWERED = 8  # a request that was answered already: it takes one answer
+    NOT_ANSWERED = 9  # a collect link's request, not answered yet: try again later
     INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 
@@ -161,10 +165,13 @@ def parse_recipient_name(text: str) -> str:
     return text
 
 
-def shown_name(name: str) -> str:
-    """A recipient's name as printed: no control or format characters (a terminal
-    escape sequence starts with one, a right-to-left override reorders the line)."""
-    return "".join("_" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in name)
+def shown_name(name: str, keep: str = "") -> str:
+    """A recipient's name (or a request's note, which ``keep``s its newlines) as
+    printed: no control or format characters (a terminal escape sequence starts with
+    one, a right-to-left override reorders the line)."""
+    return "".join(
+        "_" if unicodedata.category(ch) in ("Cc", "Cf") and ch not in keep else ch for ch in name
+    )
 
 
 def parse_server(text: str) -> str:
@@ -237,46 +244,64 @@ def passphrase_from_flags(args: argparse.Namespace, confirm: bool) -> str | None
 
 # Links: from the command line, a file or standard input.
 
-_LINK_NAME = {"s": "share link", "r": "receipt link"}
-_WRONG_KIND = {
-    "s": "that is a receipt link, not a share link: see the secret's state with "
-    "`burnafter status`, or destroy it with `burnafter revoke`",
-    "r": "that is a share link, not a receipt link: open it with `burnafter open` "
-    "(that spends a view), or delete it with `burnafter delete` where its sender allowed that",
+# Which command takes a link of each kind, for a link given to the wrong one.
+_TAKEN_BY: dict[LinkKind, str] = {
+    "s": "open it with `burnafter open` (that spends a view), or delete it with "
+    "`burnafter delete` where its sender allowed that",
+    "r": "see the secret's state with `burnafter status`, or destroy it with `burnafter revoke`",
+    "q": "answer the request with `burnafter answer`; only the person who asked can open "
+    "the answer",
+    "c": "open the answer with `burnafter open`, or see the request's state with "
+    "`burnafter status`",
 }
 
+Kinds = tuple[LinkKind, ...]
 
-def parse_link_of_kind(text: str, kind: LinkKind) -> Link:
-    """``text`` as a link of ``kind``; a well-formed link of the other kind gets a
+
+def link_name(kinds: Kinds) -> str:
+    """``share link``, ``share link or collect link``: what a command takes."""
+    return " or ".join(f"{WHAT[kind]} link" for kind in kinds)
+
+
+def parse_link_of_kind(text: str, kinds: Kinds) -> Link:
+    """``text`` as a link of one of ``kinds``; a well-formed link of another kind gets a
     message that says which command takes it."""
-    try:
-        return parse_link(text, kind)
-    except MalformedLink as exc:
+    refused: MalformedLink | None = None
+    for kind in kinds:
         try:
-            parse_link(text, "r" if kind == "s" else "s")
+            return parse_link(text, kind)
+        except MalformedLink as exc:
+            refused = refused or exc
+    for other in WHAT:
+        try:
+            parse_link(text, other)
         except MalformedLink:
-            raise exc from None
-        raise MalformedLink(_WRONG_KIND[kind]) from None
+            continue
+        raise MalformedLink(
+            f"that is a {WHAT[other]} link, not a {WHAT[kinds[0]]} link: {_TAKEN_BY[other]}"
+        ) from None
+    assert refused is not None
+    raise refused from None
 
 
-def _first_line(stream: BinaryIO, where: str, kind: LinkKind) -> str:
+def _first_line(stream: BinaryIO, where: str, kinds: Kinds) -> str:
     """The first line of ``stream``, stripped; reads no more than a link can take."""
     limit = MAX_LINK_CHARS + 3  # room for surrounding blanks and a CRLF
     line = stream.readline(limit)
     if len(line) == limit and not line.endswith(b"\n"):
         raise MalformedLink(
-            f"that is not a {_LINK_NAME[kind]}: the first line of {where} is too long"
+            f"that is not a {link_name(kinds)}: the first line of {where} is too long"
         )
     try:
         text = line.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise MalformedLink(f"that is not a {_LINK_NAME[kind]}: {where} is not text") from None
+        raise MalformedLink(f"that is not a {link_name(kinds)}: {where} is not text") from None
     if not text:
         raise CliError(f"no link: the first line of {where} is empty", ExitCode.USAGE)
     return text
 
 
-def _read_link_file(path: str, kind: LinkKind) -> str:
+def _read_link_file(path: str, kinds: Kinds) -> str:
     """The first line of the file ``path``. A regular file that group or others may
     read is refused, as ssh refuses such a private key: the link would be theirs too."""
     try:
@@ -287,32 +312,32 @@ def _read_link_file(path: str, kind: LinkKind) -> str:
                     f"--link-file {path}: other users can read it: chmod 600 it, "
                     "or give the link on standard input"
                 )
-            return _first_line(file, path, kind)
+            return _first_line(file, path, kinds)
     except OSError as exc:
         raise CliError(f"--link-file {path}: cannot read it: {exc.strerror}") from None
 
 
-def _stdin_is_a_terminal() -> bool:
+def stdin_is_a_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _link_from_stdin(argument: str | None, link_file: str | None) -> bool:
+def link_from_stdin(argument: str | None, link_file: str | None) -> bool:
     return argument in (None, "-") and link_file is None
 
 
-def read_link(argument: str | None, link_file: str | None, kind: LinkKind) -> Link:
+def read_link(argument: str | None, link_file: str | None, kinds: Kinds) -> Link:
     """The link from the command line (kept for compatibility), ``--link-file``, or
     standard input when ``argument`` is omitted or ``-``: a prompt without echo on a
     terminal, else the first line."""
     if link_file is not None and argument is not None:
         raise CliError("give the link as an argument or with --link-file, not both", ExitCode.USAGE)
     if link_file is not None:
-        return parse_link_of_kind(_read_link_file(link_file, kind), kind)
+        return parse_link_of_kind(_read_link_file(link_file, kinds), kinds)
     if argument is not None and argument != "-":
-        return parse_link_of_kind(argument, kind)
-    if _stdin_is_a_terminal():
+        return parse_link_of_kind(argument, kinds)
+    if stdin_is_a_terminal():
         try:
-            typed = ask_hidden(f"{_LINK_NAME[kind]} (not shown): ")
+            typed = ask_hidden(f"{link_name(kinds)} (not shown): ")
             text = typed.decode("utf-8")
         except (EOFError, NoTerminal):
             end_prompt_line()
@@ -320,13 +345,13 @@ def read_link(argument: str | None, link_file: str | None, kind: LinkKind) -> Li
         except MoreThanOneLine:
             raise CliError("a link is one line; give one link", ExitCode.USAGE) from None
         except UnicodeDecodeError:
-            raise MalformedLink(f"that is not a {_LINK_NAME[kind]}: it is not text") from None
+            raise MalformedLink(f"that is not a {link_name(kinds)}: it is not text") from None
         if not text.strip():
             raise CliError("no link given", ExitCode.USAGE)
-        return parse_link_of_kind(text, kind)
+        return parse_link_of_kind(text, kinds)
     if sys.stdin is None:
         raise CliError("no link: standard input is closed", ExitCode.USAGE)
-    return parse_link_of_kind(_first_line(sys.stdin.buffer, "standard input", kind), kind)
+    return parse_link_of_kind(_first_line(sys.stdin.buffer, "standard input", kinds), kinds)
 
 
 def _is_standard_input(path: str) -> bool:
@@ -362,7 +387,7 @@ def _read_file(name: str) -> ContentFile:
     return ContentFile(path.name, kind, status.st_size, reopen)
 
 
-def _read_files(paths: list[str]) -> tuple[ContentFile, ...]:
+def read_files(paths: list[str]) -> tuple[ContentFile, ...]:
     return tuple(_read_file(name) for name in paths)
 
 
@@ -373,27 +398,29 @@ def strip_final_newline(text: str) -> str:
     return text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
 
 
-def read_secret_text(has_files: bool) -> str:
-    """The text to send: on a terminal, asked for without echo (one line; not asked
-    when files are given); otherwise standard input, less its final newline."""
+def read_secret_text(has_files: bool, what: str = "secret", command: str = "send") -> str:
+    """The text to send (the ``what`` of ``burnafter command``): on a terminal, asked
+    for without echo (one line; not asked when files are given); otherwise standard
+    input, less its final newline."""
     if sys.stdin is None:
         return ""
     if sys.stdin.isatty():
         if has_files:
             return ""
         try:
-            typed = ask_hidden("secret (not shown): ")
+            typed = ask_hidden(f"{what} (not shown): ")
         except (EOFError, NoTerminal):
             end_prompt_line()
-            raise CliError("nothing to send: no secret given", ExitCode.USAGE) from None
+            raise CliError(f"nothing to send: no {what} given", ExitCode.USAGE) from None
         except MoreThanOneLine:
             raise CliError(
                 "nothing was sent: the prompt takes one line; send several lines "
-                "from a pipe or a file (burnafter send < FILE), or attach a file with --file",
+                f"from a pipe or a file (burnafter {command} < FILE), or attach a file with "
+                "--file",
                 ExitCode.USAGE,
             ) from None
         if not typed:
-            raise CliError("nothing to send: no secret given", ExitCode.USAGE)
+            raise CliError(f"nothing to send: no {what} given", ExitCode.USAGE)
         raw = typed
     else:
         raw = sys.stdin.buffer.read()
@@ -424,29 +451,32 @@ def _check_output_dir(path: str, explicit: bool) -> Path:
 # Talking to the server.
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_exchange(coroutine: Coroutine[Any, Any, T]) -> T:
     """One network exchange. Prompts happen outside the event loop, so a Ctrl-C at a
     prompt interrupts at once (``asyncio.run`` would only cancel its task)."""
     return asyncio.run(coroutine)
 
 
-def _timeout(args: argparse.Namespace, settings: ClientSettings) -> float:
+def timeout_of(args: argparse.Namespace, settings: ClientSettings) -> float:
     timeout: float | None = args.timeout
     return settings.timeout if timeout is None else timeout
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-def check_fits(text: str, files: Sequence[ContentFile], max_content_bytes: int) -> None:
+def check_fits(
+    text: str, files: Sequence[ContentFile], max_content_bytes: int, whose: str = "this server"
+) -> None:
     """Refuse, before encrypting, a secret the server would refuse, naming what does
-    not fit and the limit in the web page's words and number."""
+    not fit and the limit (``whose``: the server's, or a request's) in the web page's
+    words and number."""
     room = sizes.budget(max_content_bytes)
     text_over, over = sizes.files_over(text, files, room.frame)
     if not text_over and not over:
         return
-    limit = f"this server takes at most {sizes.format_size(room.shown, down=True)} in all"
+    limit = f"{whose} takes at most {sizes.format_size(room.shown, down=True)} in all"
     if text_over:
         size = sizes.format_size(len(text.encode()))
         raise CliError(f"the text ({size}) is too large: {limit}")
@@ -478,11 +508,11 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
     server: str = args.server or settings.server
     check_transport(server, args.insecure)  # before asking anything
     names = _recipients_of(args)
-    files = _read_files(args.file)
+    files = read_files(args.file)
     if (
         args.passphrase_file is not None
         and not files
-        and not _stdin_is_a_terminal()
+        and not stdin_is_a_terminal()
         and _is_standard_input(args.passphrase_file)
     ):
         raise CliError(
@@ -502,7 +532,7 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
 
     async def send() -> Sent:
         async with Api(
-            server, timeout=_timeout(args, settings), insecure=args.insecure,
+            server, timeout=timeout_of(args, settings), insecure=args.insecure,
             api_token=settings.api_token,
         ) as api:  # fmt: skip
             limits = await api.limits()
@@ -526,14 +556,14 @@ def cmd_send(args: argparse.Namespace, settings: ClientSettings) -> None:
             )
 
     try:
-        sent = _run(send())
+        sent = run_exchange(send())
     finally:
         progress.clear()
     if sent.recipients:
         _print_sent_to_several(sent, args.json)
         return
     if args.json:
-        _print_json(
+        print_json(
             {
                 "link": str(sent.link),
                 "receipt": str(sent.receipt_link),
@@ -554,7 +584,7 @@ def _print_sent_to_several(sent: Sent, as_json: bool) -> None:
     """``send --to``: each recipient's ``NAME: LINK`` on stdout, one line each, in
     the order given; the receipt of them all on stderr (all on stdout with --json)."""
     if as_json:
-        _print_json(
+        print_json(
             {
                 "recipients": [
                     {"name": to.name, "link": str(to.link), "max_views": to.max_views}
@@ -579,13 +609,14 @@ def _print_sent_to_several(sent: Sent, as_json: bool) -> None:
 
 def take_link(args: argparse.Namespace) -> Link:
     """The link of ``open`` or ``delete`` (``args.link``), ``status`` or ``revoke``
-    (``args.receipt_link``), read before any network exchange."""
-    if args.link_kind == "r":
-        return read_link(args.receipt_link, args.link_file, "r")
+    (``args.receipt_link``), of one of the command's ``args.link_kinds``, read before
+    any network exchange."""
+    kinds: Kinds = args.link_kinds
+    argument = args.receipt_link if "r" in kinds else args.link
     if (
-        args.passphrase_file is not None
-        and _link_from_stdin(args.link, args.link_file)
-        and not _stdin_is_a_terminal()
+        getattr(args, "passphrase_file", None) is not None
+        and link_from_stdin(argument, args.link_file)
+        and not stdin_is_a_terminal()
         and _is_standard_input(args.passphrase_file)
     ):
         raise CliError(
@@ -593,12 +624,12 @@ def take_link(args: argparse.Namespace) -> Link:
             "give the link with --link-file, or the passphrase in a file",
             ExitCode.USAGE,
         )
-    return read_link(args.link, args.link_file, "s")
+    return read_link(argument, args.link_file, kinds)
 
 
-def _link_api(link: Link, args: argparse.Namespace, settings: ClientSettings) -> Api:
+def link_api(link: Link, args: argparse.Namespace, settings: ClientSettings) -> Api:
     """The api of the server ``link`` names, with the command's timeout and transport."""
-    return Api(link.base, timeout=_timeout(args, settings), insecure=args.insecure)
+    return Api(link.base, timeout=timeout_of(args, settings), insecure=args.insecure)
 
 
 def with_passphrase(
@@ -611,15 +642,15 @@ def with_passphrase(
     again (asking spent nothing); a script gets exit 4 and the message."""
     passphrase = passphrase_from_flags(args, confirm=False)
     try:
-        return _run(exchange(passphrase))
+        return run_exchange(exchange(passphrase))
     except ApiError as exc:
         if exc.kind != "passphrase-required" or passphrase is not None:
             raise
-        if not _stdin_is_a_terminal():
+        if not stdin_is_a_terminal():
             raise
     before_asking()
     print("this secret needs a passphrase", file=sys.stderr)
-    return _run(exchange(ask_passphrase(confirm=False)))
+    return run_exchange(exchange(ask_passphrase(confirm=False)))
 
 
 def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
@@ -630,7 +661,9 @@ def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
     sink = FolderSink(folder)
 
     async def reveal(passphrase: str | None) -> Opened:
-        async with _link_api(link, args, settings) as api:
+        async with link_api(link, args, settings) as api:
+            if link.kind == "c":  # a request's answer, with the asker's collect link
+                return await requests.collect(api, link, passphrase, sink, progress)
             return await contents.open_link(api, link, passphrase, sink, progress)
 
     try:
@@ -638,7 +671,7 @@ def cmd_open(args: argparse.Namespace, settings: ClientSettings) -> None:
     finally:
         progress.clear()
     if args.json:
-        _print_json(
+        print_json(
             {
                 "text": opened.text,
                 "files": [
@@ -674,12 +707,12 @@ def cmd_delete(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
 
     async def delete(passphrase: str | None) -> None:
-        async with _link_api(link, args, settings) as api:
+        async with link_api(link, args, settings) as api:
             await api_client.delete(api, link, passphrase)
 
     with_passphrase(args, delete)
     if args.json:
-        _print_json({"deleted": True})
+        print_json({"deleted": True})
     else:
         print(
             "deleted: the secret is destroyed, and nobody can open its link any more",
@@ -782,18 +815,51 @@ def describe_receipt(receipt: dict[str, Any]) -> list[str]:
     return lines
 
 
+_REQUEST_WORDS = {
+    "open": "open: not answered yet",
+    "answered": "answered",
+    "expired": "expired unanswered",
+}
+
+
+def describe_request(life: dict[str, Any]) -> list[str]:
+    """A request's life, from its collect link: asked, opened by the responder,
+    answered, and the answer's receipt (its views and events) once answered."""
+    asked, receipt = life["request"], life["answer"]
+    files = (
+        f"allowed, up to {sizes.format_size(asked['max_content_bytes'], down=True)} in all"
+        if asked["files_allowed"]
+        else "not allowed"
+    )
+    lines = [
+        f"request:   {_REQUEST_WORDS.get(asked['state'], asked['state'])}",
+        f"asked:     {asked['created_at']}",
+        f"expires:   {asked['expires_at']}",
+        f"files:     {files}",
+        f"opened:    {asked['opened_at'] or 'not yet'}"
+        + (" (the responder read the request)" if asked["opened_at"] else ""),
+        f"answered:  {asked['answered_at'] or 'not yet'}",
+    ]
+    if receipt is not None:
+        lines.append("answer:")
+        lines += [f"  {line}" for line in describe_receipt(receipt)]
+    return lines
+
+
 def cmd_status(args: argparse.Namespace, settings: ClientSettings) -> None:
     link: Link = args.taken_link
 
     async def status() -> dict[str, Any]:
-        async with _link_api(link, args, settings) as api:
+        async with link_api(link, args, settings) as api:
+            if link.kind == "c":
+                return await requests.read_life(api, link)
             return await api_client.read_status(api, link)
 
-    receipt = _run(status())
+    found = run_exchange(status())
     if args.json:
-        _print_json(receipt)
+        print_json(found)
     else:
-        print("\n".join(describe_receipt(receipt)))
+        print("\n".join(describe_request(found) if link.kind == "c" else describe_receipt(found)))
 
 
 def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
@@ -801,7 +867,7 @@ def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
     name: str | None = args.to
 
     async def revoke() -> int | None:
-        async with _link_api(link, args, settings) as api:
+        async with link_api(link, args, settings) as api:
             if name is None:
                 await api_client.revoke(api, link)
                 return None
@@ -819,9 +885,9 @@ def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
                 ) from None
             return number
 
-    number = _run(revoke())
+    number = run_exchange(revoke())
     if args.json:
-        _print_json({"revoked": True, **({} if number is None else {"recipient": number})})
+        print_json({"revoked": True, **({} if number is None else {"recipient": number})})
     elif number is None:
         print("revoked: the secret is destroyed, and its link will not open", file=sys.stderr)
     else:
@@ -833,7 +899,7 @@ def cmd_revoke(args: argparse.Namespace, settings: ClientSettings) -> None:
 
 # The arguments.
 
-_LINK_SAFETY = (
+LINK_SAFETY = (
     "The link holds its key after '#'. Rather than as an argument, give it on "
     "standard input (omit it, or give -: the first line is read; on a terminal you "
     "are asked for it and it is not shown) or with --link-file: other local users can "
@@ -868,6 +934,7 @@ _OPEN_EXAMPLES = """\
 examples:
   burnafter open                                  # asks for the link, not shown
   burnafter open --link-file link.txt --output-dir ~/Downloads
+  burnafter open --link-file collect.txt          # the answer to your request
   burnafter open --passphrase < link.txt          # asks for the passphrase
   burnafter open --passphrase-file pass.txt < link.txt > secret.txt"""
 
@@ -881,7 +948,8 @@ _STATUS_EXAMPLES = """\
 examples:
   burnafter status                                # asks for the receipt link
   burnafter status --link-file receipt.txt
-  burnafter status --json < receipt.txt | jq .state"""
+  burnafter status --json < receipt.txt | jq .state
+  burnafter status --link-file collect.txt        # your request: asked, opened, answered"""
 
 _REVOKE_EXAMPLES = """\
 examples:
@@ -890,8 +958,8 @@ examples:
   burnafter revoke --to bob < receipt.txt         # bob's link only"""
 
 
-def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKind) -> None:
-    name = _LINK_NAME[kind]
+def add_link_arguments(parser: argparse.ArgumentParser, dest: str, kinds: Kinds) -> None:
+    name = link_name(kinds)
     parser.add_argument(
         dest,
         nargs="?",
@@ -905,7 +973,7 @@ def _add_link_arguments(parser: argparse.ArgumentParser, dest: str, kind: LinkKi
     )
 
 
-def _add_common_flags(parser: argparse.ArgumentParser, json_help: str) -> None:
+def add_common_flags(parser: argparse.ArgumentParser, json_help: str) -> None:
     parser.add_argument("--json", action="store_true", help=json_help)
     parser.add_argument(
         "--timeout",
@@ -918,7 +986,7 @@ def _add_common_flags(parser: argparse.ArgumentParser, json_help: str) -> None:
     )
 
 
-def _add_passphrase_flags(parser: argparse.ArgumentParser, sender: bool) -> None:
+def add_passphrase_flags(parser: argparse.ArgumentParser, sender: bool) -> None:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument(
         "--passphrase",
@@ -956,7 +1024,7 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
     send.add_argument(
         "--expires", type=parse_duration, help="lifetime such as 30m, 1h, 7d (server default)"
     )
-    _add_passphrase_flags(send, sender=True)
+    add_passphrase_flags(send, sender=True)
     send.add_argument(
         "--file", metavar="PATH", action="append", default=[], help="attach a file (repeatable)"
     )
@@ -987,24 +1055,26 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
         type=parse_recipient_name,
         help="a link for each recipient NAME (repeatable; at most 256 bytes, private to you)",
     )
-    _add_common_flags(send, "print link and receipt as JSON; errors too, on stderr")
+    add_common_flags(send, "print link and receipt as JSON; errors too, on stderr")
     send.set_defaults(client_command=cmd_send)
 
     open_ = commands.add_parser(
         "open",
-        help="open a share link (spends one view)",
+        help="open a share link, or a request's answer with its collect link (spends one view)",
         description="Open a share link: spends one view. Prints the text, and one newline "
-        "after it, on standard output; writes files into --output-dir. " + _LINK_SAFETY,
+        "after it, on standard output; writes files into --output-dir. A request's collect "
+        "link (burnafter request) opens its answer the same way; before the answer, it says "
+        "so and exits with 9. " + LINK_SAFETY,
         epilog=_OPEN_EXAMPLES,
         formatter_class=raw,
     )
-    _add_link_arguments(open_, "link", "s")
-    _add_passphrase_flags(open_, sender=False)
+    add_link_arguments(open_, "link", ("s", "c"))
+    add_passphrase_flags(open_, sender=False)
     open_.add_argument(
         "--output-dir", metavar="DIR", help="where files are written (default: here)"
     )
-    _add_common_flags(open_, "print the text, the files written and the views left as JSON")
-    open_.set_defaults(client_command=cmd_open, link_kind="s")
+    add_common_flags(open_, "print the text, the files written and the views left as JSON")
+    open_.set_defaults(client_command=cmd_open, link_kinds=("s", "c"))
 
     delete = commands.add_parser(
         "delete",
@@ -1012,44 +1082,46 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
         description="Delete a secret you received through its share link, when you are "
         "done with it, if its sender allowed that (send --recipient-may-delete). Spends no "
         "view. A secret with a passphrase needs it, and a wrong one spends an attempt, as "
-        "with open. " + _LINK_SAFETY,
+        "with open. " + LINK_SAFETY,
         epilog=_DELETE_EXAMPLES,
         formatter_class=raw,
     )
-    _add_link_arguments(delete, "link", "s")
-    _add_passphrase_flags(delete, sender=False)
-    _add_common_flags(delete, 'print {"deleted": true}; errors as JSON, on stderr')
-    delete.set_defaults(client_command=cmd_delete, link_kind="s")
+    add_link_arguments(delete, "link", ("s",))
+    add_passphrase_flags(delete, sender=False)
+    add_common_flags(delete, 'print {"deleted": true}; errors as JSON, on stderr')
+    delete.set_defaults(client_command=cmd_delete, link_kinds=("s",))
 
     status = commands.add_parser(
         "status",
-        help="show a receipt: state and access events",
+        help="show a receipt (state and access events), or a request's life",
         description="Show a receipt: state, views, expiry and access events; for a secret "
-        "sent to several recipients, each one's name, state and views. " + _LINK_SAFETY,
+        "sent to several recipients, each one's name, state and views. With a request's "
+        "collect link: when it was asked, opened by the responder and answered, and then "
+        "the answer's views and events. " + LINK_SAFETY,
         epilog=_STATUS_EXAMPLES,
         formatter_class=raw,
     )
-    _add_link_arguments(status, "receipt_link", "r")
-    _add_common_flags(status, "print the receipt as JSON; errors too, on stderr")
-    status.set_defaults(client_command=cmd_status, link_kind="r")
+    add_link_arguments(status, "receipt_link", ("r", "c"))
+    add_common_flags(status, "print the receipt as JSON; errors too, on stderr")
+    status.set_defaults(client_command=cmd_status, link_kinds=("r", "c"))
 
     revoke = commands.add_parser(
         "revoke",
         help="destroy a secret through its receipt link",
         description="Destroy a secret now, through its receipt link: every link of it, "
-        "or with --to NAME one recipient's. " + _LINK_SAFETY,
+        "or with --to NAME one recipient's. " + LINK_SAFETY,
         epilog=_REVOKE_EXAMPLES,
         formatter_class=raw,
     )
-    _add_link_arguments(revoke, "receipt_link", "r")
+    add_link_arguments(revoke, "receipt_link", ("r",))
     revoke.add_argument(
         "--to",
         metavar="NAME",
         type=parse_recipient_name,
         help="revoke only the link of this recipient (send --to NAME); the others still open",
     )
-    _add_common_flags(revoke, 'print {"revoked": true}; errors as JSON, on stderr')
-    revoke.set_defaults(client_command=cmd_revoke, link_kind="r")
+    add_common_flags(revoke, 'print {"revoked": true}; errors as JSON, on stderr')
+    revoke.set_defaults(client_command=cmd_revoke, link_kinds=("r",))
 
 
 # Errors: one line (or one JSON object) and an exit code.
@@ -1061,6 +1133,9 @@ _API_EXIT = {
     "passphrase-required": ExitCode.PASSPHRASE,
     "wrong-passphrase": ExitCode.PASSPHRASE,
     "delete-not-allowed": ExitCode.NOT_ALLOWED,
+    "request-not-found": ExitCode.GONE,
+    "request-expired": ExitCode.GONE,
+    "request-answered": ExitCode.ANSWERED,
 }
 _ENDED_WORDS = {
     "viewed": "viewed: no views are left",
@@ -1084,6 +1159,11 @@ _API_WORDS = {
     "server dropped it): nothing was shared; send it again",
     "download-not-found": "the download ended before the whole secret came (its time ran "
     "out): the view is spent, and nothing was written",
+    "request-not-found": "no request matches this link: it is wrong, or the request ended long ago",
+    "request-answered": "this request was answered already: it takes one answer, and only "
+    "the person who asked can open it",
+    "request-expired": "this request expired unanswered: ask the person who asked for a new "
+    "fill link",
 }
 
 
@@ -1124,6 +1204,8 @@ def describe_error(exc: BaseException) -> tuple[str, ExitCode]:
         return str(exc), ExitCode.USAGE
     if isinstance(exc, CliError):
         return str(exc), exc.code
+    if isinstance(exc, requests.Unanswered):
+        return str(exc), ExitCode.NOT_ANSWERED if exc.state == "open" else ExitCode.GONE
     if isinstance(exc, ClientError | EnvelopeError):
         return str(exc), ExitCode.ERROR
     raise exc
@@ -1149,7 +1231,7 @@ def run_client_command(args: argparse.Namespace, settings: ClientSettings) -> in
     command: Callable[[argparse.Namespace, ClientSettings], None] = args.client_command
     as_json = bool(getattr(args, "json", False))
     try:
-        if getattr(args, "link_kind", None) is not None:
+        if getattr(args, "link_kinds", None) is not None:
             args.taken_link = take_link(args)
         command(args, settings)
     except KeyboardInterrupt:

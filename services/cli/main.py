@@ -1,7 +1,8 @@
 """``burnafter``: the one command for every role and every client action.
 
 Server roles: ``api``, ``web``, ``reaper [--once]``, ``migrate``, ``dev``.
-Client commands: ``send``, ``open``, ``delete``, ``status``, ``revoke``."""
+Client commands: ``send``, ``open``, ``delete``, ``status``, ``revoke``, ``request``,
+``answer``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from services.cli.client_commands import (
     report_error,
     run_client_command,
 )
+from services.cli.request_commands import add_request_commands
 from services.client.settings import ClientSettingsError, load_client_settings
 from services.server.settings import Settings, SettingsError, load_settings
 from services.store.errors import DatabaseNotMigrated
@@ -123,13 +125,17 @@ examples:
   burnafter delete                       # as its recipient, where the sender allowed it
   burnafter status < receipt.txt
   burnafter revoke --link-file receipt.txt
+  burnafter request --note 'the staging key, please'   # a fill link to send, a collect link
+  burnafter answer --link-file fill.txt < key.txt      # only the asker can open the answer
+  burnafter open --link-file collect.txt               # the answer, with the collect link
   burnafter dev                          # everything on http://127.0.0.1:8080
   DATABASE_URL=postgresql://... burnafter migrate && burnafter api
 
 The client commands read BURNAFTER_SERVER, BURNAFTER_TIMEOUT, BURNAFTER_TOKEN and
 BURNAFTER_TOKEN_FILE. Exit codes: 0 ok, 1 error, 2 usage, 3 gone, 4 passphrase
 needed or wrong, 5 server unreachable, 6 malformed link, 7 not allowed (a delete
-the sender did not allow), 130 interrupted."""
+the sender did not allow, files a request did not ask for), 8 request already
+answered, 9 request not answered yet, 130 interrupted."""
 
 
 def _role(
@@ -185,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("url")
     add_client_commands(commands)
+    add_request_commands(commands)
     return parser
 
 
