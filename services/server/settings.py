@@ -21,6 +21,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
@@ -462,6 +463,22 @@ def load_limits(env: Mapping[str, str]) -> Limits:
     return Limits(**_parse(env, rows))
 
 
+def _from_files(env: dict[str, str]) -> dict[str, str]:
+    """Every setting may come from a file instead, as ``NAME_FILE`` (a mounted
+    Kubernetes or Docker secret): its content, without the one newline at its end."""
+    for name in BY_NAME:
+        path = env.get(f"{name}_FILE")
+        if not path:
+            continue
+        if env.get(name):
+            raise SettingsError(f"set {name} or {name}_FILE, not both")
+        try:
+            env[name] = Path(path).read_text(encoding="utf-8").removesuffix("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path}: {type(exc).__name__}") from None
+    return env
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
@@ -471,9 +488,10 @@ def load_settings(
     """Parse the environment (``os.environ`` by default) into :class:`Settings`.
 
     ``defaults`` stand in for variables the environment does not set (``make run``
-    listens on loopback and logs for a console, for one).
+    listens on loopback and logs for a console, for one). Any setting may be given
+    as ``NAME_FILE``, the path of a file that holds it.
     """
-    env = {**(defaults or {}), **(os.environ if env is None else env)}
+    env = _from_files({**(defaults or {}), **(os.environ if env is None else env)})
     if require_database and not env.get("DATABASE_URL"):
         raise SettingsError("DATABASE_URL is required (postgresql://user:password@host:5432/db)")
     values = _parse(env, SETTINGS)

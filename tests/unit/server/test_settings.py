@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,18 @@ def test_webhooks_parse_into_endpoints() -> None:
     settings = load_settings({**BASE, "WEBHOOKS": json.dumps([{**HOOK, "format": "slack"}])})
     (hook,) = settings.webhooks
     assert (hook.name, hook.format, hook.secret) == ("ops", "slack", b"s" * 32)
+
+
+def test_any_setting_may_come_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "url").write_text("postgresql://u:p@db/burnafter\n")
+    (tmp_path / "key").write_text("k" * 40)
+    settings = load_settings(
+        {"DATABASE_URL_FILE": str(tmp_path / "url"), "AUDIT_KEY_FILE": str(tmp_path / "key")}
+    )
+    assert settings.database_url == "postgresql://u:p@db/burnafter"  # its newline dropped
+    assert settings.audit_key == b"k" * 40 and not settings.audit_key_ephemeral
+    with pytest.raises(SettingsError, match="set AUDIT_KEY or AUDIT_KEY_FILE, not both"):
+        load_settings({**BASE, "AUDIT_KEY": "k" * 40, "AUDIT_KEY_FILE": str(tmp_path / "key")})
+    with pytest.raises(SettingsError, match="SMTP_PASSWORD_FILE: cannot read") as refused:
+        load_settings({**BASE, "SMTP_PASSWORD_FILE": str(tmp_path / "absent")})
+    assert "k" * 40 not in str(refused.value)
