@@ -327,7 +327,8 @@ SETTINGS: tuple[Setting, ...] = (
        0.05, 3600.0),
     _S("WEBHOOK_TIMEOUT", number, 10.0, "seconds an endpoint gets to answer", 0.1, 120.0),
     _S("WEBHOOK_RETRY_BASE", number, 5.0, "backoff: a failed delivery waits "
-       "`WEBHOOK_RETRY_BASE * 2**attempts` seconds", 0.01, 3600.0),
+       "`WEBHOOK_RETRY_BASE * 2**attempts` seconds, less a random part of up to half", 0.01,
+       3600.0),
     _S("WEBHOOK_RETRY_MAX", number, 3600.0, "backoff: the longest wait between two tries",
        0.01, 86400.0),
     _S("WEBHOOK_MAX_ATTEMPTS", integer, 25, "attempts before a delivery (webhook or email) "

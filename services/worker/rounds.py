@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -16,11 +17,16 @@ from services.store.db import DATABASE_UNAVAILABLE
 log = structlog.get_logger("burnafter.worker")
 
 
+_JITTER = secrets.SystemRandom()
+
+
 def backoff(settings: Settings, attempts_before: int) -> float:
     """Seconds before the next try: ``WEBHOOK_RETRY_BASE * 2**attempts``, at most
-    ``WEBHOOK_RETRY_MAX``."""
+    ``WEBHOOK_RETRY_MAX``, less a random part of up to half of it, so deliveries that
+    failed together (an endpoint or relay down) do not all come back at once."""
     base, most = settings.webhook_retry_base, settings.webhook_retry_max
-    return float(min(base * 2 ** min(attempts_before, 30), most))
+    delay = float(min(base * 2 ** min(attempts_before, 30), most))
+    return delay * _JITTER.uniform(0.5, 1.0)
 
 
 async def run_rounds(
