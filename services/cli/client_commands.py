@@ -958,14 +958,14 @@ examples:
   burnafter revoke --to bob < receipt.txt         # bob's link only"""
 
 
-def add_link_arguments(parser: argparse.ArgumentParser, dest: str, kinds: Kinds) -> None:
+def add_link_arguments(
+    parser: argparse.ArgumentParser,
+    dest: str,
+    kinds: Kinds,
+    omitted: str = "omit it or give - to read it from standard input (safer)",
+) -> None:
     name = link_name(kinds)
-    parser.add_argument(
-        dest,
-        nargs="?",
-        metavar=dest.upper(),
-        help=f"the {name}; omit it or give - to read it from standard input (safer)",
-    )
+    parser.add_argument(dest, nargs="?", metavar=dest.upper(), help=f"the {name}; {omitted}")
     parser.add_argument(
         "--link-file",
         metavar="PATH",

@@ -303,7 +303,8 @@ def _add_answer_command(commands: argparse._SubParsersAction[Any]) -> None:
         epilog=_ANSWER_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_link_arguments(answer, "link", ("q",))
+    # Standard input carries the answer: the link comes from it only on a terminal.
+    add_link_arguments(answer, "link", ("q",), "omit it to be asked on the terminal (safer)")
     answer.add_argument(
         "--file",
         metavar="PATH",
