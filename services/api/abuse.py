@@ -16,7 +16,9 @@ from typing import TypeVar
 import asyncpg
 from aiohttp import web
 
+from services.api.requests import max_sealed_bytes
 from services.server.client_address import client_of
+from services.server.settings import Limits
 from services.store import contents, secret_requests, secrets
 from services.store.errors import SenderQuotaFull, StorageFull
 
@@ -82,12 +84,11 @@ class StorageCap:
         fill_claim: bytes,
         content: contents.NewContent,
         wrapped_key: bytes,
-        limits: tuple[int, int],  # the service's largest sealed content; max_attempts
+        service: Limits,
         access: secrets.Access,
     ) -> contents.ContentCreated:
         """Store a request's answer within the storage cap and its asker's quota (the
-        quota key the request holds)."""
-        max_sealed, max_attempts = limits
+        quota key the request holds), and within the service's limits."""
         return await self._within(
             pool,
             lambda: secret_requests.answer(
@@ -96,10 +97,11 @@ class StorageCap:
                 fill_claim,
                 content,
                 wrapped_key,
-                max_sealed,
-                max_attempts,
+                max_sealed_bytes(service),
+                service.max_attempts,
                 access,
                 self.limits,
+                service.max_content_bytes,
             ),
         )
 

@@ -27,7 +27,6 @@ from services.api.requests import (
     integer,
     json_object,
     manage_token,
-    max_sealed_bytes,
     notify_email,
     notify_endpoints,
     optional_binary,
@@ -149,11 +148,11 @@ async def answer_request(request: web.Request) -> web.Response:
             claim,
             content,
             wrapped_key,
-            (max_sealed_bytes(limits), limits.max_attempts),
+            limits,
             access,
         )
-    except AnswerTooLarge:
-        raise ContentTooLarge(limits.max_content_bytes) from None
+    except AnswerTooLarge as refused:
+        raise ContentTooLarge(refused.limit) from None
     events = request.app[SECRET_EVENTS]
     events.answered(the_id, content.sealed_bytes, access)
     events.segments_up(1, len(content.first_segment))

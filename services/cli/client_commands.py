@@ -1205,7 +1205,8 @@ def describe_error(exc: BaseException) -> tuple[str, ExitCode]:
     if isinstance(exc, CliError):
         return str(exc), exc.code
     if isinstance(exc, requests.Unanswered):
-        return str(exc), ExitCode.NOT_ANSWERED if exc.state == "open" else ExitCode.GONE
+        not_yet = exc.state in ("open", "uploading")
+        return str(exc), ExitCode.NOT_ANSWERED if not_yet else ExitCode.GONE
     if isinstance(exc, ClientError | EnvelopeError):
         return str(exc), ExitCode.ERROR
     raise exc

@@ -53,6 +53,7 @@ class Answered:
 _UNANSWERED_WORDS = {
     "open": "not answered yet: the request is still open; try again once it is answered "
     "(`burnafter status` shows when)",
+    "uploading": "answered, and the answer is still being uploaded: try again in a moment",
     "expired": "the request expired unanswered: there is nothing to collect",
     "answered": "the answer is gone: it was opened already as many times as it could be, "
     "or it expired",
@@ -61,8 +62,9 @@ _UNANSWERED_WORDS = {
 
 class Unanswered(ClientError):
     """A collect link whose answer is not there: the request is ``open`` (not answered
-    yet), ``expired`` unanswered, or ``answered`` and its answer gone (opened as many
-    times as it could be, or expired)."""
+    yet), its answer ``uploading`` (not all there yet), ``expired`` unanswered, or
+    ``answered`` and its answer gone (opened as many times as it could be, or
+    expired)."""
 
     def __init__(self, state: str) -> None:
         super().__init__(_UNANSWERED_WORDS.get(state, f"there is no answer to collect ({state})"))
@@ -186,7 +188,7 @@ async def collect(
             if not_found.kind != "request-not-found":
                 raise
             raise exc from None  # no such request either: the link is wrong or long gone
-        raise Unanswered(str(state["state"])) from None
+        raise Unanswered("uploading" if state.get("uploading") else str(state["state"])) from None
     if int(revealed.get("version", 1)) != 2:
         raise ClientError("the server revealed something that is not a request's answer")
     try:

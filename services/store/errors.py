@@ -60,7 +60,12 @@ class RequestExpired(DomainError):
 
 
 class AnswerTooLarge(DomainError):
-    """An answer over what its request (or the service) allows."""
+    """An answer over what its request (or the service) allows: ``limit`` bytes of
+    content, the smaller of the two."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 class GrantNotFound(DomainError):

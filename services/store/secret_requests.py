@@ -72,6 +72,7 @@ class RequestState:
     expires_at: datetime
     opened_at: datetime | None
     answered_at: datetime | None
+    uploading: bool  # answered, and the answer's segments still arriving
 
 
 _ASK = """
@@ -130,6 +131,7 @@ _ANSWER = """
 SELECT * FROM burnafter_answer_request_v1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
                                           $13, $14, $15)
 """
+_ANSWER_LIMIT = "SELECT max_content_bytes FROM requests WHERE id = $1"
 _REFUSED = {
     **_ENDED,
     "bad_declaration": InvalidDeclaration,
@@ -148,9 +150,11 @@ async def answer(
     max_attempts: int,
     access: Access,
     limits: StorageLimits,
+    service_max_content_bytes: int,
 ) -> ContentCreated:
     """Store the one answer to a request, in one statement; racing answers store one,
-    the others get RequestAnswered. Raises as ``open_request`` does, AnswerTooLarge,
+    the others get RequestAnswered. Raises as ``open_request`` does, AnswerTooLarge
+    (with the most the request takes: its own limit or the service's),
     and as ``contents.create_content`` does, having stored nothing."""
     row = await pool.fetchrow(
         _ANSWER,
@@ -171,7 +175,8 @@ async def answer(
         limits.quota,
     )
     if row["outcome"] == "too_large":
-        raise AnswerTooLarge
+        limit = await pool.fetchval(_ANSWER_LIMIT, request_id)
+        raise AnswerTooLarge(min(limit, service_max_content_bytes))
     refused = _REFUSED.get(row["outcome"])
     if refused is not None:
         raise refused
@@ -181,8 +186,10 @@ async def answer(
 _READ = """
 SELECT manage_verifier, files_allowed, max_content_bytes, answer_max_views,
        created_at, expires_at, opened_at, answered_at,
-       CASE WHEN state = 'open' AND expires_at <= now() THEN 'expired' ELSE state END AS state
-FROM requests WHERE id = $1
+       CASE WHEN state = 'open' AND expires_at <= now() THEN 'expired' ELSE state END AS state,
+       EXISTS (SELECT FROM secrets AS s JOIN contents AS c ON c.id = s.content_id
+               WHERE s.id = q.id AND c.state = 'uploading') AS uploading
+FROM requests AS q WHERE id = $1
 """
 
 

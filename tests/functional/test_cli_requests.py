@@ -17,6 +17,7 @@ from services.cli.client_commands import ExitCode
 from services.client.links import Link, parse_link
 from services.protocol import request
 from services.protocol.envelope import KEY_BYTES, b64u_encode
+from tests.support.asking import sealed_answer
 from tests.support.cli import cli, cli_in_terminal
 from tests.support.fixtures_types import ClientWith
 from tests.support.leaks import LEAK_WATCH
@@ -419,3 +420,21 @@ async def test_request_sends_the_api_token_as_send_does(
     shown = json.loads(with_token.stdout)
     _watch(parse_link(shown["fill_link"], "q"), parse_link(shown["collect_link"], "c"), None)
     assert await db.fetchval("SELECT creator FROM requests") == "token:asker"
+
+
+async def test_open_while_the_answer_is_still_uploading_says_so(
+    api_with: ClientWith, tmp_path: Path
+) -> None:
+    api = await api_with(SEGMENT_SIZE=str(SEGMENT))
+    url = str(api.make_url("")).rstrip("/")
+    asked = await ask(url, tmp_path, "--files")
+    # A responder's client that sent the answer and its first segment, and not yet
+    # the others.
+    fill_key, public_key = asked.fill.key[:KEY_BYTES], asked.fill.key[KEY_BYTES:]
+    body, segments = sealed_answer(public_key, _answer_text(), os.urandom(3 * SEGMENT))
+    claim = {"claim": b64u_encode(request.fill_keys(fill_key).claim)}
+    started = await api.post(f"/api/v1/requests/{asked.id}/answer", json={**body, **claim})
+    assert started.status == 201 and len(segments) > 1
+    early = await cli("open", "--link-file", str(asked.collect_file))
+    assert early.returncode == ExitCode.NOT_ANSWERED
+    assert b"the answer is still being uploaded" in early.stderr

@@ -27,7 +27,16 @@ from services.server.metrics import NoticeMetrics, WebhookMetrics, new_registry
 from services.server.settings import Settings
 from services.worker.notices import SUBJECT, Notices
 from services.worker.webhooks import Dispatcher
-from tests.support.asking import REQUESTS, SEGMENT, Asker, bearer, collect, new_asker, sealed_answer
+from tests.support.asking import (
+    REQUESTS,
+    SEGMENT,
+    Asker,
+    answer_in_parts,
+    bearer,
+    collect,
+    finish_upload,
+    new_asker,
+)
 from tests.support.fixtures_types import AiohttpClient, ApiClient
 from tests.support.leaks import LEAK_WATCH
 from tests.support.services import make_settings
@@ -109,29 +118,6 @@ async def ask(api: ApiClient, asker: Asker, **fields: Any) -> str:
     return request_id
 
 
-async def answer_in_parts(
-    api: ApiClient, request_id: str, asker: Asker, text: str, data: bytes
-) -> tuple[dict[str, str], str, list[bytes]]:
-    """The responder's answer and its first segment only: the upload token (none for
-    one segment), and the segments to put."""
-    body, segments = sealed_answer(asker.public_key, text, data)
-    answered = await api.post(
-        f"{REQUESTS}/{request_id}/answer", json={**body, **asker.fill_claim()}
-    )
-    assert answered.status == 201
-    upload = (await answered.json())["upload"]
-    return (bearer(upload["token"]) if upload else {}), request_id, segments
-
-
-async def finish_upload(
-    api: ApiClient, token: dict[str, str], request_id: str, segments: list[bytes]
-) -> None:
-    for index in range(1, len(segments)):
-        url = f"/api/v1/contents/{request_id}/segments/{index}"
-        assert (await api.put(url, data=segments[index], headers=token)).status == 200
-    assert (await api.post(f"/api/v1/contents/{request_id}/finalize", headers=token)).status == 200
-
-
 async def test_the_webhook_tells_of_an_answer_once_it_can_be_collected(
     aiohttp_client: AiohttpClient, database_url: str, pool: asyncpg.Pool
 ) -> None:
@@ -156,10 +142,15 @@ async def test_the_webhook_tells_of_an_answer_once_it_can_be_collected(
         LEAK_WATCH.add("plaintext", text)
         token, _, segments = await answer_in_parts(api, request_id, asker, text, data)
 
-        # Answered but still uploading: nothing to tell yet, the answer cannot be opened.
+        # Answered but still uploading: nothing to tell yet, the answer cannot be opened;
+        # the asker's view says so.
         assert await notices.run_once() == 0
+        view = await api.get(f"{REQUESTS}/{request_id}", headers=bearer(asker.collect.manage))
+        assert [(await view.json())[k] for k in ("state", "uploading")] == ["answered", True]
         assert await dispatcher.run_once() == 0
         await finish_upload(api, token, request_id, segments)
+        view = await api.get(f"{REQUESTS}/{request_id}", headers=bearer(asker.collect.manage))
+        assert (await view.json())["uploading"] is False
         assert await notices.run_once() == 1
         assert await dispatcher.run_once() == 1
         assert await notices.run_once() == 0  # told once

@@ -81,7 +81,7 @@ test("a request's life, oldest first, with the answer's receipt after it", () =>
   );
 });
 
-test("a request's stage: watched while open, then answered, collected, or ended", () => {
+test("a request's stage: watched while open or arriving, then answered, collected, or ended", () => {
   const stage = (request, receipt) => {
     const { stage: name, live } = requestStage({ ...ASKED, ...request }, receipt);
     return [name, live];
@@ -89,6 +89,8 @@ test("a request's stage: watched while open, then answered, collected, or ended"
   assert.deepEqual(stage({ state: "open" }), ["waiting", true]);
   assert.deepEqual(stage({ state: "open", opened_at: "2025-01-01T10:05:00Z" }), ["opened", true]);
   assert.deepEqual(stage({ state: "expired" }), ["expired", false]);
+  // Answered, its segments still arriving: watched until the answer can be opened.
+  assert.deepEqual(stage({ state: "answered", uploading: true }), ["arriving", true]);
   assert.deepEqual(stage({ state: "answered" }, { state: "active" }), ["answered", false]);
   assert.deepEqual(stage({ state: "answered" }, { state: "viewed" }), ["collected", false]);
   assert.deepEqual(stage({ state: "answered" }, { state: "locked" }), ["ended", false]);

@@ -134,3 +134,26 @@ async def collect(api: ApiClient, request_id: str, asker: Asker) -> tuple[str, b
     header = parts[0]
     assert isinstance(header, content.Header)
     return header.text, b"".join(p.data for p in parts if isinstance(p, content.FileChunk))
+
+
+async def answer_in_parts(
+    api: ApiClient, request_id: str, asker: Asker, text: str, data: bytes
+) -> tuple[dict[str, str], str, list[bytes]]:
+    """The responder's answer and its first segment only: the upload token (none for
+    one segment), and the segments to put."""
+    body, segments = sealed_answer(asker.public_key, text, data)
+    answered = await api.post(
+        f"{REQUESTS}/{request_id}/answer", json={**body, **asker.fill_claim()}
+    )
+    assert answered.status == 201
+    upload = (await answered.json())["upload"]
+    return (bearer(upload["token"]) if upload else {}), request_id, segments
+
+
+async def finish_upload(
+    api: ApiClient, token: dict[str, str], request_id: str, segments: list[bytes]
+) -> None:
+    for index in range(1, len(segments)):
+        url = f"/api/v1/contents/{request_id}/segments/{index}"
+        assert (await api.put(url, data=segments[index], headers=token)).status == 200
+    assert (await api.post(f"/api/v1/contents/{request_id}/finalize", headers=token)).status == 200

@@ -95,6 +95,9 @@ export function requestStage(request, receipt = null) {
       sentence: opened ? "They opened your link and have not answered yet." : "Nobody has opened your link yet.",
     };
   }
+  if (request.uploading) {
+    return { stage: "arriving", word: "Arriving", tone: "active", live: true, sentence: "They answered, and the answer is still being uploaded. It can be opened once it is all here." };
+  }
   if (!receipt || receipt.state === "active") {
     return { stage: "answered", word: "Answered", tone: "viewed", live: false, sentence: "The answer is here. Only this collect link opens it." };
   }

@@ -122,7 +122,7 @@ async function load() {
   let live = true;
   try {
     const request = await api.readRequest(link.id, b64uEncode(keys.manage));
-    const receipt = request.state === "answered" ? await readReceipt(link, keys) : null;
+    const receipt = request.state === "answered" && !request.uploading ? await readReceipt(link, keys) : null;
     if (mine !== generation) return;
     const stage = requestStage(request, receipt);
     live = stage.live;
