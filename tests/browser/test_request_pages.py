@@ -18,10 +18,10 @@ import pytest
 from playwright.async_api import BrowserContext, FilePayload, Page, Request
 
 from services.client.links import Link, parse_link
-from services.protocol import content, request
-from services.protocol.envelope import b64u_encode, verifier
+from services.protocol.envelope import b64u_encode
 from services.server.settings import Settings
 from tests.browser.test_accessibility import serious_violations
+from tests.support.asking import REQUESTS, Asker, new_asker, sealed_answer
 from tests.support.browser import download_all
 from tests.support.fixtures_types import NewContext
 from tests.support.leaks import LEAK_WATCH
@@ -41,65 +41,41 @@ class AskedByApi:
     """A request asked through the api, as the asker's client would: its two links."""
 
     id: str
-    fill_key: bytes
-    private_key: bytes
-    fill: str
-    collect: str
+    asker: Asker
+    site: str
 
-    def fill_claim(self) -> str:
-        return b64u_encode(request.fill_keys(self.fill_key).claim)
+    @property
+    def fill(self) -> str:
+        key = self.asker.fill_key + self.asker.public_key
+        return f"{self.site}/q/{self.id}#{b64u_encode(key)}"
+
+    @property
+    def collect(self) -> str:
+        return f"{self.site}/c/{self.id}#{b64u_encode(self.asker.private_key)}"
+
+
+async def post(site: str, path: str, body: dict[str, Any], expected: int) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.post(site + path, json=body) as answer:
+        assert answer.status == expected, await answer.text()
+        shown: dict[str, Any] = await answer.json()
+        return shown
 
 
 async def ask_by_api(site: str, note: str, **fields: Any) -> AskedByApi:
-    fill_key, private_key = os.urandom(32), request.new_private_key()
-    public_key = request.public_key(private_key)
-    collect = request.collect_keys(private_key)
-    body = {
-        "fill_verifier": b64u_encode(verifier(request.fill_keys(fill_key).claim)),
-        "note": b64u_encode(request.seal_note(fill_key, note)),
-        "answer": {"claim_verifier": b64u_encode(verifier(collect.claim)), "max_views": 1},
-        "manage_verifier": b64u_encode(verifier(collect.manage)),
-        **fields,
-    }
-    url = f"{site}/api/v1/requests"
-    async with aiohttp.ClientSession() as http, http.post(url, json=body) as asked:
-        assert asked.status == 201, await asked.text()
-        the_id = (await asked.json())["id"]
-    LEAK_WATCH.add("fill key", fill_key)
-    LEAK_WATCH.add("private key", private_key)
-    LEAK_WATCH.add("manage", collect.manage)
-    return AskedByApi(
-        the_id,
-        fill_key,
-        private_key,
-        f"{site}/q/{the_id}#{b64u_encode(fill_key + public_key)}",
-        f"{site}/c/{the_id}#{b64u_encode(private_key)}",
-    )
+    asker = new_asker(note=note)
+    asked = await post(site, REQUESTS, asker.body(**fields), 201)
+    return AskedByApi(asked["id"], asker, site)
 
 
 async def answer_by_api(site: str, asked: AskedByApi, text: str) -> None:
     """The responder's client: the text sealed as a v2 content, its key wrapped to the asker."""
-    content_key = content.new_content_key()
-    segments = list(content.ContentSealer(content_key, text, (), SEGMENT))
-    public_key = request.public_key(asked.private_key)
-    body = {
-        "claim": asked.fill_claim(),
-        "segment_size": SEGMENT,
-        "segment_count": len(segments),
-        "sealed_bytes": sum(map(len, segments)),
-        "first_segment": b64u_encode(segments[0]),
-        "wrapped_key": b64u_encode(request.wrap_for_asker(public_key, content_key)),
-    }
-    url = f"{site}/api/v1/requests/{asked.id}/answer"
-    async with aiohttp.ClientSession() as http, http.post(url, json=body) as answered:
-        assert answered.status == 201, await answered.text()
+    body, segments = sealed_answer(asked.asker.public_key, text, b"", SEGMENT)
+    assert len(segments) == 1  # nothing more to upload
+    await post(site, f"{REQUESTS}/{asked.id}/answer", {**body, **asked.asker.fill_claim()}, 201)
 
 
 async def open_by_api(site: str, asked: AskedByApi) -> None:
-    url = f"{site}/api/v1/requests/{asked.id}/open"
-    claim = {"claim": asked.fill_claim()}
-    async with aiohttp.ClientSession() as http, http.post(url, json=claim) as opened:
-        assert opened.status == 200
+    await post(site, f"{REQUESTS}/{asked.id}/open", asked.asker.fill_claim(), 200)
 
 
 async def ask_in_browser(context: BrowserContext, site: str, note: str) -> tuple[Link, Link, Page]:

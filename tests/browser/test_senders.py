@@ -1,5 +1,5 @@
-"""What the create and receipt pages show a sender: only the choices their kind of
-sender is allowed, a sign-in notice when the policy asks for one, the webhook
+"""What the create, ask and receipt pages show a sender: only the choices their kind
+of sender is allowed, a sign-in notice when the policy asks for one, the webhook
 endpoints to notify, and the notifications sent."""
 
 from __future__ import annotations
@@ -49,6 +49,22 @@ async def test_the_sso_policy_asks_an_anonymous_visitor_to_sign_in(
     await page.goto(site + "/")
     await page.wait_for_selector("#sign-in-needed:not([hidden])")
     assert await page.is_disabled("#create-button")
+
+
+async def test_the_request_policy_asks_for_sign_in_before_the_ask_form_is_filled(
+    aiohttp_server: AiohttpServer, database_url: str, test_log: Path, new_context: NewContext
+) -> None:
+    site = await served(aiohttp_server, database_url, CREATE_POLICY="open", REQUEST_POLICY="sso")
+    context, _ = await new_context()
+    asking = await context.new_page()
+    await asking.goto(site + "/ask")
+    await asking.wait_for_selector("#sign-in-needed:not([hidden])")
+    await asking.fill("#note", "the staging database password")
+    assert await asking.is_disabled("#ask-button")  # typing does not undo it
+    creating = await context.new_page()
+    await creating.goto(site + "/")
+    await creating.wait_for_selector("#expires option", state="attached")
+    assert await creating.is_hidden("#sign-in-needed")  # sharing stays open to all
 
 
 async def test_notify_on_the_create_page_and_notifications_on_the_receipt(

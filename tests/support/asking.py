@@ -60,9 +60,10 @@ class Asker:
         return {"claim": b64u_encode(request.fill_keys(self.fill_key).claim)}
 
 
-def new_asker(passphrase: str | None = None) -> Asker:
+def new_asker(passphrase: str | None = None, note: str | None = None) -> Asker:
+    """A new asker's keys and note (one of its own unless given), all watched for leaks."""
     fill_key, private_key = os.urandom(32), request.new_private_key()
-    note = f"Please send the staging key {secrets.token_hex(6)}"
+    note = f"Please send the staging key {secrets.token_hex(6)}" if note is None else note
     watched: list[tuple[str, bytes | str]] = [
         ("fill key", fill_key),
         ("private key", private_key),
@@ -77,14 +78,16 @@ def new_asker(passphrase: str | None = None) -> Asker:
     return Asker(fill_key, private_key, note, passphrase)
 
 
-def sealed_answer(public_key: bytes, text: str, data: bytes) -> tuple[dict[str, Any], list[bytes]]:
+def sealed_answer(
+    public_key: bytes, text: str, data: bytes, segment_size: int = SEGMENT
+) -> tuple[dict[str, Any], list[bytes]]:
     """What the responder's client sends: the answer sealed, its key wrapped to the asker."""
     content_key = content.new_content_key()
     LEAK_WATCH.add("content key", content_key)
     files = [content.FileSource("keys.txt", "text/plain", len(data), io.BytesIO(data))]
-    segments = list(content.ContentSealer(content_key, text, files if data else (), SEGMENT))
+    segments = list(content.ContentSealer(content_key, text, files if data else (), segment_size))
     body = {
-        "segment_size": SEGMENT,
+        "segment_size": segment_size,
         "segment_count": len(segments),
         "sealed_bytes": sum(map(len, segments)),
         "first_segment": b64u_encode(segments[0]),

@@ -36,7 +36,13 @@ function countNote() {
   counter.classList.toggle("counter-over", bytes > NOTE_BYTES);
   if (bytes > NOTE_BYTES) note.setAttribute("aria-invalid", "true");
   else note.removeAttribute("aria-invalid");
-  button.disabled = busy || bytes > NOTE_BYTES;
+  updateButton();
+}
+
+/** Create waits while an ask is in flight, while the note is too long, and for
+ * good when REQUEST_POLICY does not let this visitor ask. */
+function updateButton() {
+  button.disabled = busy || noteOver() || limits?.may_ask === false;
 }
 
 function fillChoices() {
@@ -54,6 +60,9 @@ function fillChoices() {
     }),
   );
   show(byId("email-field"), limits.email_notices === true);
+  // REQUEST_POLICY: said before the form is filled in, not after it is sent.
+  show(byId("sign-in-needed"), limits.may_ask === false);
+  updateButton();
 }
 
 function updateViewsSuffix() {
