@@ -15,14 +15,20 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from playwright.async_api import BrowserContext, FilePayload, Page, Request
+from playwright.async_api import FilePayload, Request
 
-from services.client.links import Link, parse_link
+from services.protocol import request
 from services.protocol.envelope import b64u_encode
 from services.server.settings import Settings
 from tests.browser.test_accessibility import serious_violations
 from tests.support.asking import REQUESTS, Asker, new_asker, sealed_answer
-from tests.support.browser import download_all
+from tests.support.browser import (
+    ask_in_browser,
+    download_all,
+    open_collect,
+    open_fill,
+    reveal_answer,
+)
 from tests.support.fixtures_types import NewContext
 from tests.support.leaks import LEAK_WATCH
 from tests.support.services import make_settings
@@ -76,45 +82,6 @@ async def answer_by_api(site: str, asked: AskedByApi, text: str) -> None:
 
 async def open_by_api(site: str, asked: AskedByApi) -> None:
     await post(site, f"{REQUESTS}/{asked.id}/open", asked.asker.fill_claim(), 200)
-
-
-async def ask_in_browser(context: BrowserContext, site: str, note: str) -> tuple[Link, Link, Page]:
-    """Fill the ask page and submit; the fill and collect links it shows."""
-    page = await context.new_page()
-    await page.goto(f"{site}/ask")
-    await page.wait_for_selector("#max-size option", state="attached")
-    await page.fill("#note", note)
-    await page.click("#ask-button")
-    await page.wait_for_selector("#result:not([hidden]), #ask-error:not([hidden])")
-    assert await page.is_hidden("#ask-error"), await page.text_content("#ask-error")
-    fill = parse_link(await page.input_value("#fill-link"), "q")
-    collect = parse_link(await page.input_value("#collect-link"), "c")
-    LEAK_WATCH.add("fill link key", fill.key)
-    LEAK_WATCH.add("private key", collect.key)
-    return fill, collect, page
-
-
-async def open_fill(context: BrowserContext, link: str) -> Page:
-    """Load a fill link and wait until the page has read the request, or said why not."""
-    page = await context.new_page()
-    await page.goto(link)
-    await page.wait_for_selector("#answer-form:not([hidden]), #status.notice-error")
-    return page
-
-
-async def open_collect(context: BrowserContext, link: str) -> Page:
-    page = await context.new_page()
-    await page.goto(link)
-    await page.wait_for_selector("#request:not([hidden]), #status.notice-error")
-    return page
-
-
-async def reveal_answer(page: Page) -> None:
-    await page.click("#reveal-button")
-    await page.wait_for_selector(
-        "#revealed:not([hidden]):not([aria-busy=true]), #reveal-error:not([hidden])"
-    )
-    assert await page.is_hidden("#reveal-error"), await page.text_content("#reveal-error")
 
 
 async def test_asked_answered_with_a_file_and_collected_byte_for_byte(
@@ -285,3 +252,31 @@ async def test_the_request_pages_have_no_serious_accessibility_violations(
     await reveal_answer(collecting)
     found["collect revealed"] = await serious_violations(collecting)
     assert {name: v for name, v in found.items() if v} == {}
+
+
+async def test_an_answer_through_a_changed_fill_link_is_refused_by_the_collect_page(
+    site: str, new_context: NewContext
+) -> None:
+    asked = await ask_by_api(site, "the root password of the build host")
+    # Someone on the way put their own public key in the fill link's fragment.
+    theirs = request.public_key(request.new_private_key())
+    changed = f"{site}/q/{asked.id}#{b64u_encode(asked.asker.fill_key + theirs)}"
+    responder, _ = await new_context()
+    page = await open_fill(responder, changed)
+    text = f"root password {secrets.token_hex(8)}"
+    LEAK_WATCH.add("answer", text)
+    await page.fill("#answer-text", text)
+    await page.click("#answer-button")
+    await page.wait_for_selector("#sent:not([hidden])")
+
+    asker, _ = await new_context()
+    collecting = await open_collect(asker, asked.collect)
+    await collecting.wait_for_selector("#reveal-form:not([hidden])")
+    await collecting.click("#reveal-button")
+    await collecting.wait_for_selector("#reveal-error:not([hidden])")
+    assert "sealed to another key" in str(await collecting.text_content("#reveal-error"))
+    # The view is spent, and the page's next look at the request's life shows it:
+    # the warning stays.
+    await collecting.wait_for_selector("#life >> text=You opened the answer")
+    assert await collecting.is_visible("#reveal-error")
+    assert text not in await collecting.content()

@@ -8,16 +8,11 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.api.app import create_app
 from services.protocol import request
@@ -40,41 +35,12 @@ from tests.support.asking import (
 from tests.support.fixtures_types import AiohttpClient, ApiClient
 from tests.support.leaks import LEAK_WATCH
 from tests.support.services import make_settings
+from tests.support.smtp import Relay
 from tests.support.waiting import eventually
-from tools.net import free_port
 
 HOOK_SECRET = "request-hook-signing-secret-" + "k" * 20
 ADDRESS = "asker@example.test"
 SIGNED_IN = {"X-Forwarded-Email": "asker@example.test"}
-
-
-@dataclass
-class Relay:
-    """An SMTP relay on loopback (aiosmtpd) that keeps what it is handed."""
-
-    port: int = field(default_factory=free_port)
-    got: list[Envelope] = field(default_factory=list)
-    controller: Controller | None = None
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's name
-        self, _server: SMTP, _session: Session, envelope: Envelope
-    ) -> str:
-        self.got.append(envelope)
-        return "250 OK"
-
-    def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def messages(self) -> list[Message]:
-        return [
-            message_from_bytes(bytes(envelope.original_content or b"")) for envelope in self.got
-        ]
 
 
 @pytest.fixture
@@ -101,14 +67,7 @@ def signed_in_settings(database_url: str, relay: Relay) -> Settings:
 
 
 def smtp_env(relay: Relay) -> dict[str, str]:
-    return {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(relay.port),
-        "SMTP_SECURITY": "none",
-        "SMTP_FROM": "burnafter@example.test",
-        "WEBHOOK_RETRY_BASE": "0.2",
-        "WEBHOOK_RETRY_MAX": "0.2",
-    }
+    return {**relay.settings(), "WEBHOOK_RETRY_BASE": "0.2", "WEBHOOK_RETRY_MAX": "0.2"}
 
 
 async def ask(api: ApiClient, asker: Asker, **fields: Any) -> str:

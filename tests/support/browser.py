@@ -137,3 +137,51 @@ async def download_all(page: Page, folder: Path) -> dict[str, bytes]:
         await download.save_as(target)
         saved[download.suggested_filename] = target.read_bytes()
     return saved
+
+
+# The request pages (issue 17): ask, answer with a fill link, collect.
+
+
+async def ask_in_browser(
+    context: BrowserContext, site: str, note: str, *, email: str | None = None
+) -> tuple[Link, Link, Page]:
+    """Fill the ask page (with an address to email, if given) and submit; the fill
+    and collect links it shows."""
+    page = await context.new_page()
+    await page.goto(f"{site}/ask")
+    await page.wait_for_selector("#max-size option", state="attached")
+    await page.fill("#note", note)
+    if email is not None:
+        await page.click(".more-options summary")
+        await page.fill("#email", email)
+    await page.click("#ask-button")
+    await page.wait_for_selector("#result:not([hidden]), #ask-error:not([hidden])")
+    assert await page.is_hidden("#ask-error"), await page.text_content("#ask-error")
+    fill = parse_link(await page.input_value("#fill-link"), "q")
+    collect = parse_link(await page.input_value("#collect-link"), "c")
+    LEAK_WATCH.add("fill link key", fill.key)
+    LEAK_WATCH.add("private key", collect.key)
+    return fill, collect, page
+
+
+async def open_fill(context: BrowserContext, link: str) -> Page:
+    """Load a fill link and wait until the page has read the request, or said why not."""
+    page = await context.new_page()
+    await page.goto(link)
+    await page.wait_for_selector("#answer-form:not([hidden]), #status.notice-error")
+    return page
+
+
+async def open_collect(context: BrowserContext, link: str) -> Page:
+    page = await context.new_page()
+    await page.goto(link)
+    await page.wait_for_selector("#request:not([hidden]), #status.notice-error")
+    return page
+
+
+async def reveal_answer(page: Page) -> None:
+    await page.click("#reveal-button")
+    await page.wait_for_selector(
+        "#revealed:not([hidden]):not([aria-busy=true]), #reveal-error:not([hidden])"
+    )
+    assert await page.is_hidden("#reveal-error"), await page.text_content("#reveal-error")

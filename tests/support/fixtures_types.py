@@ -73,6 +73,7 @@ class ContextOptions(TypedDict, total=False):
     accept_downloads: bool
     bypass_csp: bool
     color_scheme: Literal["dark", "light", "no-preference", "null"]
+    extra_http_headers: dict[str, str]
     java_script_enabled: bool
 
 

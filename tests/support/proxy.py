@@ -110,6 +110,7 @@ class RecordingProxy:
 
     upstream: str
     requests: list[bytes] = field(default_factory=list)
+    url: str = ""  # its own base URL, once started
     _runner: web.AppRunner | None = None
     _session: aiohttp.ClientSession | None = None
 
@@ -123,7 +124,8 @@ class RecordingProxy:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
 
     async def close(self) -> None:
         if self._runner is not None:

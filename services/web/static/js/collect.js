@@ -163,12 +163,16 @@ async function revealAnswer(passphrase) {
 }
 
 function revealFailed(problem) {
+  if (problem instanceof ContentError) {
+    // The view was spent on an answer that is not for this collect link: the warning
+    // stays where it is, whatever the request's life shows next.
+    shown.revealed = true;
+    load();
+    return "The answer does not open with this collect link: it was sealed to another key, so the fill link you sent was changed on its way. Do not trust it; ask again over another channel.";
+  }
   load();
   if (problem instanceof api.ApiProblem && problem.status === 404) {
     return "The answer cannot be opened: it is still arriving, or it is gone (opened, expired or destroyed). The page shows which.";
-  }
-  if (problem instanceof ContentError) {
-    return "The answer does not open with this collect link: it was sealed to another key, so the fill link you sent was changed on its way. Do not trust it; ask again over another channel.";
   }
   return problem.message;
 }
