@@ -54,7 +54,12 @@ def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
 @pytest.fixture
 def services(database_url: str, start_service: StartService) -> dict[str, ServiceProcess]:
     # Loopback is the trusted proxy here, so the request id the test sends is believed.
-    env = {"AUDIT_KEY": AUDIT_KEY, "REAPER_INTERVAL": "0.3", "TRUSTED_PROXIES": "127.0.0.1/32"}
+    env = {
+        "AUDIT_KEY": AUDIT_KEY,
+        "REAPER_INTERVAL": "0.3",
+        "TRUSTED_PROXIES": "127.0.0.1/32",
+        "DB_POOL_MAX": "12",  # the pool gauge below shows it
+    }
     return {
         "api": start_service("api", database_url, **env),
         "web": start_service("web", database_url, **env),
@@ -159,7 +164,7 @@ async def test_a_full_lifecycle_moves_each_counter_by_exactly_the_expected_amoun
     assert delta(api_before, api, "burnafter_http_requests_total", status_class="4xx", **route) == 7
     assert delta(api_before, api, "burnafter_http_request_duration_seconds_count", **route) == 9
     assert api[("burnafter_http_requests_in_flight", ())] == 0
-    assert api[("burnafter_db_pool_max_size", ())] == 20
+    assert api[("burnafter_db_pool_max_size", ())] == 12
     assert ("burnafter_build_info", (("service", "api"), ("version", "0.1.0"))) in api
 
     assert delta(reaper_before, reaper, "burnafter_secrets_expired_total") == 1

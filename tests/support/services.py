@@ -80,6 +80,10 @@ def _launch(
         "HTTP_PORT": str(port),
         "LOG_FORMAT": "json",
         "METRICS_PORT": str(metrics_port),
+        # Racing tests run two api processes, in several workers at once: with the
+        # default pool of 20 they could pass 100 connections, the maximum of a
+        # PostgreSQL such as the machine's that TEST_DATABASE_URL may name.
+        "DB_POOL_MAX": "8",
         **env,
     }
     with log.open("xb") as out:
