@@ -18,7 +18,6 @@ from services.api.requests import (
     binary,
     create_body_limit,
     create_request,
-    email_notices,
     integer,
     json_object,
     manage_token,
@@ -26,7 +25,7 @@ from services.api.requests import (
     optional_binary,
     secret_id,
 )
-from services.api.senders import ALLOWED_SENDERS, Sender, identify, permitted_sender
+from services.api.senders import ALLOWED_SENDERS, Sender, identify, own_address, permitted_sender
 from services.api.wire import timestamp, to_json
 from services.protocol.envelope import ID_BYTES, KEY_BYTES, b64u_encode, verifier
 from services.server.appkeys import POOL, SETTINGS
@@ -58,7 +57,7 @@ async def limits(request: web.Request) -> web.Response:
             "may_create": sender.kind in ALLOWED_SENDERS[settings.create_policy],
             "may_ask": sender.kind in ALLOWED_SENDERS[settings.request_policy],
             "notify_endpoints": [hook.name for hook in settings.webhooks],
-            "email_notices": email_notices(settings.smtp_host, sender.kind),
+            "email_notices": own_address(settings, sender) is not None,
         }
     )
 

@@ -27,7 +27,7 @@ from services.protocol.envelope import (
 )
 from services.server.appkeys import SETTINGS
 from services.server.identity import bearer_token
-from services.server.settings import EMAIL_ADDRESS, Limits, SenderKind, SenderLimits
+from services.server.settings import Limits, SenderLimits
 from services.store.contents import NewContent, NewLink, NewRecipient
 from services.store.errors import SecretNotFound
 from services.store.secrets import NewSecret
@@ -218,7 +218,6 @@ CREATE_CONTENT_FIELDS = {
 _RECIPIENT_FIELDS = {"claim_verifier", "unlock_verifier", "wrapped_key", "max_views", "name"}
 _PER_LINK = _RECIPIENT_FIELDS - {"name"}
 MAX_NOTIFY = 10
-MAX_EMAIL_CHARS = 254
 
 
 def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, ...]:
@@ -230,29 +229,6 @@ def notify_endpoints(body: dict[str, Any], configured: set[str]) -> tuple[str, .
     if not all(isinstance(name, str) and name in configured for name in value):
         raise InvalidRequest("Not a notification endpoint of this service.", field="notify")
     return tuple(dict.fromkeys(value))
-
-
-def email_notices(smtp_host: str, sender: SenderKind) -> bool:
-    """Whether this sender may leave an address: where the operator configured a
-    relay, and not for an anonymous one, who could make the service email anyone."""
-    return bool(smtp_host) and sender != "anonymous"
-
-
-def notify_email(body: dict[str, Any], smtp_host: str, sender: SenderKind) -> str | None:
-    """The address to email once a request is answered: only where ``email_notices``
-    allows it, and only an address (never echoed back in an error)."""
-    value = body.get("email")
-    if value is None:
-        return None
-    if not email_notices(smtp_host, sender):
-        raise InvalidRequest(
-            "This service sends email notices only to signed-in users and API tokens, "
-            "where its operator configured them.",
-            field="email",
-        )
-    if not isinstance(value, str) or len(value) > MAX_EMAIL_CHARS or not EMAIL_ADDRESS.match(value):
-        raise InvalidRequest("Not an email address (name@domain).", field="email")
-    return value
 
 
 @dataclass(frozen=True)

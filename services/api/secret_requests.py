@@ -27,18 +27,18 @@ from services.api.requests import (
     integer,
     json_object,
     manage_token,
-    notify_email,
     notify_endpoints,
     optional_binary,
     secret_id,
 )
-from services.api.senders import permitted_sender
+from services.api.senders import Sender, own_address, permitted_sender
 from services.api.wire import timestamp, to_json
 from services.protocol.content import sealed_length
 from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.protocol.request import WRAPPED_ANSWER_BYTES
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
+from services.server.settings import Settings
 from services.store import secret_requests
 from services.store.contents import NewContent
 from services.store.errors import AnswerTooLarge
@@ -100,7 +100,7 @@ async def ask(request: web.Request) -> web.Response:
         expires_in=integer(body, "expires_in", default_expires, *expires),
         creator=sender.actor,
         notify=notify_endpoints(body, {hook.name for hook in settings.webhooks}),
-        notify_email=notify_email(body, settings.smtp_host, sender.kind),
+        notify_email=_email_to(body, settings, sender),
     )
     quota_owner = sender.actor or f"address {client_key(request)}"
     expires_at = await secret_requests.ask(
@@ -108,6 +108,21 @@ async def ask(request: web.Request) -> web.Response:
     )
     request.app[SECRET_EVENTS].asked(new.id, access_of(request), sender.actor)
     return web.json_response({"id": new.id, "expires_at": timestamp(expires_at)}, status=201)
+
+
+def _email_to(body: dict[str, Any], settings: Settings, sender: Sender) -> str | None:
+    """``"email": true`` asks for an email once the request is answered: to the asker's
+    own signed-in address (``senders.own_address``), the only one it may go to."""
+    if not boolean(body, "email", default=False):
+        return None
+    address = own_address(settings, sender)
+    if address is None:
+        raise InvalidRequest(
+            "Email notices go only to a signed-in user's own address, where the operator "
+            "configured them.",
+            field="email",
+        )
+    return address
 
 
 async def open_request(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from aiohttp import web
 from services.api.errors import AuthenticationRequired
 from services.server.appkeys import POOL, SETTINGS
 from services.server.identity import bearer_token, signed_in
-from services.server.settings import SenderKind
+from services.server.settings import SenderKind, Settings, is_address
 from services.store import tokens
 
 
@@ -45,6 +45,16 @@ async def identify(request: web.Request) -> Sender:
         return Sender("token", f"token:{name}")
     identity = signed_in(request)
     return ANONYMOUS if identity is None else Sender("sso", identity.user)
+
+
+def own_address(settings: Settings, sender: Sender) -> str | None:
+    """Where email notices for ``sender`` go: their own address, as the identity-aware
+    proxy names them, where the operator configured an SMTP relay. None for anyone
+    else (anonymous, an API token, a name that is not an address): an address typed
+    in would let the service be made to email anyone."""
+    if not settings.smtp_host or sender.kind != "sso" or sender.actor is None:
+        return None
+    return sender.actor if is_address(sender.actor) else None
 
 
 async def permitted_sender(request: web.Request, *, asking: bool = False) -> Sender:

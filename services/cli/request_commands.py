@@ -118,7 +118,6 @@ def cmd_request(args: argparse.Namespace, settings: ClientSettings) -> None:
                 passphrase=passphrase,
                 expires_in=args.expires,
                 notify=tuple(args.notify),
-                email=args.email,
             )
 
     asked = run_exchange(ask())
@@ -285,7 +284,6 @@ def _add_request_command(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="NAME",
         help="tell this webhook endpoint (configured by the operator) of the answer",
     )
-    ask.add_argument("--email", metavar="ADDR", help="email ADDR once the request is answered")
     ask.add_argument(
         "--server",
         type=parse_server,

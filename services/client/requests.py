@@ -81,7 +81,6 @@ async def ask(
     passphrase: str | None = None,
     expires_in: int | None = None,
     notify: Sequence[str] = (),
-    email: str | None = None,
 ) -> Asked:
     """Ask: a fill key and an X25519 key pair made here, the note sealed for the fill
     link, and the answer's proofs derived from the private key (and ``passphrase``,
@@ -104,8 +103,6 @@ async def ask(
         body["expires_in"] = expires_in
     if notify:
         body["notify"] = list(notify)
-    if email is not None:
-        body["email"] = email
     asked = await api.ask(body)
     request_id = str(asked["id"])
     return Asked(

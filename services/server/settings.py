@@ -21,6 +21,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
@@ -40,9 +41,22 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 SENDER_KINDS: tuple[SenderKind, ...] = ("anonymous", "sso", "token")
 
 
-# An address as people type one: one @, no spaces or angle brackets, a dot in its
-# domain. What the relay accepts beyond that is its own to say.
-EMAIL_ADDRESS = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]+\.[^@\s<>,;]+$")
+# An address: one @, a dot in its domain, and none of what would make a header of
+# it say something else (spaces, brackets, quotes, group and comment syntax).
+EMAIL_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+)
+
+
+def is_address(text: str) -> bool:
+    """Whether ``text`` is a plain email address, ASCII, at most 254 characters, that
+    the standard library's ``email`` reads back as itself."""
+    if len(text) > 254 or not EMAIL_ADDRESS.match(text):
+        return False
+    try:
+        return Address(addr_spec=text).addr_spec == text
+    except (ValueError, IndexError):
+        return False
 
 
 class SettingsError(ValueError):
@@ -166,7 +180,7 @@ def audit_key(raw: str, row: Setting, earlier: Mapping[str, Any]) -> bytes:
 
 def smtp_from(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
     """SMTP_FROM: an address, needed once SMTP_HOST is set."""
-    if earlier["SMTP_HOST"] and not EMAIL_ADDRESS.match(raw):
+    if earlier["SMTP_HOST"] and not is_address(raw):
         raise SettingsError("SMTP_FROM must be the address notices come from, as name@domain")
     return raw
 
@@ -333,8 +347,8 @@ SETTINGS: tuple[Setting, ...] = (
        0.01, 86400.0),
     _S("WEBHOOK_MAX_ATTEMPTS", integer, 25, "attempts before a delivery (webhook or email) "
        "is given up", 1, 1000),
-    _S("SMTP_HOST", text, "", "the SMTP relay through which the reaper emails an asker whose "
-       "request was answered, when the asker left an address (docs/operations.md)",
+    _S("SMTP_HOST", text, "", "the SMTP relay through which the reaper emails a signed-in "
+       "asker, at their own address, that their request was answered (docs/operations.md)",
        shown="(none: no email notices)", compose=True),
     _S("SMTP_PORT", integer, 587, "the relay's port", 1, 65535, compose=True),
     _S("SMTP_SECURITY", choice, "starttls", "`starttls`, `tls` (implicit, port 465) or "

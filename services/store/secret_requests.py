@@ -175,8 +175,10 @@ async def answer(
         limits.quota,
     )
     if row["outcome"] == "too_large":
+        # Its own limit, when the request is still there to say it (the reaper may
+        # have taken it since).
         limit = await pool.fetchval(_ANSWER_LIMIT, request_id)
-        raise AnswerTooLarge(min(limit, service_max_content_bytes))
+        raise AnswerTooLarge(min(limit or service_max_content_bytes, service_max_content_bytes))
     refused = _REFUSED.get(row["outcome"])
     if refused is not None:
         raise refused

@@ -55,8 +55,9 @@ def email_notice(settings: Settings, notice: secret_requests.EmailNotice, ref: s
     return message
 
 
-def send_email(settings: Settings, message: EmailMessage) -> None:
-    """Hand ``message`` to the relay (blocking; run it in a thread)."""
+def send_email(settings: Settings, message: EmailMessage, to: str) -> None:
+    """Hand ``message`` to the relay for ``to`` alone, whatever its headers say
+    (blocking; run it in a thread)."""
     timeout = settings.webhook_timeout
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
@@ -70,7 +71,7 @@ def send_email(settings: Settings, message: EmailMessage) -> None:
             smtp.starttls(context=context)
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
-        smtp.send_message(message)
+        smtp.send_message(message, to_addrs=[to])
 
 
 class Notices:
@@ -83,7 +84,7 @@ class Notices:
     async def _email(self, notice: secret_requests.EmailNotice) -> bool:
         message = email_notice(self.settings, notice, self.auditor.ref(notice.id))
         try:
-            await asyncio.to_thread(send_email, self.settings, message)
+            await asyncio.to_thread(send_email, self.settings, message, notice.address)
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("email_notice_failed", error=type(exc).__name__,
                         request_ref=self.auditor.ref(notice.id))  # fmt: skip

@@ -1,13 +1,13 @@
 """Requests across the browser and the CLI (issue 17), as people use them: a signed-in
-employee asks on the page and leaves an address, a vendor answers with the CLI, the
+employee asks on the page to be emailed, a vendor answers with the CLI, the
 employee watches the collect page turn and opens the answer; then the CLI asks, a
 browser answers with a file, and the CLI collects. Bytes come back identical.
 
 Every request of both flows goes through a reverse proxy that keeps a request log,
 as an edge in front of burnafter would: that log holds no plaintext, note or key.
 The database after the flows holds no note in clear and nothing that opens the
-answer. The email the asker gets comes through a real SMTP relay and says only
-that the request was answered."""
+answer. The email the asker gets, at the address she signed in with, comes through a
+real SMTP relay and says only that the request was answered."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from playwright.async_api import FilePayload
@@ -41,8 +42,7 @@ from tests.support.smtp import Relay
 from tests.support.waiting import eventually
 
 SEGMENT = 16 * 1024
-EMPLOYEE = "dana@example.test"  # signed in through the proxy
-ADDRESS = "it-desk@example.test"  # where she wants the email
+EMPLOYEE = "dana@example.test"  # signed in through the proxy, and emailed there
 
 
 @pytest.fixture
@@ -96,6 +96,7 @@ async def test_browser_asks_cli_answers_browser_collects_and_cli_asks_browser_an
     new_context: NewContext,
     relay: Relay,
     database_url: str,
+    db: asyncpg.Connection,
     tmp_path: Path,
 ) -> None:
     secret_words: dict[str, bytes] = {}
@@ -106,13 +107,13 @@ async def test_browser_asks_cli_answers_browser_collects_and_cli_asks_browser_an
         LEAK_WATCH.add(name, raw)
         return raw
 
-    # 1. The employee asks in the browser and leaves an address for the email.
+    # 1. The employee asks in the browser and asks to be emailed.
     note = "Please send the SFTP password for the nightly export, and its key file."
     secret("note", note)
     employee, _ = await new_context(
         accept_downloads=True, extra_http_headers={"X-Forwarded-Email": EMPLOYEE}
     )
-    fill, collect, _ = await ask_in_browser(employee, edge.url, note, email=ADDRESS)
+    fill, collect, _ = await ask_in_browser(employee, edge.url, note, email=True)
     assert fill.base == collect.base == edge.url
     secret_words |= link_keys(fill, collect)
     watching = await open_collect(employee, str(collect))
@@ -142,7 +143,7 @@ async def test_browser_asks_cli_answers_browser_collects_and_cli_asks_browser_an
     # The email: that it was answered, nothing that opens anything.
     await eventually(lambda: relay.got, what="the email notice reached the relay")
     (envelope,) = relay.got
-    assert envelope.rcpt_tos == [ADDRESS]
+    assert envelope.rcpt_tos == [EMPLOYEE]
     mail = bytes(envelope.original_content or b"")
     assert b"was answered" in mail
     assert find_leaks(mail, secret_words) == []
@@ -197,4 +198,5 @@ async def test_browser_asks_cli_answers_browser_collects_and_cli_asks_browser_an
     _, rows = await database_text(database_url)
     assert fill.id.encode() in rows and fill_2.id.encode() in rows
     assert find_leaks(rows, secret_words) == []
-    assert ADDRESS.encode() not in rows  # the address went once the email was sent
+    # The address to email went once the email was sent.
+    assert await db.fetchval("SELECT count(*) FROM requests WHERE notify_email IS NOT NULL") == 0

@@ -6,6 +6,7 @@ tests/functional/test_requests.py does."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from playwright.async_api import FilePayload, Request
+from playwright.async_api import FilePayload, Request, Route
 
 from services.protocol import request
 from services.protocol.envelope import b64u_encode
@@ -280,3 +281,32 @@ async def test_an_answer_through_a_changed_fill_link_is_refused_by_the_collect_p
     await collecting.wait_for_selector("#life >> text=You opened the answer")
     assert await collecting.is_visible("#reveal-error")
     assert text not in await collecting.content()
+
+
+async def test_an_answer_whose_upload_stops_ends_the_page_plainly(
+    site: str, new_context: NewContext
+) -> None:
+    asked = await ask_by_api(site, "the build signing key, please")
+    context, _ = await new_context()
+    page = await open_fill(context, asked.fill)
+
+    async def cut(route: Route) -> None:
+        if route.request.method != "PUT":
+            await route.continue_()
+            return
+        gone = {"type": "urn:burnafter:problem:upload-expired", "title": "Upload expired",
+                "status": 410, "detail": "The time to upload this content is over."}  # fmt: skip
+        await route.fulfill(
+            status=410, content_type="application/problem+json", body=json.dumps(gone)
+        )
+
+    # The api took the answer and its first segment; the rest cannot follow.
+    await page.route("**/api/v1/contents/*/segments/*", cut)
+    await page.set_input_files(
+        "#secret-files",
+        [FilePayload(name="signing.key", mimeType="text/plain", buffer=os.urandom(3 * SEGMENT))],
+    )
+    await page.click("#answer-button")
+    await page.wait_for_selector("#status.notice-error")
+    assert "cannot be answered again" in str(await page.text_content("#status"))
+    assert await page.is_hidden("#answer-form")  # nothing left to click

@@ -40,13 +40,11 @@ async def test_the_ask_holds_verifiers_and_the_sealed_note_and_the_links_the_key
     api = AskingApi()
     note = "the staging database password, please"
     asked = await requests.ask(
-        cast(Api, api), note, files_allowed=False, max_views=2, passphrase="pw", email="a@b.c"
+        cast(Api, api), note, files_allowed=False, max_views=2, passphrase="pw"
     )
     (body,) = api.bodies
-    assert set(body) == {
-        "fill_verifier", "files_allowed", "answer", "manage_verifier", "note", "email",
-    }  # fmt: skip
-    assert body["files_allowed"] is False and body["email"] == "a@b.c"
+    assert set(body) == {"fill_verifier", "files_allowed", "answer", "manage_verifier", "note"}
+    assert body["files_allowed"] is False
     wire = json.dumps(body)
     fill_key, public_key = asked.fill_link.key[:32], asked.fill_link.key[32:]
     for secret in (fill_key, asked.collect_link.key, public_key):

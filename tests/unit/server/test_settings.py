@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.server.settings import SettingsError, load_settings
+from services.server.settings import SettingsError, is_address, load_settings
 
 BASE = {"DATABASE_URL": "postgresql://db/burnafter"}
 HOOK = {"name": "ops", "url": "https://hooks.example.com/x", "secret": "s" * 32}
@@ -91,3 +91,24 @@ def test_any_setting_may_come_from_a_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SMTP_PASSWORD_FILE: cannot read") as refused:
         load_settings({**BASE, "SMTP_PASSWORD_FILE": str(tmp_path / "absent")})
     assert "k" * 40 not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("dana@example.test", True),
+        ("first.last+tag@mail.example.com", True),
+        ("dana", False),
+        ("a@b", False),
+        ("a:b@c.d", False),  # a group: the email library would send to b@c.d
+        ("a(b@c.d", False),  # a comment
+        ('a"b@c.d', False),
+        ("<a@b.c>", False),
+        ("a@b.c, d@e.f", False),
+        ("é@example.test", False),
+        ("a@b.c\r\nBcc: x@y.z", False),
+        ("x" * 250 + "@y.test", False),
+    ],
+)
+def test_only_a_plain_address_is_an_address(text: str, plain: bool) -> None:
+    assert is_address(text) is plain

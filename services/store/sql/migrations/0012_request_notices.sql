@@ -2,7 +2,7 @@
 -- "request.answered"; docs/operations.md, "Email notices").
 --
 -- An answer is told once it can be collected: its content live (every segment
--- stored). The reaper's notices pass (services/worker/notices.py) marks it
+-- stored), or opened already. The reaper's notices pass (services/worker/notices.py) marks it
 -- noticed_at and, in the same statement, queues request.answered to the webhook
 -- endpoints the asker chose (the answer's receipt has the request's id and the
 -- asker's notify list, so the dispatcher reads it as any delivery's).
@@ -19,18 +19,21 @@ ALTER TABLE requests
 CREATE INDEX requests_notice_due_idx ON requests (answered_at)
 WHERE state = 'answered' AND (noticed_at IS NULL OR notify_email IS NOT NULL);
 
--- Up to batch answers that became collectable: mark them noticed and queue their
--- request.answered webhooks. Returns how many were noticed.
+-- Up to batch answers that became collectable (or were even opened already): mark
+-- them noticed and queue their request.answered webhooks. Returns how many.
 CREATE FUNCTION burnafter_notice_answers_v1(batch integer) RETURNS integer
 LANGUAGE sql AS $$
     WITH due AS (
         SELECT q.id FROM requests AS q
-        JOIN secrets AS s ON s.id = q.id
-        JOIN contents AS c ON c.id = s.content_id AND c.state = 'live'
         WHERE q.state = 'answered' AND q.noticed_at IS NULL
+          AND (EXISTS (SELECT FROM secrets AS s JOIN contents AS c ON c.id = s.content_id
+                       WHERE s.id = q.id AND c.state = 'live')
+               -- opened already, between two rounds: its content may be gone
+               OR EXISTS (SELECT FROM access_events AS e
+                          WHERE e.secret_id = q.id AND e.event = 'viewed'))
         ORDER BY q.answered_at
         LIMIT batch
-        FOR UPDATE OF q SKIP LOCKED
+        FOR UPDATE SKIP LOCKED
     ), noticed AS (
         UPDATE requests AS q SET noticed_at = now(), email_next_at = now()
         FROM due WHERE q.id = due.id

@@ -39,10 +39,10 @@ function countNote() {
   updateButton();
 }
 
-/** Create waits while an ask is in flight, while the note is too long, and for
- * good when REQUEST_POLICY does not let this visitor ask. */
+/** Create waits for the service's limits, while an ask is in flight, while the note
+ * is too long, and for good when REQUEST_POLICY does not let this visitor ask. */
 function updateButton() {
-  button.disabled = busy || noteOver() || limits?.may_ask === false;
+  button.disabled = busy || limits === null || noteOver() || limits.may_ask === false;
 }
 
 function fillChoices() {
@@ -84,7 +84,7 @@ function readRequest() {
     expiresIn: Number(byId("expires").value),
     passphrase: byId("passphrase").value || null,
     notify: checkedNotify(form),
-    email: byId("email-field").hidden ? "" : byId("email").value.trim(),
+    email: !byId("email-field").hidden && byId("email").checked,
   };
 }
 
@@ -118,7 +118,7 @@ function refused(problem) {
 
 async function submit(event) {
   event.preventDefault();
-  if (busy || noteOver()) return;
+  if (busy || limits === null || noteOver()) return;
   say(error, "");
   busy = true;
   button.disabled = true;
@@ -151,6 +151,7 @@ function wirePassphrase() {
 }
 
 async function start() {
+  updateButton(); // until the limits are here
   if (!requireSecureContext(form)) return;
   wireCopyButtons();
   wirePassphrase();

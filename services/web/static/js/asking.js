@@ -8,9 +8,9 @@ import { collectKeys, fillKeys, newKeyPair, sealNote, wrapForAsker } from "./req
 /**
  * A new request: the body of POST /requests, the fill link's key (the fill key and
  * the public key) and the collect link's (the private key). ``passphrase`` is the
- * answer's; ``email`` is sent only when given.
+ * answer's; ``email`` (to the asker's own signed-in address) is sent only when chosen.
  */
-export async function prepareAsk({ note = "", filesAllowed, maxContentBytes, maxViews, expiresIn, passphrase = null, notify = [], email = "" }) {
+export async function prepareAsk({ note = "", filesAllowed, maxContentBytes, maxViews, expiresIn, passphrase = null, notify = [], email = false }) {
   const fillKey = randomBytes(KEY_BYTES);
   const pair = await newKeyPair();
   const collect = await collectKeys(pair.privateKey, passphrase || null);
@@ -26,7 +26,7 @@ export async function prepareAsk({ note = "", filesAllowed, maxContentBytes, max
   };
   if (note) body.note = b64uEncode(await sealNote(fillKey, note));
   if (notify.length) body.notify = notify;
-  if (email) body.email = email;
+  if (email) body.email = true;
   return { body, fillLinkKey: concat(fillKey, pair.publicKey), collectLinkKey: pair.privateKey };
 }
 
@@ -98,7 +98,10 @@ export function requestStage(request, receipt = null) {
   if (request.uploading) {
     return { stage: "arriving", word: "Arriving", tone: "active", live: true, sentence: "They answered, and the answer is still being uploaded. It can be opened once it is all here." };
   }
-  if (!receipt || receipt.state === "active") {
+  if (!receipt) {
+    return { stage: "ended", word: "Gone", tone: "expired", live: false, sentence: "The answer is gone, and so is its record: it ended some time ago." };
+  }
+  if (receipt.state === "active") {
     return { stage: "answered", word: "Answered", tone: "viewed", live: false, sentence: "The answer is here. Only this collect link opens it." };
   }
   if (receipt.state === "viewed") {

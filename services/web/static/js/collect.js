@@ -130,7 +130,9 @@ async function load() {
     renderLife(request, receipt);
     offerReveal(receipt, shown.stage !== null && shown.stage !== stage.stage && stage.stage === "answered");
     shown.stage = stage.stage;
-    if (!status.classList.contains("notice-error")) show(status, false); // a refresh's warning goes; an ending stays
+    // A refresh's warning goes, and so does a first look's failure; an ending stays.
+    if (shown.troubled || !status.classList.contains("notice-error")) show(status, false);
+    shown.troubled = false;
     show(byId("request"));
     show(byId("way-forward"), stage.stage === "expired" || stage.stage === "ended");
   } catch (problem) {
@@ -141,7 +143,8 @@ async function load() {
     } else if (!byId("request").hidden) {
       say(status, `Could not check the request: ${problem.message} It tries again by itself.`, "warning");
     } else {
-      lost(problem.message);
+      lost(problem.message); // the first look failed: it tries again by itself
+      shown.troubled = true;
     }
   }
   if (mine === generation) schedule(live);
@@ -207,7 +210,7 @@ async function start() {
     return lost("The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.");
   }
   if (mine !== generation) return;
-  shown = { link, keys, stage: null, revealed: false };
+  shown = { link, keys, stage: null, revealed: false, troubled: false };
   await load();
 }
 

@@ -100,6 +100,9 @@ async function start() {
   }
 }
 
+/** The request took the answer, and its upload stopped: nothing more can be sent. */
+class UploadStopped extends Error {}
+
 // Leaving the page during an upload would cut it: the browser asks first.
 const holdPage = (event) => event.preventDefault();
 
@@ -117,7 +120,7 @@ async function send(content) {
     await uploadRest(sealer, link.id, answered.upload, subject);
   } catch (problem) {
     // The request took this answer: it cannot take another, whole or not.
-    throw new Error(
+    throw new UploadStopped(
       `The upload stopped (${problem.message}) and the answer did not arrive whole. The request cannot be answered again: ask the person who sent it for a new one.`,
     );
   }
@@ -150,7 +153,7 @@ async function submit(event) {
     show(byId("sent"));
     focusHeading(byId("sent-title"));
   } catch (problem) {
-    const known = refusal(problem);
+    const known = problem instanceof UploadStopped ? problem.message : refusal(problem);
     if (known) ended(known);
     else if (problem instanceof api.ApiProblem && problem.status === 413) say(error, attached.tooLarge(), "error");
     else say(error, problem.message, "error");
