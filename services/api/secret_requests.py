@@ -139,6 +139,9 @@ async def open_request(request: web.Request) -> web.Response:
             "files_allowed": found.files_allowed,
             "max_content_bytes": found.max_content_bytes,
             "expires_at": timestamp(found.expires_at),
+            # What the answer is sealed in: the responder may have no account, and
+            # behind sign-on GET /limits is for those who have one.
+            "segment_size": request.config_dict[SETTINGS].limits.segment_size,
         }
     )
 

@@ -40,7 +40,7 @@ from services.cli.client_commands import (
     timeout_of,
 )
 from services.cli.terminal import ProgressLine
-from services.client import contents, requests, sizes
+from services.client import requests, sizes
 from services.client.api_client import Api, check_transport
 from services.client.requests import Answered, Asked, AskedFor
 from services.client.settings import ClientSettings
@@ -170,11 +170,11 @@ def cmd_answer(args: argparse.Namespace, settings: ClientSettings) -> None:
     link = read_link(args.link, args.link_file, ("q",))
     files = read_files(args.file)
 
-    async def look() -> tuple[dict[str, Any], AskedFor]:
+    async def look() -> AskedFor:
         async with link_api(link, args, settings) as api:
-            return await api.limits(), await requests.open_request(api, link)
+            return await requests.open_request(api, link)
 
-    limits, asked = run_exchange(look())
+    asked = run_exchange(look())
     show_request(asked)
     if files and not asked.files_allowed:
         raise CliError(
@@ -190,9 +190,8 @@ def cmd_answer(args: argparse.Namespace, settings: ClientSettings) -> None:
 
     async def send() -> Answered:
         async with link_api(link, args, settings) as api:
-            segment_size = contents.segment_size_of(limits)
             return await requests.answer(
-                api, link, text, files, segment_size=segment_size, progress=progress
+                api, link, text, files, segment_size=asked.segment_size, progress=progress
             )
 
     try:

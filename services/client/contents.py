@@ -68,7 +68,8 @@ def _transient(exc: ClientError) -> bool:
 
 
 def segment_size_of(limits: dict[str, Any]) -> int:
-    """The segment size a server asks of its senders (``GET /limits``)."""
+    """The segment size a server asks of its senders (``GET /limits``), or of a
+    request's responder (its open answer)."""
     size = limits.get("segment_size")
     if not isinstance(size, int):
         raise ClientError(

@@ -41,6 +41,7 @@ class AskedFor:
     files_allowed: bool
     max_content_bytes: int
     expires_at: str
+    segment_size: int  # what the answer is sealed in
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,11 @@ async def open_request(api: Api, fill_link: Link) -> AskedFor:
                 "was altered"
             ) from None
     return AskedFor(
-        note, bool(found["files_allowed"]), int(found["max_content_bytes"]), found["expires_at"]
+        note,
+        bool(found["files_allowed"]),
+        int(found["max_content_bytes"]),
+        found["expires_at"],
+        contents.segment_size_of(found),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 
 from tests.support.cli import BIN
 from tests.support.database import PostgresServer, create_database
+from tests.support.sign_in import REQUESTS, skip_auth_routes, skips_sign_in
 from tools.net import wait_for_http
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "burnafter"
@@ -168,6 +170,27 @@ SSO = {
     "sso.authUrl": "https://auth.example.com/oauth2/auth",
     "sso.signinUrl": "https://auth.example.com/oauth2/start",
 }
+
+
+def test_what_needs_no_account_is_the_same_behind_the_chart_and_the_compose_file() -> None:
+    """A recipient opens and downloads, a responder answers and uploads, with no
+    account; sharing, asking and receipts need one. The chart's open Ingress and the
+    compose file's oauth2-proxy agree on which is which."""
+    objects = render({**POLICY, **SSO})
+    open_ = next(o for o in objects if o["metadata"]["name"] == "burnafter-open")
+    paths = open_["spec"]["rules"][0]["http"]["paths"]
+
+    def chart_opens(path: str) -> bool:
+        # ingress-nginx with use-regex: each path a regular expression, as nginx reads it.
+        return any(
+            path.startswith(p["path"]) if p["pathType"] == "Prefix" else re.search(p["path"], path)
+            for p in paths
+        )
+
+    routes = skip_auth_routes()
+    for method, path, public in REQUESTS:
+        assert chart_opens(path) is public, (method, path)
+        assert skips_sign_in(routes, method, path) is public, (method, path)
 
 
 def test_sso_puts_sign_in_before_creating_but_not_before_opening() -> None:

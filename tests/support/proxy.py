@@ -6,11 +6,14 @@ burnafter would see)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import aiohttp
 from aiohttp import web
+
+from tests.support.sign_in import skips_sign_in
 
 Direction = Literal["up", "down"]  # client to server, server to client
 
@@ -133,12 +136,18 @@ class RecordingProxy:
         if self._session is not None:
             await self._session.close()
 
+    def passed_headers(self, request: web.Request) -> dict[str, str] | None:
+        """The headers passed on; None: the request is answered 401 here."""
+        return {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+
     async def _pass_on(self, request: web.Request) -> web.Response:
         assert self._session is not None
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         head = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
         self.requests.append(f"{request.method} {request.url}\n{head}\n\n".encode() + body)
+        headers = self.passed_headers(request)
+        if headers is None:
+            return web.Response(status=401, text="Sign in first.")
         async with self._session.request(
             request.method,
             self.upstream + request.rel_url.path_qs,
@@ -149,3 +158,27 @@ class RecordingProxy:
             payload = await answer.read()
             kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
             return web.Response(status=answer.status, headers=kept, body=payload)
+
+
+SIGNED_IN_COOKIE = "burnafter_test_sso"
+
+
+@dataclass
+class SignInProxy(RecordingProxy):
+    """oauth2-proxy's part, played in front of ``upstream``: a request needs the
+    sign-in cookie (its value the user) unless one of ``skip_routes`` (method, regex)
+    lets it through; a signed-in request reaches burnafter with the user in
+    ``X-Forwarded-Email``, and any such header a client sent is dropped."""
+
+    skip_routes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+
+    def passed_headers(self, request: web.Request) -> dict[str, str] | None:
+        headers = super().passed_headers(request)
+        assert headers is not None
+        headers = {k: v for k, v in headers.items() if k.lower() != "x-forwarded-email"}
+        if skips_sign_in(self.skip_routes, request.method, request.path):
+            return headers
+        user = request.cookies.get(SIGNED_IN_COOKIE)
+        if not user:
+            return None
+        return {**headers, "X-Forwarded-Email": user}

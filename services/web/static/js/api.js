@@ -26,7 +26,7 @@ async function call(method, path, { body, token, bytes = false, signal } = {}) {
       method,
       headers,
       body: body === undefined || raw ? body : JSON.stringify(body),
-      credentials: "omit",
+      credentials: "same-origin",
       cache: "no-store",
       referrerPolicy: "no-referrer",
       signal,

@@ -89,8 +89,7 @@ async function start() {
     const { fillKey } = splitFillLinkKey(link.key);
     const opened = await api.openRequest(link.id, b64uEncode((await fillKeys(fillKey)).claim));
     const note = opened.note ? await openNote(fillKey, b64uDecode(opened.note)) : "";
-    const limits = await api.limits(); // the answer is sealed in the service's segments
-    current = { link, opened, segmentSize: limits.segment_size };
+    current = { link, opened, segmentSize: opened.segment_size }; // the answer's segments
     showRequest(opened, note);
   } catch (problem) {
     const known = refusal(problem);
