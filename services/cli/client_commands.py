@@ -838,7 +838,8 @@ def describe_request(life: dict[str, Any]) -> list[str]:
         f"files:     {files}",
         f"opened:    {asked['opened_at'] or 'not yet'}"
         + (" (the responder read the request)" if asked["opened_at"] else ""),
-        f"answered:  {asked['answered_at'] or 'not yet'}",
+        f"answered:  {asked['answered_at'] or 'not yet'}"
+        + (" (its upload is still arriving)" if asked.get("uploading") else ""),
     ]
     if receipt is not None:
         lines.append("answer:")

@@ -153,6 +153,8 @@ def test_a_request_in_words_before_and_after_its_answer() -> None:
         "events": [{"at": "2030-01-01T12:00:00+00:00", "event": "viewed",
                     "client_address": "", "user_agent": "burnafter-cli/1"}],
     }  # fmt: skip
+    arriving = describe_request({"request": {**answered, "uploading": True}, "answer": None})
+    assert arriving[-1] == "answered:  2030-01-01T11:05:00+00:00 (its upload is still arriving)"
     lines = describe_request({"request": answered, "answer": receipt})
     assert lines[0] == "request:   answered"
     assert "files:     not allowed" in lines

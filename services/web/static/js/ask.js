@@ -5,6 +5,7 @@
 import * as api from "./api.js";
 import { prepareAsk } from "./asking.js";
 import { checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
+import { times } from "./describe.js";
 import { buildLink } from "./links.js";
 import { drawQr } from "./qr.js";
 import { NOTE_BYTES } from "./request.js";
@@ -22,7 +23,6 @@ const note = byId("note");
 let limits = null;
 let busy = false; // an ask in flight: a second click or Enter does nothing
 
-const times = (count) => (count === 1 ? "once" : `${count} times`);
 
 function noteOver() {
   return textWeight(note.value) > NOTE_BYTES;

@@ -10,6 +10,7 @@ import { ContentSealer, newContentKey, prepareContent, prepareShare } from "./co
 import { LABEL_BYTES } from "./envelope.js";
 import { Attachments } from "./attaching.js";
 import { FALLBACK_LIMITS, checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
+import { times } from "./describe.js";
 import { buildLink } from "./links.js";
 import { PASSWORD_KINDS, generate, passphraseStrength } from "./passwords.js";
 import { drawQr } from "./qr.js";
@@ -36,7 +37,6 @@ let busy = false; // a create is in flight: a second click or Enter does nothing
 let cancel = null; // the AbortController of the upload in flight
 
 /** "once" for 1, "N times" otherwise. */
-const times = (count) => (count === 1 ? "once" : `${count} times`);
 
 function updateCreateButton() {
   button.disabled = !mayCreate || attached.over || busy;
