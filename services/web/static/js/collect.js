@@ -7,12 +7,12 @@
 import * as api from "./api.js";
 import { requestLife, requestStage } from "./asking.js";
 import { ContentError } from "./content.js";
-import { formatMoment, relativeTime, times } from "./describe.js";
+import { formatMoment, times } from "./describe.js";
 import { b64uDecode, b64uEncode } from "./envelope.js";
-import { MalformedLink, currentLink } from "./links.js";
+import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { collectKeys, unwrapAsAsker } from "./request.js";
 import { clearPayload, markLastAttempt, resetForm, showContent, showRevealed, wireRevealForm } from "./reveal.js";
-import { byId, insecureContextProblem, say, show, wireCopyButtons } from "./ui.js";
+import { byId, element, insecureContextProblem, moment, say, show, wireCopyButtons } from "./ui.js";
 
 // While the request is open, it is read again every few seconds; never while the
 // tab is hidden (once shown again, at once).
@@ -27,20 +27,6 @@ let generation = 0;
 let timer = null;
 let waitingForTab = false;
 
-function element(tag, text = "", className = "") {
-  const made = document.createElement(tag);
-  if (text) made.textContent = text;
-  if (className) made.className = className;
-  return made;
-}
-
-/** A moment to the second, and how long ago or until. */
-function moment(iso) {
-  const exact = element("time", formatMoment(iso), "moment");
-  exact.dateTime = iso;
-  return [element("span", relativeTime(iso), "relative"), " ", exact];
-}
-
 function lost(message) {
   show(byId("request"), false);
   show(byId("answer"), false);
@@ -52,7 +38,7 @@ function renderLife(request, receipt) {
   byId("life").replaceChildren(
     ...requestLife(request, receipt).map((step) => {
       const item = element("li", "", "life-step");
-      item.append(element("span", step.what, `badge tone-${step.tone}`), " ", ...moment(step.at));
+      item.append(element("span", step.what, `badge tone-${step.tone}`), " ", ...moment(step.at, true));
       return item;
     }),
   );
@@ -64,7 +50,7 @@ function renderFacts(request, receipt, stage) {
   badge.className = `badge tone-${stage.tone}`;
   const detail = byId("stage-detail");
   if (detail.textContent !== stage.sentence) detail.textContent = stage.sentence; // read out once, when it changes
-  byId("asked-at").replaceChildren(...moment(request.created_at));
+  byId("asked-at").replaceChildren(...moment(request.created_at, true));
   const [label, until] =
     request.state === "open"
       ? ["They can answer until", request.expires_at]
@@ -72,7 +58,7 @@ function renderFacts(request, receipt, stage) {
         ? ["Expired", request.expires_at]
         : ["Answered", request.answered_at];
   byId("closes-label").textContent = label;
-  byId("closes-at").replaceChildren(...moment(until));
+  byId("closes-at").replaceChildren(...moment(until, true));
   byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
     stage.live ? " This page checks by itself every few seconds while the request is open." : ""
   }`;
@@ -200,9 +186,7 @@ async function start() {
     if (problem instanceof MalformedLink) return lost(problem.message);
     throw problem;
   }
-  if (link.repaired) {
-    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
-  }
+  repairAddress(link);
   let keys;
   try {
     keys = await collectKeys(link.key);

@@ -8,7 +8,7 @@ import { Attachments } from "./attaching.js";
 import { ContentSealer, newContentKey } from "./content.js";
 import { formatMoment, relativeTime } from "./describe.js";
 import { EnvelopeError, b64uDecode, b64uEncode } from "./envelope.js";
-import { MalformedLink, currentLink } from "./links.js";
+import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { fillKeys, openNote } from "./request.js";
 import { showUploadStart, uploadRest, uploadSubject } from "./sending.js";
 import { transient } from "./transfer.js";
@@ -80,9 +80,7 @@ async function start() {
     if (problem instanceof MalformedLink) return ended(problem.message);
     throw problem;
   }
-  if (link.repaired) {
-    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
-  }
+  repairAddress(link);
   show(byId("retry-row"), false);
   say(status, "Checking the link…");
   try {

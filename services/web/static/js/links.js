@@ -95,3 +95,9 @@ export function currentLink(kind, where = location) {
   const path = `${match[1]}${id}`;
   return { id, key, path, repaired: where.pathname !== path || where.hash !== `#${fragment}` };
 }
+
+/** When the page's address was a repaired link (``currentLink``'s ``repaired``),
+ * the address bar gets the link as it is meant, without a reload. */
+export function repairAddress(link, where = location) {
+  if (link.repaired) history.replaceState(history.state, "", `${link.path}${where.search}#${b64uEncode(link.key)}`);
+}

@@ -12,7 +12,7 @@ import * as api from "./api.js";
 import { deriveOpenKeys, unwrapContentKey } from "./content.js";
 import { formatMoment, relativeTime, times, viewsLeft } from "./describe.js";
 import { b64uDecode, b64uEncode, openSecret } from "./envelope.js";
-import { MalformedLink, currentLink } from "./links.js";
+import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { clearPayload, markLastAttempt, renderPayload, resetForm, showContent, showRevealed, wireRevealForm } from "./reveal.js";
 import { byId, focusHeading, formatBytes, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
@@ -187,10 +187,7 @@ async function start() {
     const before = problem.reason === "no-key" && recall(problem.id);
     return gone(before ? alreadyOpened(before, false) : problem.message);
   }
-  if (link.repaired) {
-    // A "." or quote glued on, or "%23" for "#": the address bar gets the link as it is meant.
-    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
-  }
+  repairAddress(link); // a "." or quote glued on, or "%23" for "#"
   const before = recall(link.id);
   try {
     const keys = await deriveOpenKeys(link.key);

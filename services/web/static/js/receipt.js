@@ -4,10 +4,10 @@
 // (issue 16) has a line per person: their names are opened here with the receipt
 // key, and each link can be revoked on its own.
 import * as api from "./api.js";
-import { describeAgent, formatMoment, relativeTime, times, viewsLeft } from "./describe.js";
+import { describeAgent, formatMoment, times, viewsLeft } from "./describe.js";
 import { b64uDecode, b64uEncode, decodeLabel, deriveReceiptKeys, openRecipientName, unseal } from "./envelope.js";
-import { MalformedLink, currentLink } from "./links.js";
-import { byId, insecureContextProblem, say, show } from "./ui.js";
+import { MalformedLink, currentLink, repairAddress } from "./links.js";
+import { byId, element, insecureContextProblem, moment, say, show } from "./ui.js";
 
 // State (API v1 word) → what the badge says, its colour, and a sentence.
 const STATES = {
@@ -42,26 +42,10 @@ const QUICK_FOR = 120_000;
 
 const status = byId("status");
 
-function element(tag, text = "", className = "") {
-  const made = document.createElement(tag);
-  if (text) made.textContent = text;
-  if (className) made.className = className;
-  return made;
-}
-
 function cell(...children) {
   const td = document.createElement("td");
   td.append(...children);
   return td;
-}
-
-/** A moment to the second, with its zone, and how long ago or until. */
-function moment(iso, relativeFirst = false) {
-  if (!iso) return ["—"];
-  const exact = element("time", formatMoment(iso), "moment");
-  exact.dateTime = iso;
-  const relative = element("span", relativeTime(iso), "relative");
-  return relativeFirst ? [relative, " ", exact] : [exact, " ", relative];
 }
 
 function agent(text) {
@@ -310,9 +294,7 @@ async function start() {
     if (problem instanceof MalformedLink) return lost(problem.message);
     throw problem;
   }
-  if (link.repaired) {
-    history.replaceState(history.state, "", `${link.path}${location.search}#${b64uEncode(link.key)}`);
-  }
+  repairAddress(link);
   const keys = await deriveReceiptKeys(link.key);
   if (mine !== generation) return;
   shown = { link, keys, state: null, several: false, fingerprint: null, changedAt: Date.now() };

@@ -1,4 +1,5 @@
 // Small DOM helpers shared by the pages.
+import { formatMoment, relativeTime } from "./describe.js";
 
 export const byId = (id) => document.getElementById(id);
 
@@ -120,4 +121,21 @@ export function requireSecureContext(form, { element = form, extra = "" } = {}) 
   for (const control of form.elements) control.disabled = true;
   form.setAttribute("aria-disabled", "true");
   return false;
+}
+
+/** An element with its text and class: text never as markup. */
+export function element(tag, text = "", className = "") {
+  const made = document.createElement(tag);
+  if (text) made.textContent = text;
+  if (className) made.className = className;
+  return made;
+}
+
+/** A moment to the second, with its zone, and how long ago or until ("—" for none). */
+export function moment(iso, relativeFirst = false) {
+  if (!iso) return ["—"];
+  const exact = element("time", formatMoment(iso), "moment");
+  exact.dateTime = iso;
+  const relative = element("span", relativeTime(iso), "relative");
+  return relativeFirst ? [relative, " ", exact] : [exact, " ", relative];
 }
