@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # both modules use these keys: named here only for the type c
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
+# One connection of its own for /readyz, so the probe never waits behind requests
+# that hold every connection of POOL.
+READINESS_POOL = web.AppKey("readiness_pool", asyncpg.Pool)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")

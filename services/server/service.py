@@ -10,7 +10,7 @@ import uvloop
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.server.appkeys import HTTP_METRICS, POOL, REGISTRY, SETTINGS
+from services.server.appkeys import HTTP_METRICS, POOL, READINESS_POOL, REGISTRY, SETTINGS
 from services.server.database import open_database
 from services.server.metrics import (
     HttpMetrics,
@@ -18,7 +18,7 @@ from services.server.metrics import (
     new_registry,
 )
 from services.server.settings import Settings
-from services.store.db import DATABASE_UNAVAILABLE
+from services.store.db import DATABASE_UNAVAILABLE, create_pool
 from services.store.secrets import database_ready
 
 log = structlog.get_logger("burnafter.http")
@@ -27,11 +27,23 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: open the pool, refuse an un-migrated database, close on exit."""
-    pool = await open_database(app[SETTINGS])
+    """cleanup_ctx: open the pool, refuse an un-migrated database, and open the
+    readiness probe's own connection; close both on exit."""
+    settings = app[SETTINGS]
+    pool = await open_database(settings)
     try:
         app[POOL] = pool
-        yield
+        app[READINESS_POOL] = await create_pool(
+            settings.database_url,
+            min_size=1,
+            max_size=1,
+            statement_cache_size=settings.db_statement_cache_size,
+            db_timeout=settings.db_timeout,
+        )
+        try:
+            yield
+        finally:
+            await app[READINESS_POOL].close()
     finally:
         await pool.close()
 
@@ -42,9 +54,11 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """The database answers; a load balancer takes the instance out otherwise."""
+    """The database answers; a load balancer takes the instance out otherwise. Asked
+    on a connection of its own: requests holding every connection of the pool make
+    the instance busy, not unready, and the probe must not time out behind them."""
     try:
-        ready = await database_ready(request.config_dict[POOL])
+        ready = await database_ready(request.config_dict[READINESS_POOL])
     except DATABASE_UNAVAILABLE:
         ready = False
     return web.json_response(

@@ -15,8 +15,9 @@ import asyncpg
 import pytest
 
 from services.dev.embedded_postgres import EmbeddedPostgres
+from services.server.appkeys import POOL
 from tests.support.database import start_durable_postgres
-from tests.support.fixtures_types import StartService
+from tests.support.fixtures_types import ClientWith, StartService
 from tests.support.sealing import MadeSecret, make_secret
 from tests.support.waiting import eventually
 
@@ -148,3 +149,20 @@ async def test_steady_load_through_an_outage_keeps_the_ledger_true(
     for secret_id in created:
         # A reveal whose answer was lost in the outage may have counted: never more.
         assert revealed[secret_id] <= rows[secret_id]["views"] <= rows[secret_id]["max_views"]
+
+
+async def test_readiness_answers_at_once_while_requests_hold_every_connection(
+    api_with: ClientWith,
+) -> None:
+    # Requests that hold the whole pool make the instance busy, not unready: the
+    # probe (timeout 1 s in the chart) must not wait behind them for DB_TIMEOUT, a
+    # minute here, far past the client's patience.
+    api = await api_with(DB_POOL_MAX="2", DB_TIMEOUT="60")
+    pool = api.app[POOL]
+    held = [await pool.acquire() for _ in range(2)]
+    try:
+        answer = await api.get("/readyz", timeout=aiohttp.ClientTimeout(total=5))
+        assert (answer.status, await answer.json()) == (200, {"status": "ready"})
+    finally:
+        for conn in held:
+            await pool.release(conn)
