@@ -987,6 +987,23 @@ def add_common_flags(parser: argparse.ArgumentParser, json_help: str) -> None:
     )
 
 
+def add_sender_flags(parser: argparse.ArgumentParser, notified_of: str) -> None:
+    """``--server`` and ``--notify``, for the commands that make something on a server
+    (``send``, ``request``)."""
+    parser.add_argument(
+        "--server",
+        type=parse_server,
+        help="server URL (default $BURNAFTER_SERVER, or http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"tell this webhook endpoint (configured by the operator) {notified_of}",
+    )
+
+
 def add_passphrase_flags(parser: argparse.ArgumentParser, sender: bool) -> None:
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument(
@@ -1030,18 +1047,7 @@ def add_client_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "--file", metavar="PATH", action="append", default=[], help="attach a file (repeatable)"
     )
     send.add_argument("--label", help="a private note for you, shown on the receipt")
-    send.add_argument(
-        "--server",
-        type=parse_server,
-        help="server URL (default $BURNAFTER_SERVER, or http://127.0.0.1:8080)",
-    )
-    send.add_argument(
-        "--notify",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="tell this webhook endpoint (configured by the operator) when it is viewed",
-    )
+    add_sender_flags(send, "when it is viewed")
     send.add_argument(
         "--recipient-may-delete",
         action="store_true",

@@ -21,12 +21,12 @@ from services.cli.client_commands import (
     add_common_flags,
     add_link_arguments,
     add_passphrase_flags,
+    add_sender_flags,
     check_fits,
     link_api,
     link_from_stdin,
     moment,
     parse_duration,
-    parse_server,
     parse_views,
     passphrase_from_flags,
     print_json,
@@ -276,18 +276,7 @@ def _add_request_command(commands: argparse._SubParsersAction[Any]) -> None:
         "--views", type=parse_views, help="how many times the answer can be opened (default 1)"
     )
     add_passphrase_flags(ask, sender=True)
-    ask.add_argument(
-        "--notify",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="tell this webhook endpoint (configured by the operator) of the answer",
-    )
-    ask.add_argument(
-        "--server",
-        type=parse_server,
-        help="server URL (default $BURNAFTER_SERVER, or http://127.0.0.1:8080)",
-    )
+    add_sender_flags(ask, "of the answer")
     add_common_flags(ask, "print the id, both links and the expiry as JSON; errors too")
     ask.set_defaults(client_command=cmd_request)
 
