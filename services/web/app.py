@@ -19,6 +19,8 @@ from services.server.middlewares import Handler, request_telemetry, security_hea
 from services.server.service import setup_service
 from services.server.settings import Settings
 from services.web.admin.app import create_admin_app
+from services.web.brand import BRAND, Brand, brand_context, brand_css
+from services.web.languages import choose_language, install_translations, language_context
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -73,14 +75,20 @@ async def not_found_page(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def create_app(settings: Settings, service: str = "web") -> web.Application:
-    app = web.Application(middlewares=[request_telemetry, security_headers, not_found_page])
+    app = web.Application(
+        middlewares=[request_telemetry, security_headers, choose_language, not_found_page]
+    )
     setup_service(app, settings, service)
     app[AUDITOR] = Auditor(settings.audit_key, "web")
-    aiohttp_jinja2.setup(
+    environment = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("services.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
+        context_processors=[language_context, brand_context],
     )
+    install_translations(environment)
+    app[BRAND] = Brand()
+    app.router.add_get("/brand.css", brand_css, name="brand_css")
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")

@@ -1,0 +1,131 @@
+"""Languages: which ones burnafter speaks, which one a person wants, and its messages.
+
+Every message is written in English in the code (templates, browser code, CLI,
+emails) and translated in one gettext catalog per language,
+``locales/<locale>/LC_MESSAGES/burnafter.po``, which Babel extracts and updates
+(``make messages``). The server reads the catalogs with Babel; the browser gets
+the messages its code uses as JSON made from the same catalogs (``make catalogs``).
+A language is named by its BCP 47 tag (``pt-BR``, ``zh-Hant``) everywhere a person
+or a browser sees it, and by Babel's locale identifier (``pt_BR``) on disk."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "burnafter"
+
+
+@dataclass(frozen=True)
+class Language:
+    tag: str  # BCP 47, as in <html lang>, Accept-Language and the switcher
+    name: str  # in the language itself, as the switcher shows it
+
+    @property
+    def locale(self) -> Locale:
+        return Locale.parse(self.tag, sep="-")
+
+    @property
+    def identifier(self) -> str:
+        """Babel's name for it, the catalog's folder: ``pt_BR``, ``zh_Hant``."""
+        return str(self.locale)
+
+    @property
+    def direction(self) -> str:
+        return self.locale.text_direction
+
+
+_NAMES = {"id": "Bahasa Indonesia"}  # CLDR's "Indonesia" is the country's name too
+
+
+def _language(tag: str) -> Language:
+    name = _NAMES.get(tag) or Locale.parse(tag, sep="-").get_display_name() or tag
+    return Language(tag, name[:1].upper() + name[1:])
+
+
+# English first (the source), then by tag. Each is complete: tests/unit/i18n checks it.
+LANGUAGES: dict[str, Language] = {
+    tag: _language(tag)
+    for tag in (
+        "en", "ar", "cs", "da", "de", "el", "es", "fa", "fi", "fr", "he", "hi", "hu",
+        "id", "it", "ja", "ko", "nb", "nl", "pl", "pt-BR", "ro", "ru", "sv", "th",
+        "tr", "uk", "vi", "zh-Hans", "zh-Hant",
+    )
+}  # fmt: skip
+SOURCE = LANGUAGES["en"]
+# Tags browsers send for a language we have under another name.
+_SAME_LANGUAGE = {"no": "nb", "nn": "nb"}
+
+
+def match(tag: str) -> Language | None:
+    """The language we have for one BCP 47 tag: exact, else the same language (and
+    script, for Chinese: ``zh-TW`` is Traditional, ``zh`` and ``zh-SG`` Simplified)."""
+    if tag in LANGUAGES:
+        return LANGUAGES[tag]
+    try:
+        wanted = Locale.parse(tag.strip(), sep="-")
+    except (ValueError, UnknownLocaleError):
+        return None
+    language = _SAME_LANGUAGE.get(wanted.language, wanted.language)
+    candidates = [each for each in LANGUAGES.values() if each.locale.language == language]
+    for each in candidates:
+        if wanted.script and each.locale.script == wanted.script:
+            return each
+    return candidates[0] if candidates else None
+
+
+_MAX_ACCEPT_LANGUAGE = 40  # entries read from one header; browsers send a handful
+
+
+def accept_language(header: str) -> list[str]:
+    """The tags of an ``Accept-Language`` header, most wanted first (RFC 9110 12.5.4)."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")[:_MAX_ACCEPT_LANGUAGE]):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and 0 < quality <= 1:
+            weighted.append((-quality, position, tag.strip()))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(wanted: Iterable[str]) -> Language:
+    """The first of the wanted tags that we speak, else English."""
+    for tag in wanted:
+        found = match(tag)
+        if found:
+            return found
+    return SOURCE
+
+
+def catalog_path(language: Language) -> Path:
+    return LOCALES_DIR / language.identifier / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(language: Language) -> NullTranslations:
+    """The language's messages, compiled from its ``.po`` on first use; English is
+    the code's own text."""
+    if language == SOURCE:
+        return NullTranslations()
+    with catalog_path(language).open("rb") as po:
+        catalog = read_po(po, locale=language.identifier, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
