@@ -93,6 +93,14 @@ screenshots: $(STAMP) ## Write docs/screenshots/ (each page, phone and desktop)
 	@$(CHECK_TEST_TOOLS)
 	$(PY) -m tools.screenshots
 
+.PHONY: messages
+messages: $(STAMP) ## Extract every message of the code into each language's catalog (services/i18n/locales)
+	$(PY) -m tools.messages update
+
+.PHONY: catalogs
+catalogs: $(STAMP) ## Write the browser's message catalogs (static/i18n/*.json) from the .po files
+	$(PY) -m tools.messages catalogs
+
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

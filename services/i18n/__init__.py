@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from services.i18n.pseudo import PseudoTranslations
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "burnafter"
 
@@ -29,10 +31,11 @@ DOMAIN = "burnafter"
 class Language:
     tag: str  # BCP 47, as in <html lang>, Accept-Language and the switcher
     name: str  # in the language itself, as the switcher shows it
+    formats: str = ""  # the tag whose dates and numbers it uses, if not its own
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.tag, sep="-")
+        return Locale.parse(self.formats or self.tag, sep="-")
 
     @property
     def identifier(self) -> str:
@@ -62,6 +65,8 @@ LANGUAGES: dict[str, Language] = {
     )
 }  # fmt: skip
 SOURCE = LANGUAGES["en"]
+# Not offered by the switcher: for finding English nobody translated (pseudo.py).
+PSEUDO = Language("en-XA", "Ƥšéûðö", formats="en")
 # Tags browsers send for a language we have under another name.
 _SAME_LANGUAGE = {"no": "nb", "nn": "nb"}
 
@@ -71,6 +76,8 @@ def match(tag: str) -> Language | None:
     script, for Chinese: ``zh-TW`` is Traditional, ``zh`` and ``zh-SG`` Simplified)."""
     if tag in LANGUAGES:
         return LANGUAGES[tag]
+    if tag == PSEUDO.tag:
+        return PSEUDO
     try:
         wanted = Locale.parse(tag.strip(), sep="-")
     except (ValueError, UnknownLocaleError):
@@ -123,6 +130,8 @@ def translations(language: Language) -> NullTranslations:
     the code's own text."""
     if language == SOURCE:
         return NullTranslations()
+    if language == PSEUDO:
+        return PseudoTranslations()
     with catalog_path(language).open("rb") as po:
         catalog = read_po(po, locale=language.identifier, domain=DOMAIN)
     compiled = io.BytesIO()

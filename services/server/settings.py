@@ -129,6 +129,60 @@ def choice(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
     return value
 
 
+def bounded_text(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    """Text of at most ``hi`` characters, without control characters."""
+    value = raw.strip() or str(row.default)
+    control = any(ord(c) < 32 or ord(c) == 127 for c in value)
+    if len(value) > int(_resolve(row.hi, earlier)) or control:
+        raise SettingsError(f"{row.name} must be one line of at most {row.hi} characters")
+    return value
+
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def colour(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    """A colour as #rrggbb."""
+    value = raw.strip() or str(row.default)
+    if not HEX_COLOUR.match(value):
+        raise SettingsError(f"{row.name} must be a colour as #rrggbb, got {value!r}")
+    return value.lower()
+
+
+def link(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    """An https:, http: or mailto: address a page may link to, or nothing."""
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http", "mailto") or not (parts.netloc or parts.path):
+        raise SettingsError(f"{row.name} must be an https:, http: or mailto: address")
+    if len(value) > 2000 or any(c.isspace() or c in '<>"' for c in value):
+        raise SettingsError(f"{row.name} must be one address of at most 2000 characters")
+    return value
+
+
+BRAND_LOGO_TYPES = {
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+
+
+def logo_file(raw: str, row: Setting, earlier: Mapping[str, Any]) -> str:
+    """The path of an image file the web service serves as the logo, or nothing."""
+    if not raw:
+        return ""
+    path = Path(raw)
+    if path.suffix.lower() not in BRAND_LOGO_TYPES:
+        raise SettingsError(f"{row.name} must be a {', '.join(BRAND_LOGO_TYPES)} file")
+    if not path.is_file() or path.stat().st_size > int(_resolve(row.hi, earlier)):
+        raise SettingsError(f"{row.name} must be a readable file of at most {row.hi} bytes")
+    return raw
+
+
 def names(raw: str, row: Setting, earlier: Mapping[str, Any]) -> frozenset[str]:
     """A comma-separated list, lower-cased."""
     return frozenset(item.strip().lower() for item in raw.split(",") if item.strip())
@@ -358,6 +412,17 @@ SETTINGS: tuple[Setting, ...] = (
     _S("SMTP_PASSWORD", text, "", "the relay's password (keep it in a secret)", compose=True),
     _S("SMTP_FROM", smtp_from, "", "the address notices come from; needed with SMTP_HOST",
        compose=True),
+    _S("BRAND_NAME", bounded_text, "burnafter", "the product name the pages and emails show",
+       hi=40, compose=True),
+    _S("BRAND_LOGO", logo_file, "", "an image file (svg, png, webp, jpeg; at most 512 KiB) the "
+       "web service serves as the logo and icon", hi=512 * KiB, shown="(burnafter's)"),
+    _S("BRAND_ACCENT", colour, "#c2410c", "the accent colour, `#rrggbb`; made darker or lighter "
+       "where text on it or beside it would miss WCAG AA contrast, with a warning at start-up",
+       compose=True),
+    _S("BRAND_HELP_URL", link, "", "a help or support link (https:, http: or mailto:) in "
+       "every page's footer", shown="(none)", compose=True),
+    _S("BRAND_FOOTER", bounded_text, "", "a line of text in every page's footer", hi=200,
+       shown="(none)", compose=True),
 )  # fmt: skip
 BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 
@@ -455,6 +520,11 @@ class Settings:
     smtp_username: str = _default("SMTP_USERNAME")
     smtp_password: str = _default("SMTP_PASSWORD")
     smtp_from: str = _default("SMTP_FROM")
+    brand_name: str = _default("BRAND_NAME")
+    brand_logo: str = _default("BRAND_LOGO")
+    brand_accent: str = _default("BRAND_ACCENT")
+    brand_help_url: str = _default("BRAND_HELP_URL")
+    brand_footer: str = _default("BRAND_FOOTER")
 
     def limits_for(self, sender: SenderKind) -> SenderLimits:
         return self.sender_limits.get(

@@ -19,7 +19,7 @@ from services.server.middlewares import Handler, request_telemetry, security_hea
 from services.server.service import setup_service
 from services.server.settings import Settings
 from services.web.admin.app import create_admin_app
-from services.web.brand import BRAND, Brand, brand_context, brand_css
+from services.web.brand import BRAND, LOGO_PATH, Brand, brand_context, brand_css, brand_logo
 from services.web.languages import choose_language, install_translations, language_context
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,8 +87,9 @@ def create_app(settings: Settings, service: str = "web") -> web.Application:
         context_processors=[language_context, brand_context],
     )
     install_translations(environment)
-    app[BRAND] = Brand()
+    app[BRAND] = Brand.of(settings)
     app.router.add_get("/brand.css", brand_css, name="brand_css")
+    app.router.add_get(LOGO_PATH, brand_logo, name="brand_logo")
     app.router.add_get("/", create_page, name="create")
     app.router.add_get("/s/{id}", open_page, name="open")
     app.router.add_get("/r/{id}", receipt_page, name="receipt")

@@ -90,6 +90,11 @@ SAMPLES = {
     "AUDIT_KEY": "b" * 32,
     "ADMIN_TOKEN": "t" * 24,
     "WEBHOOKS": json.dumps([{"name": "ops", "url": "https://h.example/x", "secret": "s" * 32}]),
+    "BRAND_NAME": "Acme Secrets",
+    "BRAND_LOGO": str(ROOT / "services" / "web" / "static" / "favicon.svg"),
+    "BRAND_ACCENT": "#0f62fe",
+    "BRAND_HELP_URL": "https://help.example/secrets",
+    "BRAND_FOOTER": "Acme IT, building 4",
 }
 
 
