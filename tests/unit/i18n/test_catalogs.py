@@ -55,10 +55,10 @@ def test_every_message_is_translated(language: Language) -> None:
         elif found.fuzzy:
             fuzzy.append(ids(wanted)[0])
         else:
-            forms = found.string if isinstance(found.string, tuple) else (found.string,)
-            if not all(form.strip() for form in forms) or len(forms) != catalog.num_plurals and (
-                isinstance(found.string, tuple)
-            ):
+            plural = isinstance(found.string, tuple)
+            forms = found.string if plural else (found.string,)
+            all_forms = not plural or len(forms) == catalog.num_plurals
+            if not all_forms or not all(form.strip() for form in forms):
                 empty.append(ids(wanted)[0])
     problems = {"missing (make messages)": missing, "fuzzy": fuzzy, "untranslated": empty}
     assert not any(problems.values()), f"{language.tag}: {problems}"
