@@ -1,5 +1,6 @@
 """``make screenshots``: each page at phone and desktop widths, and in dark mode, into
-docs/screenshots/.
+docs/screenshots/; the create, landing and revealed pages in Arabic and Japanese
+(phone and desktop); the create page under an operator's brand (light and dark).
 
 Starts its own PostgreSQL and the app as ``make run`` serves it, on loopback."""
 
@@ -168,6 +169,70 @@ async def shoot_request(
     await save(waiting, "collect-revealed")
 
 
+LANGUAGE_VARIANTS = ("phone", "desktop")
+SHOWN_LANGUAGES = ("ar", "ja")
+
+
+async def shoot_language(context: BrowserContext, site: str, tag: str, variant: str) -> None:
+    """The create page, a link's landing page and the revealed secret, in ``tag``."""
+
+    async def save(page: Page, name: str) -> None:
+        await page.screenshot(path=str(OUT / f"{name}-{tag}-{variant}.png"), full_page=True)
+
+    page = await context.new_page()
+    await page.goto(site + "/")
+    await page.wait_for_selector("#expires option", state="attached")
+    await page.fill("#secret-text", "db-admin / 4uK#p9!vQz-2mW")
+    await save(page, "create")
+    share, _ = await create_secret(
+        context,
+        site,
+        "db-admin / 4uK#p9!vQz-2mW",
+        files=(FileToShare("staging-ca.pem", b"-----BEGIN CERT-----\n", "text/plain"),),
+        views=2,
+    )
+    landing = await open_landing(context, str(share))
+    await save(landing, "landing")
+    await reveal(landing)
+    await save(landing, "revealed")
+
+
+# An operator's brand: what BRAND_* would set in production.
+BRAND_LOGO_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32"'
+    ' rx="7" fill="#0f62fe"/><path d="M9 22V10h7a4 4 0 0 1 0 8h-7" fill="none" stroke="#fff"'
+    ' stroke-width="3"/></svg>'
+)
+
+
+def brand_settings(folder: Path) -> dict[str, str]:
+    logo = folder / "logo.svg"
+    logo.write_text(BRAND_LOGO_SVG, "utf-8")
+    return {
+        "BRAND_NAME": "Acme Vault",
+        "BRAND_LOGO": str(logo),
+        "BRAND_ACCENT": "#0f62fe",
+        "BRAND_HELP_URL": "https://help.acme.example/vault",
+        "BRAND_FOOTER": "Acme IT · Service desk, extension 4400",
+    }
+
+
+async def shoot_brand(context: BrowserContext, site: str, variant: str) -> None:
+    page = await context.new_page()
+    await page.goto(site + "/")
+    await page.wait_for_selector("#expires option", state="attached")
+    await page.fill("#secret-text", "db-admin / 4uK#p9!vQz-2mW")
+    await page.screenshot(path=str(OUT / f"create-brand-{variant}.png"), full_page=True)
+
+
+async def serve(env: dict[str, str]) -> tuple[web.AppRunner, str]:
+    settings = dataclasses.replace(load_settings(env), http_port=0)
+    runner = web.AppRunner(build_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="burnafter-shots-"))
     folder.chmod(0o755)
@@ -175,14 +240,9 @@ async def main() -> None:
     conn = await asyncpg.connect(await asyncio.to_thread(server.start))
     await migrate(conn)
     await conn.close()
-    settings = dataclasses.replace(
-        load_settings({"DATABASE_URL": server.url, "LOG_LEVEL": "WARNING"}), http_port=0
-    )
-    runner = web.AppRunner(build_app(settings))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    env = {"DATABASE_URL": server.url, "LOG_LEVEL": "WARNING"}
+    runner, site = await serve(env)
+    brand_runner, brand_site = await serve({**env, **brand_settings(folder)})
     OUT.mkdir(parents=True, exist_ok=True)
     try:
         async with async_playwright() as playwright:
@@ -194,10 +254,24 @@ async def main() -> None:
                     viewport=viewport,
                     color_scheme=scheme,
                 )
-                await shoot(context, f"http://127.0.0.1:{port}", variant)
+                await shoot(context, site, variant)
+                await context.close()
+            for tag in SHOWN_LANGUAGES:
+                for variant in LANGUAGE_VARIANTS:
+                    viewport, scheme = VARIANTS[variant]
+                    context = await browser.new_context(
+                        viewport=viewport, color_scheme=scheme, locale=tag
+                    )
+                    await shoot_language(context, site, tag, variant)
+                    await context.close()
+            for variant in ("desktop", "dark"):
+                viewport, scheme = VARIANTS[variant]
+                context = await browser.new_context(viewport=viewport, color_scheme=scheme)
+                await shoot_brand(context, brand_site, variant)
                 await context.close()
             await browser.close()
     finally:
+        await brand_runner.cleanup()
         await runner.cleanup()
         server.stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
