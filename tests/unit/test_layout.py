@@ -15,18 +15,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("api", "web", "worker")
-SHARED = ("protocol", "store", "server", "client")
+SHARED = ("protocol", "i18n", "store", "server", "client")
 # What each package may import from services/, besides itself.
 ALLOWED: dict[str, set[str]] = {
     "protocol": set(),
+    "i18n": set(),
     "store": {"protocol"},
-    "server": {"protocol", "store"},
-    "client": {"protocol"},
-    "api": {"protocol", "store", "server"},
-    "web": {"protocol", "store", "server"},
-    "worker": {"protocol", "store", "server"},
-    "cli": {"protocol", "store", "server", "client", "api", "web", "worker", "dev"},
-    "dev": {"protocol", "store", "server", "api", "web", "worker"},
+    "server": {"protocol", "store", "i18n"},
+    "client": {"protocol", "i18n"},
+    "api": {"protocol", "store", "server", "i18n"},
+    "web": {"protocol", "store", "server", "i18n"},
+    "worker": {"protocol", "store", "server", "i18n"},
+    "cli": {"protocol", "store", "server", "client", "api", "web", "worker", "dev", "i18n"},
+    "dev": {"protocol", "store", "server", "api", "web", "worker", "i18n"},
 }
 
 
