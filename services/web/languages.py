@@ -2,9 +2,10 @@
 
 The switcher on every page writes the choice in a preference cookie that holds the
 language tag and nothing else (``LANGUAGE_COOKIE``); without one, the browser's
-``Accept-Language`` decides. A link carries no language, so its recipient reads the
-page in their own. Templates translate with Jinja2's i18n extension, its gettext
-reading the request's catalog from the template context."""
+``Accept-Language`` decides (``services.i18n.choice``, which the api asks too). A
+link carries no language, so its recipient reads the page in their own. Templates
+translate with Jinja2's i18n extension, its gettext reading the request's catalog
+from the template context."""
 
 from __future__ import annotations
 
@@ -14,18 +15,11 @@ import jinja2
 from aiohttp import web
 from jinja2.runtime import Context
 
-from services.i18n import LANGUAGES, Language, accept_language, match, negotiate, translations
+from services.i18n import LANGUAGES, Language, translations
+from services.i18n.choice import chosen_language
 from services.server.middlewares import Handler
 
-LANGUAGE_COOKIE = "lang"
 LANGUAGE: web.RequestKey[Language] = web.RequestKey("language", Language)
-
-
-def chosen_language(request: web.Request) -> Language:
-    cookie = request.cookies.get(LANGUAGE_COOKIE, "")
-    if cookie and (chosen := match(cookie[:35])):
-        return chosen
-    return negotiate(accept_language(request.headers.get("Accept-Language", "")))
 
 
 @web.middleware
