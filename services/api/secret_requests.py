@@ -33,6 +33,8 @@ from services.api.requests import (
 )
 from services.api.senders import Sender, own_address, permitted_sender
 from services.api.wire import timestamp, to_json
+from services.i18n import LANGUAGES, SOURCE
+from services.i18n.choice import chosen_language
 from services.protocol.content import sealed_length
 from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.protocol.request import WRAPPED_ANSWER_BYTES
@@ -100,7 +102,8 @@ async def ask(request: web.Request) -> web.Response:
         expires_in=integer(body, "expires_in", default_expires, *expires),
         creator=sender.actor,
         notify=notify_endpoints(body, {hook.name for hook in settings.webhooks}),
-        notify_email=_email_to(body, settings, sender),
+        notify_email=(address := _email_to(body, settings, sender)),
+        notify_language=_email_language(request) if address else None,
     )
     quota_owner = sender.actor or f"address {client_key(request)}"
     expires_at = await secret_requests.ask(
@@ -123,6 +126,14 @@ def _email_to(body: dict[str, Any], settings: Settings, sender: Sender) -> str |
             field="email",
         )
     return address
+
+
+def _email_language(request: web.Request) -> str:
+    """The email's language: the one the asker's page is in (the switcher's cookie,
+    else the browser's ``Accept-Language``, which its calls to the api carry too), as
+    one of our tags, never what the browser sent."""
+    language = chosen_language(request)
+    return language.tag if LANGUAGES.get(language.tag) == language else SOURCE.tag
 
 
 async def open_request(request: web.Request) -> web.Response:

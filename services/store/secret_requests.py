@@ -48,6 +48,7 @@ class NewRequest:
     creator: str | None = None
     notify: tuple[str, ...] = ()
     notify_email: str | None = None
+    notify_language: str | None = None  # the email's: a tag of services.i18n.LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ _ASK = """
 INSERT INTO requests (id, fill_verifier, note, files_allowed, max_content_bytes,
                       max_sealed_bytes, answer_claim_verifier, answer_unlock_verifier,
                       answer_max_views, answer_expires_in, manage_verifier, creator, notify,
-                      quota_key, notify_email, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-        now() + make_interval(secs => $16))
+                      quota_key, notify_email, notify_language, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+        now() + make_interval(secs => $17))
 RETURNING expires_at
 """
 
@@ -106,6 +107,7 @@ async def ask(pool: asyncpg.Pool, new: NewRequest, quota_key: str | None) -> dat
         list(new.notify),
         quota_key,
         new.notify_email,
+        new.notify_language,
         new.expires_in,
     )
     return expires_at
@@ -230,13 +232,15 @@ class EmailNotice:
 
     id: str
     address: str
+    language: str | None  # the tag the asker asked in; none from a previous release's api
     attempts: int  # made before this one
     created_at: datetime
     answered_at: datetime
 
 
 _TAKE_EMAILS = """
-SELECT id, notify_email AS address, email_attempts AS attempts, created_at, answered_at
+SELECT id, notify_email AS address, notify_language AS language, email_attempts AS attempts,
+       created_at, answered_at
 FROM requests
 WHERE state = 'answered' AND notify_email IS NOT NULL AND email_next_at <= now()
 ORDER BY answered_at
@@ -244,13 +248,16 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED
 """
 _EMAILED = """
-UPDATE requests SET notify_email = NULL, email_attempts = email_attempts + 1 WHERE id = $1
+UPDATE requests
+SET notify_email = NULL, notify_language = NULL, email_attempts = email_attempts + 1
+WHERE id = $1
 """
 _EMAIL_FAILED = """
 UPDATE requests
 SET email_attempts = email_attempts + 1,
     email_next_at = clock_timestamp() + make_interval(secs => $2),
-    notify_email = CASE WHEN email_attempts + 1 >= $3 THEN NULL ELSE notify_email END
+    notify_email = CASE WHEN email_attempts + 1 >= $3 THEN NULL ELSE notify_email END,
+    notify_language = CASE WHEN email_attempts + 1 >= $3 THEN NULL ELSE notify_language END
 WHERE id = $1
 """
 
@@ -262,7 +269,7 @@ async def take_due_emails(conn: asyncpg.Connection, limit: int) -> list[EmailNot
 
 
 async def mark_emailed(conn: asyncpg.Connection, notice: EmailNotice) -> None:
-    """Sent: the address is erased."""
+    """Sent: the address is erased, and its language."""
     await conn.execute(_EMAILED, notice.id)
 
 
@@ -270,6 +277,7 @@ async def mark_email_failed(
     conn: asyncpg.Connection, notice: EmailNotice, retry_in: float, max_attempts: int
 ) -> bool:
     """Count the attempt and retry in ``retry_in`` s; after ``max_attempts`` the
-    address is erased and the notice given up. Says whether it was given up."""
+    address and its language are erased and the notice given up. Says whether it
+    was given up."""
     await conn.execute(_EMAIL_FAILED, notice.id, retry_in, max_attempts)
     return notice.attempts + 1 >= max_attempts

@@ -6,22 +6,28 @@ notices pass marks such answers noticed and queues their ``request.answered``
 webhooks in the same statement (the dispatcher sends them as any delivery), then,
 when an SMTP relay is configured, emails the askers who left an address. The email
 says only that the request was answered, when, and its audit reference: never a
-key, a link, the note or the answer, which the server cannot read anyway. An email
-row is taken with ``FOR UPDATE SKIP LOCKED``, so two reapers never send one twice;
-a failure is retried with the webhooks' backoff, and the address is erased once
-sent or given up. Addresses are never logged."""
+key, a link, the note or the answer, which the server cannot read anyway. It is
+written in the language the asker's page was in when they asked (stored with the
+address), in English when there is none, the tag is not ours, or its catalog is
+missing; its ``Content-Language`` says which. An email row is taken with
+``FOR UPDATE SKIP LOCKED``, so two reapers never send one twice; a failure is
+retried with the webhooks' backoff, and the address is erased once sent or given
+up, and its language with it. Addresses are never logged."""
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
 import ssl
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import asyncpg
 import structlog
+from babel.dates import format_datetime
+from babel.support import NullTranslations
 
+from services.i18n import LANGUAGES, SOURCE, Language, translations
 from services.server.audit import Auditor
 from services.server.metrics import NoticeMetrics
 from services.server.settings import Settings
@@ -31,28 +37,59 @@ from services.worker.rounds import backoff, run_rounds
 log = structlog.get_logger("burnafter.notices")
 
 BATCH = 20
-SUBJECT = "Your request for a secret was answered"
 
 
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+def email_language(tag: str | None) -> tuple[Language, NullTranslations]:
+    """The language an email is written in, and its messages: the asker's (``tag``),
+    else English: for no tag (a previous release's api stored none), a tag that is
+    not ours (a later release's), or a language whose catalog is missing."""
+    language = LANGUAGES.get(tag or "", SOURCE)
+    try:
+        return language, translations(language)
+    except FileNotFoundError:
+        log.warning("email_language_missing", language=language.tag)
+        return SOURCE, translations(SOURCE)
 
 
 def email_notice(settings: Settings, notice: secret_requests.EmailNotice, ref: str) -> EmailMessage:
     """The email: that the request was answered, and where to read it (the collect
-    link the asker kept), with nothing that opens anything."""
+    link the asker kept), with nothing that opens anything; in the asker's language."""
+    language, catalog = email_language(notice.language)
+    _ = catalog.gettext
+
+    def when(at: datetime) -> str:
+        return format_datetime(at, format="long", tzinfo=UTC, locale=language.locale)
+
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = notice.address
-    message["Subject"] = SUBJECT
-    message.set_content(
-        f"The request for a secret you made on {_when(notice.created_at)} was answered "
-        f"on {_when(notice.answered_at)}.\n\n"
-        "Open the collect link you kept when you asked to read the answer. This email "
-        "carries no link to it: only your collect link can open the answer.\n\n"
-        f"Reference: {ref}\n"
-    )
+    # Translators: the subject of the email an asker gets when someone answered
+    # their request for a secret.
+    message["Subject"] = _("Your request for a secret was answered")
+    paragraphs = [
+        # Translators: %(asked)s and %(answered)s are a date and time, in UTC.
+        _("The request for a secret you made on %(asked)s was answered on %(answered)s.")
+        % {"asked": when(notice.created_at), "answered": when(notice.answered_at)},
+        _(
+            "Open the collect link you kept when you asked to read the answer. This email "
+            "carries no link to it: only your collect link can open the answer."
+        ),
+        # Translators: %(reference)s names the request in the service's audit log
+        # (letters and digits), for its operator.
+        _("Reference: %(reference)s") % {"reference": ref},
+    ]
+    body = "\n\n".join(paragraphs) + "\n"
+    message.set_content(body, cte="7bit" if body.isascii() else "8bit")
+    # After set_content, which clears every Content-* header.
+    message["Content-Language"] = language.tag
     return message
+
+
+def _quoted_printable(message: EmailMessage) -> None:
+    """The same text, quoted-printable, for a relay that takes no 8-bit body."""
+    language = message["Content-Language"]
+    message.set_content(message.get_content(), cte="quoted-printable")
+    message["Content-Language"] = language
 
 
 def send_email(settings: Settings, message: EmailMessage, to: str) -> None:
@@ -71,7 +108,14 @@ def send_email(settings: Settings, message: EmailMessage, to: str) -> None:
             smtp.starttls(context=context)
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password)
-        smtp.send_message(message, to_addrs=[to])
+        options: tuple[str, ...] = ()
+        if message["Content-Transfer-Encoding"] == "8bit":
+            smtp.ehlo_or_helo_if_needed()
+            if smtp.has_extn("8bitmime"):
+                options = ("BODY=8BITMIME",)  # RFC 6152
+            else:
+                _quoted_printable(message)
+        smtp.send_message(message, to_addrs=[to], mail_options=options)
 
 
 class Notices:

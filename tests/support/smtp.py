@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -14,9 +14,11 @@ from tools.net import free_port
 
 @dataclass
 class Relay:
-    """An SMTP relay on loopback (aiosmtpd) that keeps what it is handed."""
+    """An SMTP relay on loopback (aiosmtpd) that keeps what it is handed; with
+    ``eight_bit`` False, one that does not offer 8BITMIME (RFC 6152)."""
 
     port: int = field(default_factory=free_port)
+    eight_bit: bool = True
     got: list[Envelope] = field(default_factory=list)
     controller: Controller | None = None
 
@@ -27,7 +29,10 @@ class Relay:
         return "250 OK"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # aiosmtpd offers 8BITMIME unless it decodes the data as text
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, decode_data=not self.eight_bit
+        )
         self.controller.start()
 
     def stop(self) -> None:
@@ -35,9 +40,11 @@ class Relay:
             self.controller.stop()
             self.controller = None
 
-    def messages(self) -> list[Message]:
+    def messages(self) -> list[EmailMessage]:
+        """What it got, parsed: headers decoded, ``get_content()`` the text."""
         return [
-            message_from_bytes(bytes(envelope.original_content or b"")) for envelope in self.got
+            message_from_bytes(bytes(envelope.original_content or b""), policy=policy.default)
+            for envelope in self.got
         ]
 
     def settings(self) -> dict[str, str]:

@@ -1049,6 +1049,11 @@ CREATE TABLE requests (
     notify_email           text CHECK (length(notify_email) <= 254),
     email_attempts         integer NOT NULL DEFAULT 0,
     email_next_at          timestamptz,
+    -- The email's language (migration 0014): a BCP 47 tag of services/i18n's
+    -- LANGUAGES, the asker's page's when they asked; none is English. Erased with
+    -- the address.
+    notify_language        text CHECK (length(notify_language) <= 35
+                                       AND notify_language ~ '^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$'),
     CHECK ((state = 'answered') = (answered_at IS NOT NULL))
 );
 CREATE INDEX requests_expires_at_idx ON requests (expires_at);
