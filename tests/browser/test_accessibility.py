@@ -72,19 +72,21 @@ async def test_pages_have_no_serious_accessibility_violations(
     assert any(v["id"] == "label" for v in await serious_violations(create_page))
 
 
-BRAND = {
-    "brand_name": "Acme Vault",
-    "brand_accent": "#ffd700",  # unreadable on white as it is: the brand must adjust it
-    "brand_help_url": "https://help.acme.example/vault",
-    "brand_footer": "Acme IT · Service desk, extension 4400",
-}
+HELP_URL = "https://help.acme.example/vault"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def branded_site(aiohttp_server: AiohttpServer, settings: Settings, tmp_path: Path) -> str:
     logo = tmp_path / "logo.svg"
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"/>', "utf-8")
-    branded = dataclasses.replace(settings, **BRAND, brand_logo=str(logo))
+    branded = dataclasses.replace(
+        settings,
+        brand_name="Acme Vault",
+        brand_accent="#ffd700",  # unreadable on white as it is: the brand must adjust it
+        brand_help_url=HELP_URL,
+        brand_footer="Acme IT · Service desk, extension 4400",
+        brand_logo=str(logo),
+    )
     server = await aiohttp_server(build_app(branded))
     return str(server.make_url("")).rstrip("/")
 
@@ -127,4 +129,4 @@ async def test_no_serious_violations_under_a_custom_brand(
     assert "Acme Vault" in str(await page.text_content(".brand"))
     assert await page.get_attribute(".brand img", "src") == "/brand/logo"
     assert await page.evaluate("document.querySelector('.brand img').naturalWidth") > 0
-    assert await page.get_attribute(".brand-footer a", "href") == BRAND["brand_help_url"]
+    assert await page.get_attribute(".brand-footer a", "href") == HELP_URL

@@ -68,7 +68,10 @@ async def in_language(new_context: NewContext, tag: str, **options: Any) -> Brow
 
 
 async def page_language(page: Page) -> tuple[str, str]:
-    return await page.evaluate("[document.documentElement.lang, document.documentElement.dir]")
+    lang, direction = await page.evaluate(
+        "[document.documentElement.lang, document.documentElement.dir]"
+    )
+    return str(lang), str(direction)
 
 
 @pytest.mark.parametrize(("sender_tag", "recipient_tag"), [("ja", "ar"), ("ar", "ja")])

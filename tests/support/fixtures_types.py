@@ -75,6 +75,7 @@ class ContextOptions(TypedDict, total=False):
     color_scheme: Literal["dark", "light", "no-preference", "null"]
     extra_http_headers: dict[str, str]
     java_script_enabled: bool
+    locale: str
 
 
 class NewContext(Protocol):

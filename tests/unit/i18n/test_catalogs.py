@@ -25,7 +25,14 @@ def template() -> Catalog:
 
 
 def ids(message: Message) -> tuple[str, ...]:
-    return message.id if isinstance(message.id, tuple) else (message.id,)
+    return tuple(message.id) if isinstance(message.id, tuple | list) else (str(message.id),)
+
+
+def forms(message: Message) -> tuple[str, ...]:
+    """A translation's forms: one, or one per plural form."""
+    if isinstance(message.string, tuple | list):
+        return tuple(str(form or "") for form in message.string)
+    return (str(message.string or ""),)
 
 
 def test_thirty_languages_right_to_left_and_cjk_among_them() -> None:
@@ -56,9 +63,8 @@ def test_every_message_is_translated(language: Language) -> None:
             fuzzy.append(ids(wanted)[0])
         else:
             plural = isinstance(found.string, tuple)
-            forms = found.string if plural else (found.string,)
-            all_forms = not plural or len(forms) == catalog.num_plurals
-            if not all_forms or not all(form.strip() for form in forms):
+            all_forms = not plural or len(forms(found)) == catalog.num_plurals
+            if not all_forms or not all(form.strip() for form in forms(found)):
                 empty.append(ids(wanted)[0])
     problems = {"missing (make messages)": missing, "fuzzy": fuzzy, "untranslated": empty}
     assert not any(problems.values()), f"{language.tag}: {problems}"
@@ -73,8 +79,7 @@ def test_translations_keep_placeholders_and_markup(language: Language) -> None:
         if found is None or not found.string:
             continue
         english = " ".join(ids(wanted))
-        forms = found.string if isinstance(found.string, tuple) else (found.string,)
-        for form in forms:
+        for form in forms(found):
             expected = set(PLACEHOLDER.findall(english))
             have = set(PLACEHOLDER.findall(form))
             if isinstance(found.string, tuple):
