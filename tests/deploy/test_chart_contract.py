@@ -11,7 +11,10 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
+import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +24,20 @@ import yaml
 from tests.support.cli import BIN
 from tests.support.database import PostgresServer, create_database
 from tests.support.sign_in import REQUESTS, skip_auth_routes, skips_sign_in
-from tools.net import wait_for_http
+from tools.net import free_port, wait_for_http
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "burnafter"
 
 
-def helm_template(values: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
-    """``helm template`` with each value set by ``--set``, or by ``--set-json`` when
-    it is a dict or list (label keys hold dots)."""
+def helm_template(
+    values: dict[str, Any] | None = None, files: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``helm template`` with the values files, then each value set by ``--set``, or
+    by ``--set-json`` when it is a dict or list (label keys hold dots)."""
     helm = os.environ.get("HELM", "helm")
     args = [helm, "template", "burnafter", str(CHART)]
+    for file in files:
+        args += ["-f", str(file)]
     for key, value in (values or {}).items():
         if isinstance(value, dict | list):
             args += ["--set-json", f"{key}={json.dumps(value)}"]
@@ -39,8 +46,10 @@ def helm_template(values: dict[str, Any] | None = None) -> subprocess.CompletedP
     return subprocess.run(args, capture_output=True, text=True, check=False)
 
 
-def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    done = helm_template(values)
+def render(
+    values: dict[str, Any] | None = None, files: tuple[Path, ...] = ()
+) -> list[dict[str, Any]]:
+    done = helm_template(values, files)
     assert done.returncode == 0, done.stderr
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
@@ -307,3 +316,166 @@ def test_with_identity_trust_only_the_ingress_controller_pods_reach_api_and_web(
             # One peer, both selectors in it (they must both match), on the http port only.
             expected.add(("http", json.dumps(controller, sort_keys=True)))
         assert admitted == expected, component
+
+
+# Branding: the name, accent, help link and footer reach every pod through the
+# ConfigMap, each only when set; the logo is a ConfigMap of the operator's, mounted
+# into the pods that serve the pages and nowhere else.
+BRAND_VALUES = CHART / "ci" / "brand-values.yaml"
+BRAND_MOUNT = "/etc/burnafter/brand"
+
+
+def pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each Deployment's and the Job's pod spec, by component (the Job: migrate)."""
+    found: dict[str, dict[str, Any]] = {}
+    for o in objects:
+        if o["kind"] in ("Deployment", "Job"):
+            component = o["metadata"]["labels"].get("app.kubernetes.io/component", "migrate")
+            found[component] = o["spec"]["template"]["spec"]
+    return found
+
+
+def test_brand_is_set_only_when_given_and_the_logo_only_in_the_web_pods() -> None:
+    default = render()
+    config = next(o for o in default if o["kind"] == "ConfigMap")["data"]
+    assert not [key for key in config if key.startswith("BRAND_")]
+    for pod in pods(default).values():
+        assert "volumes" not in pod
+        assert not [e for e in pod["containers"][0]["env"] if e["name"].startswith("BRAND_")]
+
+    brand = yaml.safe_load(BRAND_VALUES.read_text("utf-8"))["config"]["brand"]
+    objects = render(files=(BRAND_VALUES,))
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert {key: value for key, value in config.items() if key.startswith("BRAND_")} == {
+        "BRAND_NAME": brand["name"],
+        "BRAND_ACCENT": brand["accent"],
+        "BRAND_HELP_URL": brand["helpUrl"],
+        "BRAND_FOOTER": brand["footer"],
+    }
+    by_component = pods(objects)
+    assert sorted(by_component) == ["api", "migrate", "reaper", "web"]
+    for component, pod in by_component.items():
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        if component != "web":
+            assert "volumes" not in pod and "volumeMounts" not in container, component
+            assert "BRAND_LOGO" not in env, component
+            continue
+        key = brand["logo"]["key"]
+        assert env["BRAND_LOGO"] == f"{BRAND_MOUNT}/{key}"
+        assert container["volumeMounts"] == [
+            {"name": "brand", "mountPath": BRAND_MOUNT, "readOnly": True}
+        ]
+        (volume,) = pod["volumes"]
+        assert volume["name"] == "brand"
+        assert volume["configMap"]["name"] == brand["logo"]["configMap"]
+        assert volume["configMap"]["items"] == [{"key": key, "path": key}]
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"config.brand.accent": "0f62fe"}, "/config/brand/accent"),
+        ({"config.brand.accent": "#fff"}, "/config/brand/accent"),
+        ({"config.brand.helpUrl": "javascript:alert(1)"}, "/config/brand/helpUrl"),
+        ({"config.brand.name": "n" * 41}, "/config/brand/name"),
+        ({"config.brand.footer": "f" * 201}, "/config/brand/footer"),
+        ({"config.brand.logo.configMap": "burnafter-brand"}, "/config/brand/logo/key"),
+        ({"config.brand.logo.key": "logo.svg"}, "/config/brand/logo/configMap"),
+        (
+            {"config.brand.logo.configMap": "burnafter-brand", "config.brand.logo.key": "a.gif"},
+            "/config/brand/logo/key",
+        ),
+    ],
+    ids=[
+        "accent-without-hash", "accent-short", "help-url-script", "name-too-long",
+        "footer-too-long", "logo-without-key", "logo-without-configmap", "logo-gif",
+    ],
+)  # fmt: skip
+def test_brand_values_the_settings_would_refuse_are_refused(
+    values: dict[str, Any], says: str
+) -> None:
+    """Refused at install rather than by web pods that then fail to start."""
+    assert says in render_error(values)
+
+
+def test_sso_lets_the_open_page_load_the_brand() -> None:
+    """The open and fill pages link /brand.css and /brand/logo: a recipient who is not
+    signed in gets them too (neither holds anything but the operator's brand)."""
+    objects = render({**POLICY, **SSO})
+    open_ = next(o for o in objects if o["metadata"]["name"] == "burnafter-open")
+    paths = {p["path"]: p["pathType"] for p in open_["spec"]["rules"][0]["http"]["paths"]}
+    assert paths["/brand.css"] == "Prefix"
+    assert paths["/brand/"] == "Prefix"
+
+
+def tiny_png() -> bytes:
+    """A 1x1 PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x0f\x62\xfe")  # one row: no filter, one RGB pixel
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+@pytest.fixture
+async def migrated_database(postgres: PostgresServer) -> str:
+    return await create_database(postgres)
+
+
+def test_the_web_pod_serves_the_brand_as_rendered(migrated_database: str, tmp_path: Path) -> None:
+    """The web pod's command, with the environment the chart renders from
+    ci/brand-values.yaml and the operator's ConfigMap where the pod mounts it (here a
+    folder: only the mount's place differs), shows the brand and serves the logo."""
+    objects = render(files=(BRAND_VALUES,))
+    web = next(
+        o
+        for o in objects
+        if o["kind"] == "Deployment"
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] == "web"
+    )
+    (container,) = web["spec"]["template"]["spec"]["containers"]
+    env = container_env(container, objects, {"burnafter-database/DATABASE_URL": migrated_database})
+    logo = Path(env["BRAND_LOGO"])
+    assert logo.parent == Path(BRAND_MOUNT)
+    (tmp_path / "brand").mkdir()
+    (tmp_path / "brand" / logo.name).write_bytes(tiny_png())
+    env["BRAND_LOGO"] = str(tmp_path / "brand" / logo.name)
+    http, metrics = free_port(), free_port()
+    env |= {"HTTP_PORT": str(http), "METRICS_PORT": str(metrics), "HTTP_HOST": "127.0.0.1"}
+    log = tmp_path / "web.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "burnafter"), *container["args"]],
+            env={"PATH": os.environ["PATH"], **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{http}"
+    try:
+        wait_for_http(base + container["readinessProbe"]["httpGet"]["path"], process)
+        with urllib.request.urlopen(base + "/brand/logo", timeout=5) as response:  # noqa: S310
+            assert response.headers["Content-Type"] == "image/png"
+            assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+            assert response.read() == tiny_png()
+        with urllib.request.urlopen(base + "/brand.css", timeout=5) as response:  # noqa: S310
+            assert "--accent:" in response.read().decode()
+        with urllib.request.urlopen(base + "/", timeout=5) as response:  # noqa: S310
+            page = response.read().decode()
+        assert env["BRAND_NAME"] in page
+        assert 'src="/brand/logo"' in page
+        assert env["BRAND_HELP_URL"] in page
+        assert env["BRAND_FOOTER"] in page
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    # #0f62fe is too dark for text on the dark pages: the web pod says what it used.
+    events = [
+        json.loads(line) for line in log.read_text("utf-8").splitlines() if line.startswith("{")
+    ]
+    (adjusted,) = [e for e in events if e.get("event") == "brand_accent_adjusted"]
+    assert adjusted["accent"] == env["BRAND_ACCENT"] != adjusted["dark"]

@@ -91,10 +91,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The pod template of a long-running component: (dict "root" $ "component" "api" "values" .Values.api "args" (list "api") "httpPort" true). */}}
+{{/* The pod template of a long-running component: (dict "root" $ "component" "api" "values" .Values.api "args" (list "api") "httpPort" true).
+"brandLogo" true (the web pods, which serve the pages) mounts config.brand.logo's
+ConfigMap, when set, and points BRAND_LOGO at it. */}}
 {{- define "burnafter.podTemplate" -}}
 {{- $root := .root -}}
 {{- $values := .values -}}
+{{- $logo := dict -}}
+{{- if and .brandLogo $root.Values.config.brand.logo.configMap -}}
+{{- $logo = $root.Values.config.brand.logo -}}
+{{- $_ := required "config.brand.logo.key is needed with config.brand.logo.configMap: the ConfigMap's key holding the image (e.g. logo.svg)" $logo.key -}}
+{{- end -}}
 metadata:
   labels:
     {{- include "burnafter.componentSelector" . | nindent 4 }}
@@ -125,6 +132,10 @@ spec:
             name: {{ include "burnafter.fullname" $root }}
       env:
         {{- include "burnafter.env" $root | nindent 8 }}
+        {{- if $logo }}
+        - name: BRAND_LOGO
+          value: {{ printf "/etc/burnafter/brand/%s" $logo.key | quote }}
+        {{- end }}
         {{- with $values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -147,6 +158,22 @@ spec:
         failureThreshold: {{ $values.readinessProbe.failureThreshold }}
       resources:
         {{- toYaml $values.resources | nindent 8 }}
+      {{- if $logo }}
+      volumeMounts:
+        - name: brand
+          mountPath: /etc/burnafter/brand
+          readOnly: true
+      {{- end }}
+  {{- if $logo }}
+  volumes:
+    # The operator's ConfigMap: only the logo's key, read-only.
+    - name: brand
+      configMap:
+        name: {{ $logo.configMap }}
+        items:
+          - {key: {{ $logo.key | quote }}, path: {{ $logo.key | quote }}}
+        defaultMode: 0444
+  {{- end }}
   {{- with $values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
