@@ -5,7 +5,7 @@ as the background of white text on light pages, and as link text and the
 background of dark text on dark pages. Each use gets the operator's colour, made
 darker (light pages) or lighter (dark pages) just enough to reach WCAG 2.1 AA
 contrast (4.5:1 for text) against what it meets there; a start-up warning says
-when the colour had to change. The result is a stylesheet of custom properties,
+when the light pages could not have the colour as it is. The result is a stylesheet of custom properties,
 ``/brand.css``, so the Content-Security-Policy keeps forbidding inline styles."""
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ class Brand:
     @staticmethod
     def accent_css(colour: str) -> str:
         accent = Accent.of(colour)
-        if accent.light != colour or accent.dark != colour:
+        # No colour reaches 4.5:1 on both the light and the dark pages, so the dark
+        # pages always get a lighter one: said only when the light pages lose yours.
+        if accent.light != colour:
             log.warning(
                 "brand_accent_adjusted",
                 accent=colour,

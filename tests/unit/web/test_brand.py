@@ -50,6 +50,13 @@ def test_an_adjusted_accent_is_said_at_start_up() -> None:
     assert "--accent:" in brand.css
 
 
+def test_an_accent_readable_on_light_pages_is_not_warned_about() -> None:
+    with capture_logs() as logs:
+        brand = Brand.of(load_settings({**BASE, "BRAND_ACCENT": "#0f62fe"}))
+    assert not logs
+    assert "--accent: #0f62fe" in brand.css and Accent.of("#0f62fe").dark in brand.css
+
+
 def test_the_default_brand_keeps_the_stylesheet_s_own_palette() -> None:
     with capture_logs() as logs:
         brand = Brand.of(load_settings(BASE))
