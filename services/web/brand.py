@@ -5,8 +5,9 @@ as the background of white text on light pages, and as link text and the
 background of dark text on dark pages. Each use gets the operator's colour, made
 darker (light pages) or lighter (dark pages) just enough to reach WCAG 2.1 AA
 contrast (4.5:1 for text) against what it meets there; a start-up warning says
-when the light pages could not have the colour as it is. The result is a stylesheet of custom properties,
-``/brand.css``, so the Content-Security-Policy keeps forbidding inline styles."""
+when the light pages could not have the colour as it is. The result is a
+stylesheet of custom properties, ``/brand.css``, so the Content-Security-Policy
+keeps forbidding inline styles."""
 
 from __future__ import annotations
 
