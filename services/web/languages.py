@@ -9,10 +9,13 @@ from the template context."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from jinja2.runtime import Context
 
 from services.i18n import LANGUAGES, Language, translations
@@ -61,8 +64,23 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
     return str(context["translations"].ngettext(singular, plural, count))
 
 
+@jinja2.pass_context
+def _format_number(context: Context, number: float, pattern: str | None = None) -> str:
+    """``{{ n | format_number }}``: a number as the page's language writes it."""
+    return format_decimal(number, format=pattern, locale=context["language"].locale)
+
+
+@jinja2.pass_context
+def _format_datetime(context: Context, moment: datetime, style: str = "medium") -> str:
+    """``{{ at | format_datetime }}``: a date and time as the page's language writes it,
+    in the moment's own time zone (UTC when it has none)."""
+    return format_datetime(moment, format=style, locale=context["language"].locale)
+
+
 def install_translations(environment: jinja2.Environment) -> None:
     """``{% trans %}`` and ``_()`` in the templates, whitespace trimmed, autoescaped."""
     environment.add_extension("jinja2.ext.i18n")
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["format_number"] = _format_number
+    environment.filters["format_datetime"] = _format_datetime
