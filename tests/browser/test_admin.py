@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from babel.dates import format_date, format_skeleton
 from playwright.async_api import Browser, BrowserContext, Locator, Page, Request, expect
 
 from services.dev.app import build_app
@@ -221,7 +222,8 @@ async def test_sizes_read_as_people_read_them(
 
 
 def day_label(day: date) -> str:
-    return f"{day.day} {day:%b}"
+    """A date under the chart's axis, as the page's language writes a day and month."""
+    return format_skeleton("MMMd", day, locale="en")
 
 
 async def test_charts_have_labelled_axes_and_dates(
@@ -244,7 +246,9 @@ async def test_charts_have_labelled_axes_and_dates(
     await expect(chart.locator(".axis-title")).to_have_text(["Day (UTC)", "Created a day"])
     await expect(page.locator(f'time[datetime="{first.isoformat()}"]')).to_be_visible()
     await expect(page.locator(f'time[datetime="{today.isoformat()}"]')).to_be_visible()
-    await expect(chart.locator("rect.bar title").last).to_have_text(f"{today.isoformat()}: 1")
+    await expect(chart.locator("rect.bar title").last).to_have_text(
+        f"{format_date(today, 'medium', locale='en')}: 1"
+    )
 
     # Every label is drawn inside its chart, none cut off at an edge.
     box = await chart.bounding_box()

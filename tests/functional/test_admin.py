@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from babel.dates import format_date
 
 from services.web.admin.dashboard import human_bytes
 from tests.support.audit import AuditTail
@@ -111,8 +112,9 @@ async def test_dashboard_shows_the_seeded_counts(
         "created": 5, "viewed": 1, "expired": 1, "revoked": 0, "burned": 1,
     }  # fmt: skip
     today = datetime.now(UTC).date()
+    # A bar's day as the page's language writes it (Babel's medium date, English here).
     assert (
-        f"<title>{today.isoformat()}: 1</title>"
+        f"<title>{format_date(today, 'medium', locale='en')}: 1</title>"
         in html.split('id="chart-created"')[1].split("</figure>")[0]
     )
     assert re.search(r'id="active-count">3<', html)

@@ -17,11 +17,13 @@ import hmac
 
 from aiohttp import web
 
+from services.i18n import SOURCE, translations
 from services.server.appkeys import AUDITOR, SETTINGS
 from services.server.client_address import access_of, client_of
 from services.server.identity import bearer_token, signed_in
 from services.server.middlewares import Handler
 from services.server.rate_limits import RateLimited, RateLimiter
+from services.web.languages import LANGUAGE
 
 ADMIN = web.RequestKey("admin", str)
 """The admin's identity, set on every request the admin sub-app serves."""
@@ -50,6 +52,7 @@ def require_admin(request: web.Request) -> str:
     if not settings.admin_token and not settings.admin_users and not settings.admin_groups:
         raise web.HTTPNotFound()
     auditor, access = request.config_dict[AUDITOR], access_of(request)
+    _ = translations(request.get(LANGUAGE, SOURCE)).gettext  # the refusals' plain text
 
     def audit(outcome: str, actor: str | None) -> None:
         auditor.record(
@@ -62,17 +65,18 @@ def require_admin(request: web.Request) -> str:
             audit("ok", identity.user)
             return identity.user
         audit("denied", identity.user)
-        raise web.HTTPForbidden(text="You are signed in, but not as an admin.")
+        raise web.HTTPForbidden(text=_("You are signed in, but not as an admin."))
     token = _presented_token(request)
+    denied = _("Only admins may see this page. Sign in as an admin, or with the admin token.")
     if token is None:
-        raise web.HTTPUnauthorized(headers=_CHALLENGE)
+        raise web.HTTPUnauthorized(headers=_CHALLENGE, text=denied)
     limiter, client = request.app[SIGN_IN_LIMITER], client_of(request).rate_limit_key
     try:
         limiter.check(SIGN_IN, client)
     except RateLimited as limited:
         audit("rate_limited", None)
         raise web.HTTPTooManyRequests(
-            text="Too many wrong admin tokens from your address. Try again later.",
+            text=_("Too many wrong admin tokens from your address. Try again later."),
             headers={"Retry-After": str(limited.retry_after)},
         ) from None
     if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
@@ -80,7 +84,7 @@ def require_admin(request: web.Request) -> str:
         return "admin-token"
     audit("denied", None)
     limiter.take(SIGN_IN, client)
-    raise web.HTTPUnauthorized(headers=_CHALLENGE)
+    raise web.HTTPUnauthorized(headers=_CHALLENGE, text=denied)
 
 
 @web.middleware

@@ -1,6 +1,9 @@
 """The dashboard's pages: lifecycle charts, live secrets, failed-unlock hot spots
 and the audit history, read from PostgreSQL. Never ciphertext, never ids: secrets
-appear as their audit reference."""
+appear as their audit reference.
+
+The words are English messages marked with ``N_`` that the templates translate;
+dates, counts and sizes are written in the page's language (Babel)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,15 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal
 
+from services.i18n import N_, SOURCE, Language, translations
 from services.server.appkeys import AUDITOR, POOL
 from services.store import admin as admin_store
 from services.store.vocabulary import EventKind, parse_event
 from services.web.admin.auth import ADMIN
+from services.web.languages import LANGUAGE
 
 DAYS = 30
 PAGE_SIZE = 50
@@ -26,36 +33,60 @@ PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, 280, 10, 128
 DATE_TICKS = (0, 10, 20, 29)
 """Days (0 = the first of the 30) whose date is written under the axis."""
 SIZE_LABELS = (
-    "under 1 KB",
-    "1 to 4 KB",
-    "4 to 64 KB",
-    "64 to 256 KB",
-    "256 KB to 1 MB",
-    "over 1 MB",
+    # Translators: a row of the dashboard's table of live secrets by size
+    N_("under 1 KB"),
+    N_("1 to 4 KB"),
+    N_("4 to 64 KB"),
+    N_("64 to 256 KB"),
+    N_("256 KB to 1 MB"),
+    N_("over 1 MB"),
 )
-EXPIRY_LABELS = ("within 1 hour", "1 hour to 1 day", "1 to 7 days", "7 to 30 days", "over 30 days")
+EXPIRY_LABELS = (
+    # Translators: a row of the dashboard's table of live secrets by the time they have left
+    N_("within 1 hour"),
+    N_("1 hour to 1 day"),
+    N_("1 to 7 days"),
+    N_("7 to 30 days"),
+    N_("over 30 days"),
+)
 EVENT_NAMES = {
-    EventKind.CREATED: "Created",
-    EventKind.VIEWED: "Viewed",
-    EventKind.WRONG_PASSPHRASE: "Wrong passphrase",
-    EventKind.BURNED: "Burned",
-    EventKind.REVOKED: "Revoked",
-    EventKind.EXPIRED: "Expired",
-    EventKind.DELETED: "Deleted by the recipient",
+    # Translators: what happened to a secret, in the dashboard's charts and audit history
+    EventKind.CREATED: N_("Created"),
+    EventKind.VIEWED: N_("Viewed"),
+    EventKind.WRONG_PASSPHRASE: N_("Wrong passphrase"),
+    EventKind.BURNED: N_("Burned"),
+    EventKind.REVOKED: N_("Revoked"),
+    EventKind.EXPIRED: N_("Expired"),
+    EventKind.DELETED: N_("Deleted by the recipient"),
+}
+SIZE_UNITS = {
+    # Translators: a size, %(size)s a number (1 KB = 1024 bytes)
+    "KB": N_("%(size)s KB"),
+    "MB": N_("%(size)s MB"),
+    "GB": N_("%(size)s GB"),
+    "TB": N_("%(size)s TB"),
 }
 
 
-def human_bytes(count: int) -> str:
+def byte_count(count: int, language: Language = SOURCE, pattern: str | None = None) -> str:
+    """A count of bytes in the language: ``76,053 bytes``, ``1 byte``."""
+    words = translations(language).ngettext("%(count)s byte", "%(count)s bytes", count)
+    return words % {"count": format_decimal(count, format=pattern, locale=language.locale)}
+
+
+def human_bytes(count: int, language: Language = SOURCE) -> str:
     """A size as people read it, in the units of the size table (1 KB = 1024 bytes),
-    as the create page writes file sizes: ``900 bytes``, ``4.9 KB``, ``74 KB``, ``1.2 MB``."""
+    as the create page writes file sizes: ``900 bytes``, ``4.9 KB``, ``74 KB``, ``1.2 MB``;
+    in the language's words and digits (``4,9 KB`` in German)."""
     if count < 1024:
-        return "1 byte" if count == 1 else f"{count} bytes"
+        return byte_count(count, language, "0")
     value, unit = count / 1024, "KB"
     for bigger in ("MB", "GB", "TB"):
         if round(value) < 1024:  # as written below: never "1024 KB"
             break
         value, unit = value / 1024, bigger
-    return f"{value:.1f} {unit}" if round(value, 1) < 10 else f"{value:.0f} {unit}"
+    size = format_decimal(value, "0.0" if round(value, 1) < 10 else "0", locale=language.locale)
+    return translations(language).gettext(SIZE_UNITS[unit]) % {"size": size}
 
 
 def _count_ticks(peak: int) -> list[int]:
@@ -66,7 +97,10 @@ def _count_ticks(peak: int) -> list[int]:
 
 
 def _chart(
-    counts: dict[tuple[date, EventKind], int], event: EventKind, days: list[date]
+    counts: dict[tuple[date, EventKind], int],
+    event: EventKind,
+    days: list[date],
+    language: Language,
 ) -> dict[str, Any]:
     values = [counts.get((day, event), 0) for day in days]
     peak = max(values)
@@ -85,13 +119,14 @@ def _chart(
                 "y": y_of(value),
                 "width": round(step - 2, 1),
                 "height": round(PLOT_BOTTOM - y_of(value), 1),
-                "title": f"{day.isoformat()}: {value}",
+                "day": format_date(day, "medium", locale=language.locale),
+                "count": value,
             }
         )
     date_ticks = [
         {
             "x": round(PLOT_LEFT + (n + 0.5) * step, 1),
-            "label": f"{days[n].day} {days[n]:%b}",
+            "label": format_skeleton("MMMd", days[n], locale=language.locale),
             "iso": days[n].isoformat(),
         }
         for n in DATE_TICKS
@@ -111,6 +146,7 @@ def _chart(
 @aiohttp_jinja2.template("admin.html")
 async def overview(request: web.Request) -> dict[str, Any]:
     actor = request[ADMIN]
+    language = request.get(LANGUAGE, SOURCE)
     pool = request.config_dict[POOL]
     today = datetime.now(UTC).date()
     days = [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
@@ -122,7 +158,9 @@ async def overview(request: web.Request) -> dict[str, Any]:
         "days": DAYS,
         "first_day": days[0],
         "last_day": days[-1],
-        "charts": [_chart(counts, event, days) for event in admin_store.CHARTED_EVENTS],
+        "first_day_words": format_date(days[0], "long", locale=language.locale),
+        "last_day_words": format_date(days[-1], "long", locale=language.locale),
+        "charts": [_chart(counts, event, days, language) for event in admin_store.CHARTED_EVENTS],
         "chart": {
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
@@ -132,7 +170,8 @@ async def overview(request: web.Request) -> dict[str, Any]:
             "bottom": PLOT_BOTTOM,
         },
         "active": active,
-        "active_size": human_bytes(active.bytes),
+        "active_size": human_bytes(active.bytes, language),
+        "active_bytes": byte_count(active.bytes, language),
         "by_size": list(zip(SIZE_LABELS, active.by_size, strict=True)),
         "by_expiry": list(zip(EXPIRY_LABELS, active.by_expiry, strict=True)),
         "hotspots": await admin_store.failed_unlock_hotspots(pool, days=7, limit=10),
@@ -140,19 +179,23 @@ async def overview(request: web.Request) -> dict[str, Any]:
 
 
 def _filters(request: web.Request) -> tuple[EventKind | None, str | None, int]:
+    """The audit page's query; a plain-text 400, in the page's language, when it is wrong."""
+    language = request.get(LANGUAGE, SOURCE)
+    _ = translations(language).gettext
     word = request.query.get("event") or None
     event = None if word is None else parse_event(word)
     if word is not None and event is None:
-        raise web.HTTPBadRequest(text="Unknown event filter.")
+        raise web.HTTPBadRequest(text=_("Unknown event filter."))
     address = (request.query.get("address") or "").strip() or None
     if address is not None and (len(address) > MAX_FILTER_CHARS or not address.isprintable()):
-        raise web.HTTPBadRequest(text="The address filter is too long or not printable.")
+        raise web.HTTPBadRequest(text=_("The address filter is too long or not printable."))
     try:
         page = int(request.query.get("page", "1"))
     except ValueError:
-        raise web.HTTPBadRequest(text="The page must be a number.") from None
+        raise web.HTTPBadRequest(text=_("The page must be a number.")) from None
     if not 1 <= page <= MAX_PAGE:
-        raise web.HTTPBadRequest(text=f"The page must be between 1 and {MAX_PAGE}.")
+        limit = format_decimal(MAX_PAGE, locale=language.locale)
+        raise web.HTTPBadRequest(text=_("The page must be between 1 and %(max)s.") % {"max": limit})
     return event, address, page
 
 

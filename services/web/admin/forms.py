@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from services.i18n import N_
 from services.server.middlewares import served_over_tls
 from services.server.settings import Settings
 
@@ -42,7 +43,7 @@ TOKEN_LIFETIME = 12 * 3600
 _CLOCK_SKEW = 300
 FORM_KEY = web.AppKey("admin_form_key", bytes)
 _now = time.time  # the clock of the tokens (a seam for the tests)
-REFUSED = (
+REFUSED = N_(
     "Cross-site form posts are refused: this form was not sent from this dashboard's own"
     " page, so nothing was changed. To make the change, use the form below."
 )
