@@ -21,7 +21,9 @@ from services.cli.client_commands import (
     run_client_command,
 )
 from services.cli.request_commands import add_request_commands
+from services.client import translated
 from services.client.settings import ClientSettingsError, load_client_settings
+from services.client.translated import N_, _, ngettext
 from services.server.settings import Settings, SettingsError, load_settings
 from services.store.errors import DatabaseNotMigrated
 
@@ -61,7 +63,9 @@ def run_migrate() -> None:
     from services.server.database import migrate_database
 
     applied = asyncio.run(migrate_database(_server_settings()))
-    print(f"migrated: {len(applied)} applied", file=sys.stderr)
+    # Translators: database migrations.
+    message = ngettext("migrated: %(count)s applied", "migrated: %(count)s applied", len(applied))
+    print(message % {"count": len(applied)}, file=sys.stderr)
 
 
 def run_token(args: argparse.Namespace) -> None:
@@ -116,7 +120,9 @@ class Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-_EXAMPLES = """\
+# Translators: examples of --help: translate the heading and the comments after #; keep
+# the commands as they are.
+_EXAMPLES = N_("""\
 examples:
   burnafter send                         # asks for the secret, prints the share link
   echo 'hunter2' | burnafter send --views 2 --expires 1h
@@ -129,25 +135,38 @@ examples:
   burnafter answer --link-file fill.txt < key.txt      # only the asker can open the answer
   burnafter open --link-file collect.txt               # the answer, with the collect link
   burnafter dev                          # everything on http://127.0.0.1:8080
-  DATABASE_URL=postgresql://... burnafter migrate && burnafter api
-
+  DATABASE_URL=postgresql://... burnafter migrate && burnafter api""")
+_VARIABLES_AND_EXIT_CODES = N_("""\
 The client commands read BURNAFTER_SERVER, BURNAFTER_TIMEOUT, BURNAFTER_TOKEN and
 BURNAFTER_TOKEN_FILE. Exit codes: 0 ok, 1 error, 2 usage, 3 gone, 4 passphrase
 needed or wrong, 5 server unreachable, 6 malformed link, 7 not allowed (a delete
 the sender did not allow, files a request did not ask for), 8 request already
-answered, 9 request not answered yet, 130 interrupted."""
+answered, 9 request not answered yet, 130 interrupted.""")
 
 
 def _role(
     commands: argparse._SubParsersAction[Any],
     name: str,
-    summary: str,
+    summary: tuple[str, str],
     examples: str,
 ) -> argparse.ArgumentParser:
+    """A server role's command: its ``summary`` (the help, and the description: each
+    translated), and its examples."""
     parser: argparse.ArgumentParser = commands.add_parser(
-        name, help=summary, description=summary[0].upper() + summary[1:] + ".", epilog=examples
+        name, help=summary[0], description=summary[1], epilog=examples
     )
     return parser
+
+
+def _example(command: str) -> str:
+    """An example of a command, under its heading."""
+    # Translators: the heading of one example in --help.
+    return _("example:") + "\n  " + command
+
+
+def _examples(*commands: str) -> str:
+    # Translators: the heading of examples in --help.
+    return _("examples:") + "".join("\n  " + command for command in commands)
 
 
 _DB = "DATABASE_URL=postgresql://burnafter@db/burnafter"
@@ -156,29 +175,49 @@ _DB = "DATABASE_URL=postgresql://burnafter@db/burnafter"
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="burnafter",
-        description="Zero-knowledge, self-destructing secrets. "
-        "Each command has --help, with examples of its own.",
-        epilog=_EXAMPLES,
+        description=_(
+            "Zero-knowledge, self-destructing secrets. Each command has --help, with examples "
+            "of its own."
+        ),
+        epilog=_(_EXAMPLES) + "\n\n" + _(_VARIABLES_AND_EXIT_CODES),
     )
     parser.add_argument("--version", action="version", version=f"burnafter {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _role(commands, "api", "serve the REST API", f"example:\n  {_DB} HTTP_PORT=8081 burnafter api")
-    _role(commands, "web", "serve the web frontend", f"example:\n  {_DB} burnafter web")
+    _role(
+        commands,
+        "api",
+        (_("serve the REST API"), _("Serve the REST API.")),
+        _example(f"{_DB} HTTP_PORT=8081 burnafter api"),
+    )
+    _role(
+        commands,
+        "web",
+        (_("serve the web frontend"), _("Serve the web frontend.")),
+        _example(f"{_DB} burnafter web"),
+    )
     reaper = _role(
         commands,
         "reaper",
-        "delete expired secrets, in a loop",
-        f"examples:\n  {_DB} burnafter reaper\n  {_DB} burnafter reaper --once   # one pass",
+        (_("delete expired secrets, in a loop"), _("Delete expired secrets, in a loop.")),
+        # Translators: a comment after an example command.
+        _examples(f"{_DB} burnafter reaper", f"{_DB} burnafter reaper --once   # " + _("one pass")),
     )
-    reaper.add_argument("--once", action="store_true", help="run one pass and exit")
+    reaper.add_argument("--once", action="store_true", help=_("run one pass and exit"))
     _role(
-        commands, "migrate", "apply the database migrations", f"example:\n  {_DB} burnafter migrate"
+        commands,
+        "migrate",
+        (_("apply the database migrations"), _("Apply the database migrations.")),
+        _example(f"{_DB} burnafter migrate"),
     )
     _role(
         commands,
         "dev",
-        "everything in one process, for development (make run)",
-        "example:\n  burnafter dev   # http://127.0.0.1:8080, embedded PostgreSQL",
+        (
+            _("everything in one process, for development (make run)"),
+            _("Everything in one process, for development (make run)."),
+        ),
+        # Translators: a comment after an example command.
+        _example("burnafter dev   # " + _("http://127.0.0.1:8080, embedded PostgreSQL")),
     )
     from services.cli.tokens import add_token_commands
 
@@ -186,8 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     probe = _role(
         commands,
         "probe",
-        "exit 0 if URL answers 200 (container healthchecks)",
-        "example:\n  burnafter probe http://127.0.0.1:8080/healthz",
+        (
+            _("exit 0 if URL answers 200 (container healthchecks)"),
+            _("Exit 0 if URL answers 200 (container healthchecks)."),
+        ),
+        _example("burnafter probe http://127.0.0.1:8080/healthz"),
     )
     probe.add_argument("url")
     add_client_commands(commands)
@@ -202,6 +244,8 @@ def _wants_json(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     Parser.json_errors = _wants_json(argv)
+    # With --json a program reads the command: its messages stay in English.
+    translated.speak(translated.ENGLISH if Parser.json_errors else None)
     args = build_parser().parse_args(argv)
     if hasattr(args, "client_command"):
         try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from services.client.api_client import ClientError
+from services.client.translated import _
 from services.protocol.content import Header
 
 
@@ -47,6 +48,12 @@ def safe_targets(folder: Path, names: list[str]) -> list[Path]:
     return targets
 
 
+def _cannot_write(path: Path, exc: OSError) -> ClientError:
+    # Translators: %(reason)s is the operating system's, such as "No space left on device".
+    message = _("cannot write %(path)s: %(reason)s")
+    return ClientError(message % {"path": path, "reason": exc.strerror})
+
+
 class FolderSink:
     """An opened content's files, written under ``folder`` (see the module); a
     ``services.client.contents.Sink``."""
@@ -66,7 +73,7 @@ class FolderSink:
                     dir=self.folder, prefix=f".{target.name}.", suffix=".partial"
                 )
             except OSError as exc:
-                raise ClientError(f"cannot write {target}: {exc.strerror}") from None
+                raise _cannot_write(target, exc) from None
             os.close(handle)
             self._partials.append(Path(partial))
 
@@ -77,7 +84,7 @@ class FolderSink:
         try:
             self._writing[1].write(data)
         except OSError as exc:
-            raise ClientError(f"cannot write {self.targets[file]}: {exc.strerror}") from None
+            raise _cannot_write(self.targets[file], exc) from None
 
     def _close(self) -> None:
         if self._writing is not None:
@@ -91,7 +98,7 @@ class FolderSink:
                 partial.chmod(target.stat().st_mode)  # as any file the user creates
                 partial.replace(target)  # over the empty file reserved in begin()
             except OSError as exc:
-                raise ClientError(f"cannot write {target}: {exc.strerror}") from None
+                raise _cannot_write(target, exc) from None
 
     def discard(self) -> None:
         self._close()

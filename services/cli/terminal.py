@@ -14,6 +14,8 @@ import termios
 import time
 from typing import TextIO
 
+from services.client.translated import N_, _, decimal, percent
+
 
 class NoTerminal(Exception):
     """There is no terminal to ask on."""
@@ -85,7 +87,19 @@ SHOWN_FROM_BYTES = 1_000_000  # smaller transfers are over before a line would h
 
 
 def _megabytes(count: int) -> str:
-    return f"{count / 1_000_000:.1f} MB"
+    # Translators: a size in MB, as the progress line of a large transfer writes it.
+    return _("%(size)s MB") % {"size": decimal(count / 1_000_000, 1)}
+
+
+# What each phase of a transfer shows, its size and (moving bytes) how far it is.
+_PHASE_WORDS = {
+    "encrypting": N_("encrypting %(size)s..."),
+    "decrypting": N_("decrypting %(size)s..."),
+    # Translators: %(percent)s is how much went up, such as " 42%".
+    "uploading": N_("uploading %(size)s %(percent)s"),
+    # Translators: %(percent)s is how much came down, such as " 42%".
+    "downloading": N_("downloading %(size)s %(percent)s"),
+}
 
 
 class ProgressLine:
@@ -98,20 +112,23 @@ class ProgressLine:
         self.enabled = stream is not None and stream.isatty()
         self._stream: TextIO = stream
         self._shown = ""
+        self._phase = ""
         self._at = 0.0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if not self.enabled or total < SHOWN_FROM_BYTES:
             return
-        if phase in ("uploading", "downloading"):
-            text = f"{phase} {_megabytes(total)} {min(100, done * 100 // total):3d}%"
-        else:
-            text = f"{phase} {_megabytes(total)}..."
+        words = _(_PHASE_WORDS[phase]) if phase in _PHASE_WORDS else f"{phase} %(size)s..."
+        text = words % {
+            "size": _megabytes(total),
+            "percent": percent(min(100, done * 100 // total)),
+        }
         now = time.monotonic()
-        same_phase = self._shown.split(" ", 1)[0] == phase
+        same_phase = self._phase == phase
         if text == self._shown or (same_phase and done < total and now - self._at < 0.1):
             return
         self._draw(text)
+        self._phase = phase
         self._at = now
 
     def _draw(self, text: str) -> None:
@@ -125,3 +142,4 @@ class ProgressLine:
             self._stream.write("\r" + " " * len(self._shown) + "\r")
             self._stream.flush()
             self._shown = ""
+            self._phase = ""

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from services.client.translated import N_, _, date_time
 from services.store import tokens
 from services.store.errors import TokenNameTaken
 
@@ -17,7 +18,10 @@ if TYPE_CHECKING:
 
 def _name(value: str) -> str:
     if not tokens.is_valid_name(value):
-        raise argparse.ArgumentTypeError("lower-case letters, digits, '.', '_', '-'; up to 64")
+        raise argparse.ArgumentTypeError(
+            # Translators: what a token's name may hold.
+            _("lower-case letters, digits, '.', '_', '-'; up to 64")
+        )
     return value
 
 
@@ -28,48 +32,66 @@ def _days(value: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-_EXAMPLES = """\
+# Translators: examples of --help: translate the heading and the comments after #; keep
+# the commands as they are.
+_EXAMPLES = N_("""\
 examples:
   burnafter token create --name ci-deploy --owner ops@example.com --expires-in-days 90
   burnafter token list
-  burnafter token revoke ci-deploy"""
+  burnafter token revoke ci-deploy""")
 
 
 def add_token_commands(commands: argparse._SubParsersAction[Any]) -> None:
     token = commands.add_parser(
         "token",
-        help="create, list and revoke API tokens (admins)",
-        description="API tokens, for admins where DATABASE_URL reaches the database.",
-        epilog=_EXAMPLES,
+        help=_("create, list and revoke API tokens (admins)"),
+        description=_("API tokens, for admins where DATABASE_URL reaches the database."),
+        epilog=_(_EXAMPLES),
     )
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     create = actions.add_parser(
         "create",
-        help="make a token and print it, once",
-        description="Make a token and print it on standard output, once.",
-        epilog="example:\n  burnafter token create --name ci-deploy --owner ops@example.com "
+        help=_("make a token and print it, once"),
+        description=_("Make a token and print it on standard output, once."),
+        epilog=_("example:")
+        + "\n  burnafter token create --name ci-deploy --owner ops@example.com "
         "--expires-in-days 90 > token.txt",
     )
-    create.add_argument("--name", type=_name, required=True, help="unique name, e.g. ci-deploy")
-    create.add_argument("--owner", required=True, help="who answers for it (an e-mail)")
-    create.add_argument("--expires-in-days", type=_days, help="expiry; none by default")
+    create.add_argument("--name", type=_name, required=True, help=_("unique name, e.g. ci-deploy"))
+    create.add_argument("--owner", required=True, help=_("who answers for it (an e-mail)"))
+    create.add_argument("--expires-in-days", type=_days, help=_("expiry; none by default"))
     actions.add_parser(
         "list",
-        help="list tokens (never their values)",
-        description="List tokens: name, owner, state, expiry, last use; never their values.",
-        epilog="example:\n  burnafter token list",
+        help=_("list tokens (never their values)"),
+        description=_("List tokens: name, owner, state, expiry, last use; never their values."),
+        epilog=_("example:") + "\n  burnafter token list",
     )
     revoke = actions.add_parser(
         "revoke",
-        help="revoke a token by name",
-        description="Revoke a token by name: it stops working at once.",
-        epilog="example:\n  burnafter token revoke ci-deploy",
+        help=_("revoke a token by name"),
+        description=_("Revoke a token by name: it stops working at once."),
+        epilog=_("example:") + "\n  burnafter token revoke ci-deploy",
     )
     revoke.add_argument("name", type=_name)
 
 
 def _when(moment: datetime | None) -> str:
-    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+    # Translators: a token that never expires, or was never used.
+    return _("never") if moment is None else date_time(moment)
+
+
+_STATE_WORDS = {
+    # Translators: an API token's state, in `burnafter token list`.
+    "active": N_("active"),
+    # Translators: an API token's state, in `burnafter token list`.
+    "revoked": N_("revoked"),
+    # Translators: an API token's state, in `burnafter token list`.
+    "expired": N_("expired"),
+}
+
+
+def _state(state: str) -> str:
+    return _(_STATE_WORDS[state]) if state in _STATE_WORDS else state
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,7 +105,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.token_command == "create":
             if not tokens.is_valid_owner(args.owner):
-                print("burnafter token: --owner: printable, up to 254 characters", file=sys.stderr)
+                print(
+                    _("burnafter token: --owner: printable, up to 254 characters"),
+                    file=sys.stderr,
+                )
                 return 2
             days = args.expires_in_days
             try:
@@ -91,31 +116,35 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                     pool, args.name, args.owner, None if days is None else days * 86400
                 )
             except TokenNameTaken:
-                print(f"burnafter token: a token named {args.name} exists", file=sys.stderr)
+                message = _("burnafter token: a token named %(name)s exists")
+                print(message % {"name": args.name}, file=sys.stderr)
                 return 1
             auditor.record("token.created", outcome="ok", actor="cli", token=made.name)
             print(value)
             print(
-                f"token {made.name} for {made.owner}, expires {_when(made.expires_at)}: "
-                "shown once, store it now",
+                _("token %(name)s for %(owner)s, expires %(when)s: shown once, store it now")
+                % {"name": made.name, "owner": made.owner, "when": _when(made.expires_at)},
                 file=sys.stderr,
             )
             return 0
         if args.token_command == "list":
             now = datetime.now(UTC)
-            print(f"{'NAME':24} {'OWNER':30} {'STATE':8} {'EXPIRES':16} LAST USED")
+            # Translators: the headings of `burnafter token list`'s columns.
+            headings = (_("NAME"), _("OWNER"), _("STATE"), _("EXPIRES"), _("LAST USED"))
+            print("{:24} {:30} {:8} {:16} {}".format(*headings))
             for listed in await tokens.list_tokens(pool):
                 print(
-                    f"{listed.name:24} {listed.owner:30} {listed.state(now):8} "
+                    f"{listed.name:24} {listed.owner:30} {_state(listed.state(now)):8} "
                     f"{_when(listed.expires_at):16} {_when(listed.last_used_at)}"
                 )
             return 0
         revoked = await tokens.revoke_token(pool, args.name)
         if revoked is None:
-            print(f"burnafter token: no live token named {args.name}", file=sys.stderr)
+            message = _("burnafter token: no live token named %(name)s")
+            print(message % {"name": args.name}, file=sys.stderr)
             return 1
         auditor.record("token.revoked", outcome="ok", actor="cli", token=revoked.name)
-        print(f"revoked {revoked.name}", file=sys.stderr)
+        print(_("revoked %(name)s") % {"name": revoked.name}, file=sys.stderr)
         return 0
     finally:
         await pool.close()

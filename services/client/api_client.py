@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp.abc import AbstractStreamWriter
 
 from services.client.links import Link
+from services.client.translated import _
 from services.protocol import envelope
 from services.protocol.envelope import (
     Payload,
@@ -50,7 +51,10 @@ class NoAnswer(ServerUnreachable):
     request taken, or no byte of its answer, for that long."""
 
     def __init__(self, server: str, seconds: float) -> None:
-        super().__init__(f"no answer from {server} within {seconds:g} s")
+        super().__init__(
+            _("no answer from %(server)s within %(seconds)s s")
+            % {"server": server, "seconds": f"{seconds:g}"}
+        )
         self.server = server
         self.seconds = seconds
 
@@ -63,7 +67,9 @@ class ApiError(ClientError):
     """A problem response from the api."""
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        super().__init__(str(problem.get("detail") or f"the server answered {status}"))
+        # The server's own words (English) where it says more than its status.
+        detail = problem.get("detail") or _("the server answered %(status)s") % {"status": status}
+        super().__init__(str(detail))
         self.status = status
         self.problem = problem
 
@@ -116,28 +122,37 @@ def _os_reason(error: OSError) -> str:
     if isinstance(error, socket.gaierror) and error.strerror:
         return error.strerror
     if isinstance(error, ssl.SSLError):
-        return f"TLS failed: {error.reason or 'handshake'}"
+        if error.reason:
+            return _("TLS failed: %(reason)s") % {"reason": error.reason}
+        return _("TLS failed: handshake")
     if error.errno:
         return os.strerror(error.errno)
     first = re.search(r"\[Errno (\d+)\]", str(error))  # "Multiple exceptions: [Errno 111] …"
-    return os.strerror(int(first.group(1))) if first else str(error) or "connection failed"
+    return os.strerror(int(first.group(1))) if first else str(error) or _("connection failed")
 
 
 def _unreachable(server: str, exc: aiohttp.ClientError) -> ServerUnreachable:
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        reason = getattr(exc.certificate_error, "verify_message", None) or "verify failed"
+        reason = getattr(exc.certificate_error, "verify_message", None) or _("verify failed")
         return ServerUnreachable(
-            f"cannot reach the server at {server}: its certificate is not trusted ({reason})"
+            _("cannot reach the server at %(server)s: its certificate is not trusted (%(reason)s)")
+            % {"server": server, "reason": reason}
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return ServerUnreachable(f"cannot reach the server at {server}: {_os_reason(exc.os_error)}")
+        # Translators: %(reason)s is the operating system's, such as "Connection refused".
+        message = _("cannot reach the server at %(server)s: %(reason)s")
+        return ServerUnreachable(message % {"server": server, "reason": _os_reason(exc.os_error)})
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return ServerUnreachable(f"the server at {server} closed the connection without an answer")
+        message = _("the server at %(server)s closed the connection without an answer")
+        return ServerUnreachable(message % {"server": server})
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return ServerUnreachable(f"the answer of the server at {server} was cut short")
+        message = _("the answer of the server at %(server)s was cut short")
+        return ServerUnreachable(message % {"server": server})
     if isinstance(exc, aiohttp.ClientOSError):
-        return ServerUnreachable(f"lost the connection to {server}: {_os_reason(exc)}")
-    return ServerUnreachable(f"cannot talk to the server at {server}: {exc}")
+        message = _("lost the connection to %(server)s: %(reason)s")
+        return ServerUnreachable(message % {"server": server, "reason": _os_reason(exc)})
+    message = _("cannot talk to the server at %(server)s: %(reason)s")
+    return ServerUnreachable(message % {"server": server, "reason": exc})
 
 
 def check_transport(server: str, insecure: bool) -> None:
@@ -145,7 +160,7 @@ def check_transport(server: str, insecure: bool) -> None:
     key never travels, but the ciphertext and proofs would, in the clear."""
     parts = urlsplit(server)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ClientError(f"the server must be an http(s) URL, got {server!r}")
+        raise ClientError(_("the server must be an http(s) URL, got %(url)r") % {"url": server})
     if parts.scheme == "https" or insecure:
         return
     host = parts.hostname
@@ -155,7 +170,8 @@ def check_transport(server: str, insecure: bool) -> None:
         loopback = host == "localhost"
     if not loopback:
         raise InsecureServer(
-            f"refusing plain http to {host}: use https, or --insecure if you really mean it"
+            _("refusing plain http to %(host)s: use https, or --insecure if you really mean it")
+            % {"host": host}
         )
 
 
@@ -570,8 +586,11 @@ async def read_status(api: Api, receipt_link: Link) -> dict[str, Any]:
                 )
             except (envelope.EnvelopeError, ValueError, TypeError):
                 raise ClientError(
-                    f"the name of recipient {place + 1} does not open with this receipt "
-                    "link: the server's receipt was altered"
+                    _(
+                        "the name of recipient %(number)s does not open with this receipt "
+                        "link: the server's receipt was altered"
+                    )
+                    % {"number": place + 1}
                 ) from None
     return receipt
 
@@ -582,8 +601,8 @@ def recipient_named(receipt: dict[str, Any], name: str) -> int:
         if recipient.get("name") == name:
             return int(recipient["recipient"])
     if not any(recipient.get("name") for recipient in receipt.get("recipients") or ()):
-        raise ClientError("this share was not sent to named recipients (send --to)")
-    raise ClientError("no recipient of this share has that name (see burnafter status)")
+        raise ClientError(_("this share was not sent to named recipients (send --to)"))
+    raise ClientError(_("no recipient of this share has that name (see burnafter status)"))
 
 
 async def revoke(api: Api, receipt_link: Link, recipient: int | None = None) -> None:

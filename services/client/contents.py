@@ -35,6 +35,7 @@ from services.client.api_client import (
     share_fields,
 )
 from services.client.links import Link, make_link
+from services.client.translated import _, ngettext
 from services.protocol import content, envelope
 from services.protocol.content import (
     UPLOAD_WINDOW,
@@ -73,7 +74,7 @@ def segment_size_of(limits: dict[str, Any]) -> int:
     size = limits.get("segment_size")
     if not isinstance(size, int):
         raise ClientError(
-            "this server does not take protocol v2 contents: it is older than this client"
+            _("this server does not take protocol v2 contents: it is older than this client")
         )
     return content.check_segment_size(size)
 
@@ -97,7 +98,7 @@ def max_recipients_of(limits: dict[str, Any]) -> int:
     most = limits.get("max_recipients")
     if not isinstance(most, int) or isinstance(most, bool):
         raise ClientError(
-            "this server does not send to several recipients: it is older than this client"
+            _("this server does not send to several recipients: it is older than this client")
         )
     return most
 
@@ -109,8 +110,11 @@ def check_recipients(recipients: Sequence[Recipient], max_recipients: int | None
     name, which is the sender's private note."""
     if max_recipients is not None and len(recipients) > max_recipients:
         raise ClientError(
-            f"too many recipients: {len(recipients)}; this server sends a secret to at most "
-            f"{max_recipients} at once"
+            _(
+                "too many recipients: %(count)s; this server sends a secret to at most "
+                "%(most)s at once"
+            )
+            % {"count": len(recipients), "most": max_recipients}
         )
     seen: dict[str, int] = {}
     for place, recipient in enumerate(recipients, 1):
@@ -118,19 +122,28 @@ def check_recipients(recipients: Sequence[Recipient], max_recipients: int | None
         if name is None:
             continue
         if not name:
-            raise ClientError(f"recipient {place} has an empty name")
+            raise ClientError(_("recipient %(number)s has an empty name") % {"number": place})
         try:
             size = len(name.encode("utf-8"))
         except UnicodeEncodeError:
-            raise ClientError(f"the name of recipient {place} is not UTF-8 text") from None
+            raise ClientError(
+                _("the name of recipient %(number)s is not UTF-8 text") % {"number": place}
+            ) from None
         if size > envelope.LABEL_BYTES or "\0" in name:
             raise ClientError(
-                f"the name of recipient {place} is {size} bytes: a name is at most "
-                f"{envelope.LABEL_BYTES} bytes of UTF-8 text, without NUL"
+                ngettext(
+                    "the name of recipient %(number)s is %(size)s byte: a name is at most "
+                    "%(most)s bytes of UTF-8 text, without NUL",
+                    "the name of recipient %(number)s is %(size)s bytes: a name is at most "
+                    "%(most)s bytes of UTF-8 text, without NUL",
+                    size,
+                )
+                % {"number": place, "size": size, "most": envelope.LABEL_BYTES}
             )
         if name in seen:
             raise ClientError(
-                f"recipients {seen[name]} and {place} have the same name: give each its own"
+                _("recipients %(first)s and %(second)s have the same name: give each its own")
+                % {"first": seen[name], "second": place}
             )
         seen[name] = place
 
@@ -357,7 +370,7 @@ def _sent_links(
     }
     if set(answered) != set(range(len(recipients))):
         raise ClientError(
-            "the server did not answer a link for each recipient: is it older than this client?"
+            _("the server did not answer a link for each recipient: is it older than this client?")
         )
     return tuple(
         SentLink(
@@ -592,7 +605,7 @@ async def _open_v2(
     first = b64u_decode(revealed["first_segment"])
     grant = revealed.get("download")
     if count > 1 and not grant:
-        raise ClientError("the server revealed a content in segments but gave no download")
+        raise ClientError(_("the server revealed a content in segments but gave no download"))
     download = _Download(api, str(revealed["content_id"]), grant, size, revealed, progress)
     loop = asyncio.get_running_loop()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from services.client.translated import N_, _
 from services.protocol.envelope import ID_BYTES, KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
 from services.protocol.request import PUBLIC_BYTES
 
@@ -39,34 +40,68 @@ def make_link(base: str, kind: LinkKind, secret_id: str, key: bytes) -> Link:
     return Link(base.rstrip("/"), secret_id, key, kind)
 
 
+# Whole sentences for each kind of link: a language may inflect the link's name.
+_NOT_A: dict[LinkKind, str] = {
+    "s": N_("that is not a share link"),
+    "r": N_("that is not a receipt link"),
+    "q": N_("that is not a fill link"),
+    "c": N_("that is not a collect link"),
+}
+_NO_KEY: dict[LinkKind, str] = {
+    "s": N_("the share link has no key after '#': was it cut short?"),
+    "r": N_("the receipt link has no key after '#': was it cut short?"),
+    "q": N_("the fill link has no key after '#': was it cut short?"),
+    "c": N_("the collect link has no key after '#': was it cut short?"),
+}
+_DAMAGED_KEY: dict[LinkKind, str] = {
+    "s": N_("the key after '#' in the share link is damaged"),
+    "r": N_("the key after '#' in the receipt link is damaged"),
+    "q": N_("the key after '#' in the fill link is damaged"),
+    "c": N_("the key after '#' in the collect link is damaged"),
+}
+
+
+def refused(refusal: str, reason: str) -> str:
+    """A refusal and its reason, each translated: ``that is not a share link: too long``."""
+    # Translators: a refusal ("that is not a share link") and why ("it is not text").
+    return _("%(refusal)s: %(reason)s") % {"refusal": refusal, "reason": reason}
+
+
+def not_a(kind: LinkKind, reason: str) -> MalformedLink:
+    return MalformedLink(refused(_(_NOT_A[kind]), reason))
+
+
 def parse_link(text: str, kind: LinkKind) -> Link:
     """Parse a share (``s``), receipt (``r``), fill (``q``) or collect (``c``) link; the
     base keeps any path prefix."""
-    what = WHAT[kind]
     text = text.strip()
     if len(text) > MAX_LINK_CHARS:
-        raise MalformedLink(f"that is not a {what} link: too long")
+        # Translators: why a text is not a link.
+        raise not_a(kind, _("too long"))
     try:
         parts = urlsplit(text)
     except ValueError:
-        raise MalformedLink(f"that is not a {what} link") from None
+        raise MalformedLink(_(_NOT_A[kind])) from None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise MalformedLink(f"that is not a {what} link: it must be http(s)://host/{kind}/ID#KEY")
-    prefix, _, tail = parts.path.rstrip("/").rpartition(f"/{kind}/")
+        # Translators: why a text is not a link; %(kind)s is a letter of the link's path.
+        raise not_a(kind, _("it must be http(s)://host/%(kind)s/ID#KEY") % {"kind": kind})
+    prefix, _slash, tail = parts.path.rstrip("/").rpartition(f"/{kind}/")
     if not tail or "/" in tail:
-        raise MalformedLink(f"that is not a {what} link: no /{kind}/ID in its path")
+        # Translators: why a text is not a link; %(kind)s is a letter of the link's path.
+        raise not_a(kind, _("no /%(kind)s/ID in its path") % {"kind": kind})
     try:
         id_ok = len(tail) == 22 and len(b64u_decode(tail)) == ID_BYTES
     except EnvelopeError:
         id_ok = False
     if not id_ok:
-        raise MalformedLink(f"that is not a {what} link: the id is malformed")
+        # Translators: why a text is not a link.
+        raise not_a(kind, _("the id is malformed"))
     if not parts.fragment:
-        raise MalformedLink(f"the {what} link has no key after '#': was it cut short?")
+        raise MalformedLink(_(_NO_KEY[kind]))
     try:
         key = b64u_decode(parts.fragment)
     except EnvelopeError:
         key = b""
     if len(key) != KEY_SIZES[kind]:
-        raise MalformedLink(f"the key after '#' in the {what} link is damaged")
+        raise MalformedLink(_(_DAMAGED_KEY[kind]))
     return Link(f"{parts.scheme}://{parts.netloc}{prefix}", tail, key, kind)

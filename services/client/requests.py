@@ -17,6 +17,7 @@ from services.client import contents
 from services.client.api_client import Api, ApiError, ClientError, Progress, claim_fields
 from services.client.contents import ContentFile, Opened, Sink
 from services.client.links import Link, make_link
+from services.client.translated import N_, _
 from services.protocol import content, envelope, request
 from services.protocol.envelope import KEY_BYTES, EnvelopeError, b64u_decode, b64u_encode
 
@@ -52,12 +53,15 @@ class Answered:
 
 # Why a collect link finds no answer, by the request's state.
 _UNANSWERED_WORDS = {
-    "open": "not answered yet: the request is still open; try again once it is answered "
-    "(`burnafter status` shows when)",
-    "uploading": "answered, and the answer is still being uploaded: try again in a moment",
-    "expired": "the request expired unanswered: there is nothing to collect",
-    "answered": "the answer is gone: it was opened already as many times as it could be, "
-    "or it expired",
+    "open": N_(
+        "not answered yet: the request is still open; try again once it is answered "
+        "(`burnafter status` shows when)"
+    ),
+    "uploading": N_("answered, and the answer is still being uploaded: try again in a moment"),
+    "expired": N_("the request expired unanswered: there is nothing to collect"),
+    "answered": N_(
+        "the answer is gone: it was opened already as many times as it could be, or it expired"
+    ),
 }
 
 
@@ -68,7 +72,12 @@ class Unanswered(ClientError):
     expired)."""
 
     def __init__(self, state: str) -> None:
-        super().__init__(_UNANSWERED_WORDS.get(state, f"there is no answer to collect ({state})"))
+        if state in _UNANSWERED_WORDS:
+            message = _(_UNANSWERED_WORDS[state])
+        else:
+            # Translators: %(state)s is the request's state as the server names it.
+            message = _("there is no answer to collect (%(state)s)") % {"state": state}
+        super().__init__(message)
         self.state = state
 
 
@@ -121,7 +130,7 @@ def _fill_parts(fill_link: Link) -> tuple[bytes, bytes]:
 
 async def open_request(api: Api, fill_link: Link) -> AskedFor:
     """Read the request with its fill link: the note opened here."""
-    fill_key, _ = _fill_parts(fill_link)
+    fill_key = _fill_parts(fill_link)[0]
     found = await api.open_request(fill_link.id, request.fill_keys(fill_key).claim)
     note = ""
     if found.get("note"):
@@ -129,8 +138,10 @@ async def open_request(api: Api, fill_link: Link) -> AskedFor:
             note = request.open_note(fill_key, b64u_decode(found["note"]))
         except (EnvelopeError, ValueError):
             raise ClientError(
-                "the request's note does not open with this fill link: the server's answer "
-                "was altered"
+                _(
+                    "the request's note does not open with this fill link: the server's "
+                    "answer was altered"
+                )
             ) from None
     return AskedFor(
         note,
@@ -192,15 +203,17 @@ async def collect(
             raise exc from None  # no such request either: the link is wrong or long gone
         raise Unanswered("uploading" if state.get("uploading") else str(state["state"])) from None
     if int(revealed.get("version", 1)) != 2:
-        raise ClientError("the server revealed something that is not a request's answer")
+        raise ClientError(_("the server revealed something that is not a request's answer"))
     try:
         content_key = request.unwrap_as_asker(
             collect_link.key, b64u_decode(revealed["wrapped_key"])
         )
     except EnvelopeError:
         raise ClientError(
-            "the answer does not open with this collect link: it was made through a fill "
-            "link that was altered, or the server's answer was"
+            _(
+                "the answer does not open with this collect link: it was made through a fill "
+                "link that was altered, or the server's answer was"
+            )
         ) from None
     return await contents.open_revealed(api, revealed, content_key, sink, progress)
 

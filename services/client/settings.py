@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from services.client.translated import _
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 TIMEOUT_RANGE = (0.1, 3600.0)
 
@@ -26,9 +28,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float, lo: float, hi: f
     try:
         value = float(raw)
     except ValueError:
-        raise ClientSettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise ClientSettingsError(
+            _("%(variable)s must be a number of seconds, got %(value)r")
+            % {"variable": name, "value": raw}
+        ) from None
     if not lo <= value <= hi:  # also refuses nan
-        raise ClientSettingsError(f"{name} must be between {lo:g} and {hi:g} seconds, got {raw!r}")
+        raise ClientSettingsError(
+            _("%(variable)s must be between %(lo)s and %(hi)s seconds, got %(value)r")
+            % {"variable": name, "lo": f"{lo:g}", "hi": f"{hi:g}", "value": raw}
+        )
     return value
 
 
@@ -53,8 +61,11 @@ def _server(env: Mapping[str, str]) -> str:
         return DEFAULT_SERVER
     if not is_server_url(raw.strip()):
         raise ClientSettingsError(
-            f"BURNAFTER_SERVER must be an http(s) URL such as https://burnafter.example.com, "
-            f"got {raw!r}"
+            _(
+                "BURNAFTER_SERVER must be an http(s) URL such as "
+                "https://burnafter.example.com, got %(value)r"
+            )
+            % {"value": raw}
         )
     return raw.strip()
 
@@ -82,9 +93,13 @@ def _api_token(env: Mapping[str, str]) -> str | None:
     except OSError as exc:
         raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: not UTF-8 text") from None
+        raise ClientSettingsError(
+            _("BURNAFTER_TOKEN_FILE %(path)s: not UTF-8 text") % {"path": path}
+        ) from None
     if not token:
-        raise ClientSettingsError(f"BURNAFTER_TOKEN_FILE {path}: its first line is empty")
+        raise ClientSettingsError(
+            _("BURNAFTER_TOKEN_FILE %(path)s: its first line is empty") % {"path": path}
+        )
     return token
 
 

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.client.translated import _, decimal, ngettext
+
 FRAME_BYTES = 4 + 2  # text length, file count
 FILE_FRAME_BYTES = 2 + 2 + 8  # name length, type length, size
 KiB = 1024
@@ -74,8 +76,9 @@ def files_over(text: str, files: Sequence[Sized], frame: int) -> tuple[bool, lis
 
 
 def format_size(count: int, *, down: bool = False) -> str:
-    """A byte count as the page writes it: "980 bytes", "9.5 KB", "1007 KB", "3.5 MB".
-    ``down`` rounds down, for a limit: never promise more than holds."""
+    """A byte count as the page writes it: "980 bytes", "9.5 KB", "1007 KB", "3.5 MB"
+    (in the language of the command: services/client/translated.py). ``down`` rounds
+    down, for a limit: never promise more than holds."""
 
     def rounded(value: float, digits: int) -> float:
         scale: int = 10**digits
@@ -83,8 +86,10 @@ def format_size(count: int, *, down: bool = False) -> str:
         return whole / scale
 
     if count < KiB:
-        return f"{count} bytes"
+        return ngettext("%(count)s byte", "%(count)s bytes", count) % {"count": decimal(count)}
     if count < MiB:
         digits = 1 if count < 10 * KiB else 0
-        return f"{rounded(count / KiB, digits):.{digits}f} KB"
-    return f"{rounded(count / MiB, 1):.1f} MB"
+        # Translators: a size in KB of 1024 bytes, as the web page writes it ("9.5 KB").
+        return _("%(size)s KB") % {"size": decimal(rounded(count / KiB, digits), digits)}
+    # Translators: a size in MB of 1024 KB, as the web page writes it ("3.5 MB").
+    return _("%(size)s MB") % {"size": decimal(rounded(count / MiB, 1), 1)}

@@ -143,3 +143,32 @@ def translations(language: Language) -> NullTranslations:
 def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)
     """Marks a message for extraction; the template translates it when shown (``{{ _(message) }}``)."""  # noqa: E501
     return message
+
+
+# The terminal's language, for the ``burnafter`` client commands (services/client/translated.py).
+
+from collections.abc import Mapping  # noqa: E402 - appended with terminal_language below
+
+_LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+_NO_LANGUAGE = ("", "C", "POSIX")
+
+
+def _posix_tag(value: str) -> str:
+    """A POSIX locale name as a BCP 47 tag: ``pt_BR.UTF-8`` → ``pt-BR``, ``C.UTF-8`` →
+    ``C``, ``zh_TW.UTF-8@radical`` → ``zh-TW`` (codeset and modifier dropped)."""
+    return value.partition("@")[0].partition(".")[0].strip().replace("_", "-")
+
+
+def terminal_language(environ: Mapping[str, str]) -> Language:
+    """The language of a terminal's user, found as GNU gettext finds it: the locale
+    of messages is the first of ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` that is set;
+    unless it is ``C`` or ``POSIX`` (or none is set), ``LANGUAGE`` lists the languages
+    wanted first (``de:fr_FR``). The first of these that we have (:func:`match`),
+    then the locale's own language (where GNU gettext would fall back to English),
+    else English."""
+    locale = next((environ[name] for name in _LOCALE_VARIABLES if environ.get(name)), "")
+    tag = _posix_tag(locale)
+    if tag in _NO_LANGUAGE:
+        return SOURCE
+    wanted = [_posix_tag(each) for each in environ.get("LANGUAGE", "").split(":")]
+    return negotiate([*(each for each in wanted if each not in _NO_LANGUAGE), tag])

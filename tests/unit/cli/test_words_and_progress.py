@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from services.cli.client_commands import (
+    attempts_left,
     describe_receipt,
     moment,
     strip_final_newline,
-    times,
     views_left,
 )
 from services.cli.terminal import ProgressLine
@@ -38,7 +38,7 @@ def test_one_final_newline_is_taken_off(piped: str, secret: str) -> None:
 
 
 def test_counts_in_words() -> None:
-    assert [times(n) for n in (1, 2, 10)] == ["once", "2 times", "10 times"]
+    assert [attempts_left(n) for n in (1, 2)] == ["1 attempt left", "2 attempts left"]
     assert [views_left(n) for n in (0, 1, 2)] == ["0 views left", "1 view left", "2 views left"]
 
 
