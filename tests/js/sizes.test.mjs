@@ -66,4 +66,6 @@ test("a limit is written rounded down, sizes to the nearest", () => {
   assert.equal(formatSize(1.99 * MiB), "2.0 MB");
   assert.equal(formatSize(9.99 * 1024, { down: true }), "9.9 KB");
   assert.equal(formatSize(512), "512 bytes");
+  assert.equal(formatSize(1), "1 byte");
+  assert.equal(formatSize(1024 * MiB), "1024.0 MB"); // not grouped, as the command line writes it
 });

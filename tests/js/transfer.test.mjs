@@ -128,7 +128,10 @@ test("a refusal is thrown, and a connection gone for good gives up", async () =>
   refusing.putSegment = async () => {
     throw new ApiProblem(404, { type: "x:upload-not-found" });
   };
-  await assert.rejects(uploadSegments(seal, "id", { token: "T", received: 1 }, { calls: refusing, delays: NO_WAIT }), /404/);
+  await assert.rejects(uploadSegments(seal, "id", { token: "T", received: 1 }, { calls: refusing, delays: NO_WAIT }), (error) => {
+    assert.ok(error instanceof ApiProblem && error.status === 404 && error.kind === "upload-not-found", error);
+    return true;
+  });
   const gone = fakeServer(seal.segmentCount);
   gone.putSegment = async () => {
     throw new ApiUnavailable("offline");

@@ -5,7 +5,8 @@
 import * as api from "./api.js";
 import { prepareAsk } from "./asking.js";
 import { checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
-import { times } from "./describe.js";
+import { EnvelopeError } from "./envelope.js";
+import { numbers, t, tn } from "./i18n.js";
 import { buildLink } from "./links.js";
 import { drawQr } from "./qr.js";
 import { NOTE_BYTES } from "./request.js";
@@ -32,7 +33,12 @@ function noteOver() {
 function countNote() {
   const bytes = textWeight(note.value);
   const counter = byId("note-count");
-  counter.textContent = `${bytes.toLocaleString("en")} of ${NOTE_BYTES.toLocaleString("en")} bytes${bytes > NOTE_BYTES ? ": too long, shorten it" : ""}`;
+  const said = { bytes: numbers.format(bytes), max: numbers.format(NOTE_BYTES) };
+  // Translators: the note's length as it is typed, in bytes of UTF-8.
+  const count = t("{bytes} of {max} bytes", said);
+  // Translators: the note's length as it is typed, over the most it may have.
+  const over = t("{bytes} of {max} bytes: too long, shorten it", said);
+  counter.textContent = bytes > NOTE_BYTES ? over : count;
   counter.classList.toggle("counter-over", bytes > NOTE_BYTES);
   if (bytes > NOTE_BYTES) note.setAttribute("aria-invalid", "true");
   else note.removeAttribute("aria-invalid");
@@ -54,7 +60,9 @@ function fillChoices() {
   const sizes = [...SIZE_CHOICES.filter((size) => size < cap), cap];
   byId("max-size").replaceChildren(
     ...sizes.map((size) => {
-      const option = new Option(size === cap ? `${formatSize(size, { down: true })} (the most)` : formatSize(size), String(size));
+      // Translators: the largest answer's size the service takes, as "100.0 MB (the most)".
+      const words = size === cap ? t("{size} (the most)", { size: formatSize(size, { down: true }) }) : formatSize(size);
+      const option = new Option(words, String(size));
       option.selected = size === cap;
       return option;
     }),
@@ -67,13 +75,16 @@ function fillChoices() {
 
 function updateViewsSuffix() {
   const count = Number(byId("views").value);
-  byId("views-suffix").textContent = `${count === 1 ? "time" : "times"}, at most ${limits.max_views}`;
+  // Translators: after the views field, as "Can be viewed [3] times, at most 100".
+  byId("views-suffix").textContent = tn("time, at most {max}", "times, at most {max}", count, { max: numbers.format(limits.max_views) });
 }
 
 function readRequest() {
   const views = Number(byId("views").value);
   if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
-    throw new RangeError(`The answer can be opened between 1 and ${limits.max_views} times.`);
+    throw new RangeError(
+      tn("The answer can be opened between 1 and {count} time.", "The answer can be opened between 1 and {count} times.", limits.max_views),
+    );
   }
   const filesAllowed = byId("files-allowed").checked;
   return {
@@ -95,9 +106,14 @@ function showResult(asked, prepared, chosen) {
   drawQr(byId("fill-qr"), fill);
   byId("collect-link").value = collect;
   byId("collect-open").href = collect;
-  byId("result-summary").textContent =
-    `They can answer until ${formatTime(asked.expires_at)}, once. ` +
-    `You can then open the answer ${times(chosen.maxViews)}, with the collect link.`;
+  const time = formatTime(asked.expires_at);
+  // Translators: "once" (the answer opened) is for 1; where that form serves other counts too (21, 31…), write {count} in it.
+  byId("result-summary").textContent = tn(
+    "They can answer until {time}, once. You can then open the answer once, with the collect link.",
+    "They can answer until {time}, once. You can then open the answer {count} times, with the collect link.",
+    chosen.maxViews,
+    { time },
+  );
   show(byId("passphrase-reminder"), Boolean(chosen.passphrase));
   form.reset();
   countNote();
@@ -113,6 +129,11 @@ function refused(problem) {
     byId("sign-in-needed").focus();
     return;
   }
+  // The note's sealing refuses what cannot go in it, in English for developers.
+  if (problem instanceof EnvelopeError) {
+    say(error, t("The note cannot be sent: it is too long, or it holds a character that cannot be sent (NUL)."), "error");
+    return;
+  }
   say(error, problem.message, "error");
 }
 
@@ -123,7 +144,7 @@ async function submit(event) {
   busy = true;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  button.textContent = "Making the keys…";
+  button.textContent = t("Making the keys…");
   try {
     const chosen = readRequest();
     const prepared = await prepareAsk(chosen);
@@ -134,7 +155,7 @@ async function submit(event) {
   } finally {
     busy = false;
     button.removeAttribute("aria-busy");
-    button.textContent = "Create the request";
+    button.textContent = t("Create the request");
     countNote();
   }
 }
@@ -145,7 +166,8 @@ function wirePassphrase() {
   toggle.addEventListener("click", () => {
     const showing = passphrase.type === "text";
     passphrase.type = showing ? "password" : "text";
-    toggle.textContent = showing ? "Show" : "Hide";
+    // Translators: the button that shows or hides the passphrase as it is typed.
+    toggle.textContent = showing ? t("Show") : t("Hide");
     toggle.setAttribute("aria-pressed", String(!showing));
   });
 }

@@ -2,8 +2,41 @@
 // page's answer (templates/_attach.html): the list, each with a Remove button, the
 // drop zone, and a warning naming what does not fit the limit, text and files
 // together; the page's send button waits until they fit.
+import { MAX_FILES, MAX_NAME_BYTES } from "./envelope.js";
+import { lang, numbers, t, tn } from "./i18n.js";
 import { budget, fileType, fitFiles, formatSize } from "./sizes.js";
 import { byId, show } from "./ui.js";
+
+const utf8 = new TextEncoder();
+
+// The warnings' sentences, whole, for each kind of content: a secret (the create
+// page) or an answer (the fill page). {limit} is the most it holds, as "3.0 MB".
+const WORDS = {
+  secret: {
+    tooLarge: (limit) => t("That is too large: a secret holds up to {limit} in all, text and files together.", { limit }),
+    textOver: (limit) =>
+      t("The text is too large: a secret holds up to {limit} in all, text and files together. Shorten it to create the link.", { limit }),
+    fileOver: (file, limit) =>
+      t("{file} does not fit: a secret holds up to {limit} in all, text and files together. Remove it to create the link.", { file, limit }),
+    filesOver: (files, limit) =>
+      t("{files} do not fit: a secret holds up to {limit} in all, text and files together. Remove them to create the link.", { files, limit }),
+  },
+  answer: {
+    tooLarge: (limit) => t("That is too large: your answer holds up to {limit} in all, text and files together.", { limit }),
+    textOver: (limit) =>
+      t("The text is too large: your answer holds up to {limit} in all, text and files together. Shorten it to send it.", { limit }),
+    fileOver: (file, limit) =>
+      t("{file} does not fit: your answer holds up to {limit} in all, text and files together. Remove it to send it.", { file, limit }),
+    filesOver: (files, limit) =>
+      t("{files} do not fit: your answer holds up to {limit} in all, text and files together. Remove them to send it.", { files, limit }),
+  },
+};
+
+/** A file's name and its size: "notes.txt (9.5 KB)". */
+function sized(name, size) {
+  // Translators: a file's name and its size, as "notes.txt (9.5 KB)".
+  return t("{name} ({size})", { name, size });
+}
 
 export class Attachments {
   /** The Files attached, in order. */
@@ -12,22 +45,21 @@ export class Attachments {
   over = false;
   #text;
   #onChange;
-  #holds;
-  #goal;
+  #words;
   #room;
   #shownOver = null; // the files marked in the list, to redraw it only when they change
 
   /**
    * ``text()``: the text sent beside the files. ``onChange()``: after each check.
-   * ``holds``: what the limit is of, in the warnings ("a secret"); ``goal``: what
-   * fitting allows ("create the link"). ``limit``: max_content_bytes, until setLimit.
+   * ``kind``: what the content is, which the warnings say: "secret" (the default) or
+   * "answer"; a ``holds`` given (the English fragment it replaces) means an answer.
+   * ``limit``: max_content_bytes, until setLimit.
    */
-  constructor({ text, limit, onChange = () => {}, holds = "a secret", goal = "create the link" }) {
+  constructor({ text, limit, onChange = () => {}, kind = undefined, holds = undefined }) {
     this.#room = budget(limit);
     this.#text = text;
     this.#onChange = onChange;
-    this.#holds = holds;
-    this.#goal = goal;
+    this.#words = WORDS[kind ?? (holds === undefined ? "secret" : "answer")] ?? WORDS.secret;
   }
 
   /** The one way the page states the limit: in the hint, the warnings and the errors. */
@@ -36,7 +68,18 @@ export class Attachments {
   }
 
   tooLarge() {
-    return `That is too large: ${this.#holds} holds up to ${this.limitText()} in all, text and files together.`;
+    return this.#words.tooLarge(this.limitText());
+  }
+
+  /** Why the files cannot be sealed whatever the limit, or "" when they can: a name
+   * too long for the header, or too many files. */
+  unsealable() {
+    if (this.files.length > MAX_FILES) {
+      return tn("At most {count} file can be sent at once.", "At most {count} files can be sent at once.", MAX_FILES);
+    }
+    const long = this.files.find((file) => utf8.encode(file.name).length > MAX_NAME_BYTES);
+    if (long) return t("The name of {name} is too long: a file's name can have at most {max} bytes. Rename it, then attach it again.", { name: long.name, max: numbers.format(MAX_NAME_BYTES) });
+    return "";
   }
 
   setLimit(maxContentBytes) {
@@ -108,7 +151,7 @@ export class Attachments {
   /** A size beside the limit: exact bytes when both would round to the same text. */
   #besideLimit(bytes) {
     const text = formatSize(bytes);
-    return text === this.limitText() ? `${bytes.toLocaleString("en")} bytes` : text;
+    return text === this.limitText() ? tn("{count} byte", "{count} bytes", bytes) : text;
   }
 
   #render(overFiles) {
@@ -116,19 +159,20 @@ export class Attachments {
       ...this.files.map((file) => {
         const item = document.createElement("li");
         const name = document.createElement("span");
-        name.textContent = `${file.name} (${formatSize(file.size)})`;
+        name.textContent = sized(file.name, formatSize(file.size));
         if (overFiles.includes(file)) {
           item.className = "file-over";
           const mark = document.createElement("strong");
           mark.className = "file-over-mark";
-          mark.textContent = `Does not fit: over the limit of ${this.limitText()} in all`;
+          mark.textContent = t("Does not fit: over the limit of {limit} in all", { limit: this.limitText() });
           name.append(" ", mark);
         }
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "button-link";
-        remove.textContent = "Remove";
-        remove.setAttribute("aria-label", `Remove ${file.name}`);
+        // Translators: a button that takes a file off the list of those attached.
+        remove.textContent = t("Remove");
+        remove.setAttribute("aria-label", t("Remove {name}", { name: file.name }));
         remove.addEventListener("click", () => this.#remove(file));
         item.append(name, remove);
         return item;
@@ -137,15 +181,15 @@ export class Attachments {
   }
 
   #warning(fit, overFiles) {
-    const limit = `${this.#holds} holds up to ${this.limitText()} in all, text and files together`;
-    if (fit.textOver) return `The text is too large: ${limit}. Shorten it to ${this.#goal}.`;
+    const limit = this.limitText();
+    if (fit.textOver) return this.#words.textOver(limit);
     if (overFiles.length === 1) {
       const [file] = overFiles;
-      return `${file.name} (${this.#besideLimit(file.size)}) does not fit: ${limit}. Remove it to ${this.#goal}.`;
+      return this.#words.fileOver(sized(file.name, this.#besideLimit(file.size)), limit);
     }
     if (overFiles.length > 1) {
-      const names = overFiles.map((file) => `${file.name} (${formatSize(file.size)})`);
-      return `${names.slice(0, -1).join(", ")} and ${names.at(-1)} do not fit: ${limit}. Remove them to ${this.#goal}.`;
+      const names = overFiles.map((file) => sized(file.name, formatSize(file.size)));
+      return this.#words.filesOver(new Intl.ListFormat(lang, { type: "conjunction" }).format(names), limit);
     }
     return "";
   }
@@ -156,7 +200,10 @@ export class Attachments {
     if (paragraph.textContent !== text) paragraph.textContent = text; // announced once, not per keystroke
     const removeOver = byId("remove-over");
     removeOver.hidden = fit.textOver || overFiles.length === 0;
-    removeOver.textContent = overFiles.length === 1 ? `Remove ${overFiles[0].name}` : `Remove these ${overFiles.length} files`;
+    removeOver.textContent =
+      overFiles.length === 1
+        ? t("Remove {name}", { name: overFiles[0].name })
+        : tn("Remove this {count} file", "Remove these {count} files", overFiles.length);
     removeOver.onclick = () => {
       for (const file of overFiles) this.files.splice(this.files.indexOf(file), 1);
       this.check({ files: true });

@@ -1,6 +1,7 @@
 // The choices a page that sends something offers from GET /limits: how long it
 // lasts, and which notification endpoints to tell (the create and ask pages).
 import * as api from "./api.js";
+import { t } from "./i18n.js";
 import { formatDuration } from "./ui.js";
 
 const EXPIRY_CHOICES = [300, 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400];
@@ -21,7 +22,7 @@ export async function loadLimits(warn) {
   try {
     return await api.limits();
   } catch {
-    warn("The server's limits could not be loaded; using the usual ones.");
+    warn(t("The server's limits could not be loaded; using the usual ones."));
     return FALLBACK_LIMITS;
   }
 }

@@ -6,11 +6,11 @@
 // is sealed once and each person gets a link of their own, with its own key, views
 // and passphrase; their names are sealed here under the receipt key.
 import * as api from "./api.js";
-import { ContentSealer, newContentKey, prepareContent, prepareShare } from "./content.js";
-import { LABEL_BYTES } from "./envelope.js";
+import { ContentError, ContentSealer, newContentKey, prepareContent, prepareShare } from "./content.js";
+import { EnvelopeError, LABEL_BYTES } from "./envelope.js";
 import { Attachments } from "./attaching.js";
 import { FALLBACK_LIMITS, checkedNotify, fillExpiry, fillNotify, loadLimits } from "./choices.js";
-import { times } from "./describe.js";
+import { numbers, t, tn } from "./i18n.js";
 import { buildLink } from "./links.js";
 import { PASSWORD_KINDS, generate, passphraseStrength } from "./passwords.js";
 import { drawQr } from "./qr.js";
@@ -36,15 +36,14 @@ let mayCreate = true;
 let busy = false; // a create is in flight: a second click or Enter does nothing
 let cancel = null; // the AbortController of the upload in flight
 
-/** "once" for 1, "N times" otherwise. */
-
 function updateCreateButton() {
   button.disabled = !mayCreate || attached.over || busy;
 }
 
 /** "Create secret link", or "Create 3 secret links" with recipients added. */
 function createLabel() {
-  return recipients.length > 1 ? `Create ${recipients.length} secret links` : "Create secret link";
+  // Translators: the create button, with 2 recipients or more added.
+  return recipients.length > 1 ? tn("Create {count} secret link", "Create {count} secret links", recipients.length) : t("Create secret link");
 }
 
 // The recipients (issue 16): one row each, in the order added, which is their
@@ -81,11 +80,21 @@ function rowField(className, labelText, input, optional = "") {
   return box;
 }
 
-/** What is wrong with a name as typed, or "" when it will do. */
-function nameProblem(name) {
-  if (!name) return "Type their name: only you see it, on your receipt.";
+/** What is wrong with a name as typed, or "" when it will do; with ``number``, the
+ * sentence names the recipient (said above the form, away from the row). */
+function nameProblem(name, number = null) {
   const bytes = utf8.encode(name).length;
-  if (bytes > LABEL_BYTES) return `The name is too long: at most ${LABEL_BYTES} bytes (it has ${bytes}).`;
+  const said = { number: numbers.format(number ?? 0), max: numbers.format(LABEL_BYTES), bytes: numbers.format(bytes) };
+  if (!name) {
+    return number === null
+      ? t("Type their name: only you see it, on your receipt.")
+      : t("Recipient {number}: Type their name: only you see it, on your receipt.", said);
+  }
+  if (bytes > LABEL_BYTES) {
+    return number === null
+      ? t("The name is too long: at most {max} bytes (it has {bytes}).", said)
+      : t("Recipient {number}: The name is too long: at most {max} bytes (it has {bytes}).", said);
+  }
   return "";
 }
 
@@ -109,14 +118,17 @@ function addRecipient() {
   const problem = element("p", { id: id("problem"), className: "field-problem" });
   problem.hidden = true;
   name.setAttribute("aria-describedby", problem.id);
-  const remove = element("button", { text: "Remove", className: "button-link recipient-remove" });
+  // Translators: a button that takes a recipient off the list.
+  const remove = element("button", { text: t("Remove"), className: "button-link recipient-remove" });
   remove.type = "button";
   const legend = element("legend");
   const fields = element("div", { className: "recipient-fields" });
   fields.append(
-    rowField("recipient-name", "Name", name),
-    rowField("recipient-views", "Views", views),
-    rowField("recipient-passphrase", "Own passphrase", passphrase, "(optional)"),
+    // Translators: a recipient's name, only the sender sees it.
+    rowField("recipient-name", t("Name"), name),
+    // Translators: how many times this recipient's link can be opened.
+    rowField("recipient-views", t("Views"), views),
+    rowField("recipient-passphrase", t("Own passphrase"), passphrase, t("(optional)")),
   );
   const fieldset = element("fieldset");
   fieldset.append(legend, remove, fields, problem);
@@ -144,7 +156,7 @@ function removeRecipient(row) {
   recipients.splice(at, 1);
   row.item.remove();
   renumberRecipients();
-  say(byId("recipient-note"), `Removed recipient ${at + 1}.`);
+  say(byId("recipient-note"), t("Removed recipient {number}.", { number: numbers.format(at + 1) }));
   // The focus stays in the list: on the row that took its place, or the one before.
   const next = recipients[at] || recipients[at - 1];
   (next ? next.name : byId("add-recipient")).focus();
@@ -153,16 +165,22 @@ function removeRecipient(row) {
 /** Legends, remove buttons, the add button and Create's words, after a change. */
 function renumberRecipients() {
   recipients.forEach((row, index) => {
-    row.legend.textContent = `Recipient ${index + 1}`;
-    row.remove.setAttribute("aria-label", `Remove recipient ${index + 1}`);
+    const number = numbers.format(index + 1);
+    row.legend.textContent = t("Recipient {number}", { number });
+    row.remove.setAttribute("aria-label", t("Remove recipient {number}", { number }));
   });
   const full = recipients.length >= maxRecipients();
   const add = byId("add-recipient");
-  add.textContent = recipients.length ? "Add another recipient" : "Add a recipient";
+  add.textContent = recipients.length ? t("Add another recipient") : t("Add a recipient");
   add.disabled = full;
   const note = byId("recipient-note");
-  if (full) say(note, `That is the most: a secret goes to at most ${maxRecipients()} people at once.`);
-  else if (note.textContent.startsWith("That is the most")) say(note, "");
+  const most = tn(
+    "That is the most: a secret goes to at most {count} person at once.",
+    "That is the most: a secret goes to at most {count} people at once.",
+    maxRecipients(),
+  );
+  if (full) say(note, most);
+  else if (note.textContent === most) say(note, "");
   show(byId("recipient-list"), recipients.length > 0);
   if (!busy) button.textContent = createLabel();
   updateViewsSuffix();
@@ -174,10 +192,19 @@ function readRecipients(defaultPassphrase) {
     const name = row.name.value.trim();
     const problem = nameProblem(name);
     showRowProblem(row, problem);
-    if (problem) throw new FieldProblem(`Recipient ${index + 1}: ${problem}`, row.name);
+    if (problem) throw new FieldProblem(nameProblem(name, index + 1), row.name);
     const views = Number(row.views.value);
     if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
-      throw new FieldProblem(`Recipient ${index + 1}: a link can be viewed between 1 and ${limits.max_views} times.`, row.views);
+      const number = numbers.format(index + 1);
+      throw new FieldProblem(
+        tn(
+          "Recipient {number}: a link can be viewed between 1 and {count} time.",
+          "Recipient {number}: a link can be viewed between 1 and {count} times.",
+          limits.max_views,
+          { number },
+        ),
+        row.views,
+      );
     }
     return { name, maxViews: views, passphrase: row.passphrase.value || defaultPassphrase };
   });
@@ -199,7 +226,8 @@ function fillChoices() {
 function updateViewsSuffix() {
   const views = byId("views").value;
   const count = Number(views);
-  byId("views-suffix").textContent = `${count === 1 ? "time" : "times"}, at most ${limits.max_views}`;
+  // Translators: after the views field, as "Can be viewed [3] times, at most 100".
+  byId("views-suffix").textContent = tn("time, at most {max}", "times, at most {max}", count, { max: numbers.format(limits.max_views) });
   // A recipient's views follow the form's until they are changed in its row.
   for (const row of recipients) if (!row.views.dataset.own) row.views.value = views;
   // With one view the secret is gone once opened: nothing is left to delete.
@@ -237,8 +265,24 @@ function wireGenerator() {
     }
     text.value = generated.value;
     text.dispatchEvent(new Event("input"));
-    const count = `${length.value} ${kind.value}`;
-    say(note, `Generated a password of ${count}, about ${generated.bits} bits of randomness.`);
+    const count = Number(length.value);
+    const bits = { bits: numbers.format(generated.bits) };
+    say(
+      note,
+      kind.value === "words"
+        ? tn(
+            "Generated a password of {count} word, about {bits} bits of randomness.",
+            "Generated a password of {count} words, about {bits} bits of randomness.",
+            count,
+            bits,
+          )
+        : tn(
+            "Generated a password of {count} character, about {bits} bits of randomness.",
+            "Generated a password of {count} characters, about {bits} bits of randomness.",
+            count,
+            bits,
+          ),
+    );
     text.focus();
   };
   const closeQuestion = (focus) => {
@@ -276,7 +320,8 @@ function wirePassphrase() {
   toggle.addEventListener("click", () => {
     const showing = passphrase.type === "text";
     passphrase.type = showing ? "password" : "text";
-    toggle.textContent = showing ? "Show" : "Hide";
+    // Translators: the button that shows or hides the passphrase as it is typed.
+    toggle.textContent = showing ? t("Show") : t("Hide");
     toggle.setAttribute("aria-pressed", String(!showing));
   });
 }
@@ -284,14 +329,27 @@ function wirePassphrase() {
 function readOptions() {
   const views = Number(byId("views").value);
   if (!Number.isInteger(views) || views < 1 || views > limits.max_views) {
-    throw new RangeError(`It can be viewed between 1 and ${limits.max_views} times.`);
+    throw new RangeError(tn("It can be viewed between 1 and {count} time.", "It can be viewed between 1 and {count} times.", limits.max_views));
+  }
+  const label = byId("label").value.trim();
+  const labelBytes = utf8.encode(label).length;
+  if (labelBytes > LABEL_BYTES) {
+    // The page's field counts characters; the label is sealed in a box of bytes.
+    byId("label").closest("details")?.setAttribute("open", "");
+    throw new FieldProblem(
+      t("The private label is too long: at most {max} bytes (it has {bytes}).", {
+        max: numbers.format(LABEL_BYTES),
+        bytes: numbers.format(labelBytes),
+      }),
+      byId("label"),
+    );
   }
   const passphrase = byId("passphrase").value;
   return {
     maxViews: views,
     expiresIn: Number(byId("expires").value),
     passphrase: passphrase || null,
-    label: byId("label").value.trim() || undefined,
+    label: label || undefined,
     notify: checkedNotify(form),
     recipientMayDelete: linkViews().some((n) => n > 1) && byId("recipient-may-delete").checked,
   };
@@ -302,16 +360,20 @@ function showRecipientLinks(created, prepared, chosen) {
   const lines = [];
   const items = chosen.map((recipient, index) => {
     const link = created.links?.find((made) => made.recipient === index);
-    if (!link) throw new Error("The server did not answer a link for every recipient: nothing can be sent. Try again.");
+    if (!link) throw new Error(t("The server did not answer a link for every recipient: nothing can be sent. Try again."));
     const url = buildLink("s", link.id, prepared.linkKeys[index]);
     lines.push(`${recipient.name}: ${url}`);
     const item = element("li", { className: "recipient-link" });
     const views = link.max_views ?? recipient.maxViews;
-    const about = `Can be viewed ${times(views)}${recipient.passphrase ? ", with its passphrase" : ""}.`;
-    const field = element("input", { id: `recipient-link-${index}`, type: "text", "aria-label": `Link for ${recipient.name}` });
+    // Translators: "once" is for 1; where that form serves other counts too (21, 31…), write {count} in it.
+    const withPassphrase = tn("Can be viewed once, with its passphrase.", "Can be viewed {count} times, with its passphrase.", views);
+    // Translators: "once" is for 1; where that form serves other counts too (21, 31…), write {count} in it.
+    const about = recipient.passphrase ? withPassphrase : tn("Can be viewed once.", "Can be viewed {count} times.", views);
+    const named = { name: recipient.name };
+    const field = element("input", { id: `recipient-link-${index}`, type: "text", "aria-label": t("Link for {name}", named) });
     field.readOnly = true;
     field.value = url;
-    const copy = element("button", { text: "Copy link", className: "button-primary", "aria-label": `Copy link for ${recipient.name}` });
+    const copy = element("button", { text: t("Copy link"), className: "button-primary", "aria-label": t("Copy link for {name}", named) });
     copy.type = "button";
     copy.dataset.copy = field.id;
     const row = element("div", { className: "with-button" });
@@ -321,7 +383,7 @@ function showRecipientLinks(created, prepared, chosen) {
       width: "160",
       height: "160",
       role: "img",
-      "aria-label": `QR code of the link for ${recipient.name}`,
+      "aria-label": t("QR code of the link for {name}", named),
     });
     figure.append(canvas);
     item.append(element("h3", { text: recipient.name }), element("p", { text: about, className: "hint" }), row, figure);
@@ -340,16 +402,17 @@ async function copyAll() {
   const all = byId("all-links");
   try {
     await navigator.clipboard.writeText(all.value);
-    copy.textContent = "Copied";
+    copy.textContent = t("Copied");
   } catch {
     // No clipboard here: the lines in a field, selected, to copy by hand.
     show(all);
     all.focus();
     all.select();
-    copy.textContent = "Press Ctrl+C";
+    // Translators: said on the button when the browser does not let the page copy.
+    copy.textContent = t("Press Ctrl+C");
   }
   setTimeout(() => {
-    copy.textContent = "Copy all";
+    copy.textContent = t("Copy all");
   }, 2000);
 }
 
@@ -358,17 +421,26 @@ function showResult(created, prepared, options, chosen) {
   byId("receipt-link").value = buildLink("r", created.id, prepared.receiptKey);
   if (several) {
     showRecipientLinks(created, prepared, chosen);
-    byId("result-title").textContent = chosen.length > 1 ? `Your ${chosen.length} secret links are ready` : "Your secret link is ready";
-    byId("result-summary").textContent =
-      `One link for each person, each opened with its own key. They expire ${formatTime(created.expires_at)}, ` +
-      "or sooner once their views are used.";
+    byId("result-title").textContent =
+      chosen.length > 1
+        ? tn("Your {count} secret link is ready", "Your {count} secret links are ready", chosen.length)
+        : t("Your secret link is ready");
+    byId("result-summary").textContent = t(
+      "One link for each person, each opened with its own key. They expire {time}, or sooner once their views are used.",
+      { time: formatTime(created.expires_at) },
+    );
   } else {
     const shareLink = buildLink("s", created.id, prepared.linkKey);
     byId("share-link").value = shareLink;
     drawQr(byId("share-qr"), shareLink);
-    byId("result-summary").textContent =
-      `It can be viewed ${times(created.max_views)} and expires ${formatTime(created.expires_at)}, ` +
-      "whichever comes first.";
+    const time = formatTime(created.expires_at);
+    // Translators: "once" is for 1; where that form serves other counts too (21, 31…), write {count} in it.
+    byId("result-summary").textContent = tn(
+      "It can be viewed once and expires {time}, whichever comes first.",
+      "It can be viewed {count} times and expires {time}, whichever comes first.",
+      created.max_views,
+      { time },
+    );
   }
   show(byId("single-link"), !several);
   show(byId("single-qr"), !several);
@@ -376,8 +448,8 @@ function showResult(created, prepared, options, chosen) {
   const passphrases = several ? chosen.filter((recipient) => recipient.passphrase).length : Number(Boolean(options.passphrase));
   byId("passphrase-reminder").textContent =
     passphrases > 1
-      ? "Send each passphrase over another channel, such as a call or a chat, never in the same message as its link."
-      : "Send the passphrase over another channel, such as a call or a chat, never in the same message as the link.";
+      ? t("Send each passphrase over another channel, such as a call or a chat, never in the same message as its link.")
+      : t("Send the passphrase over another channel, such as a call or a chat, never in the same message as the link.");
   show(byId("passphrase-reminder"), passphrases > 0);
   form.reset();
   for (const row of [...recipients]) row.item.remove();
@@ -403,20 +475,26 @@ async function send(content, options, chosen, signal) {
   const prepared = chosen.length
     ? await prepareShare(sealer, contentKey, chosen, options)
     : await prepareContent(sealer, contentKey, options);
-  const subject = uploadSubject(content, "the secret");
+  const subject = uploadSubject(content, "secret");
   showUploadStart(sealer, subject);
-  button.textContent = "Sending…";
+  button.textContent = t("Sending…");
   const created = await api.createContent(prepared.body, signal);
   await uploadRest(sealer, created.id, created.upload, subject, signal);
   return { created, prepared };
 }
 
 function explainFailure(problem, signal) {
-  if (signal.aborted) return ["Cancelled: nothing was shared, and the part already uploaded is deleted by itself. The form is as you left it.", "warning"];
-  if (problem instanceof api.ApiProblem && problem.status === 413) return [attached.tooLarge(), "error"];
-  if (problem instanceof DOMException && problem.name === "NotReadableError") {
-    return ["A file could not be read any more: it was moved or changed while it was being encrypted. Attach it again.", "error"];
+  if (signal.aborted) {
+    return [t("Cancelled: nothing was shared, and the part already uploaded is deleted by itself. The form is as you left it."), "warning"];
   }
+  if (problem instanceof api.ApiProblem && problem.status === 413) return [attached.tooLarge(), "error"];
+  if (problem instanceof api.ApiProblem && problem.kind === "authentication-required") return [t("Sign in to share a secret."), "error"];
+  // A file that does not hold the size it had when attached was changed meanwhile.
+  if ((problem instanceof DOMException && problem.name === "NotReadableError") || problem instanceof ContentError) {
+    return [t("A file could not be read any more: it was moved or changed while it was being encrypted. Attach it again."), "error"];
+  }
+  // The sealing's own errors are English for developers: not shown here.
+  if (problem instanceof EnvelopeError) return [t("The secret could not be encrypted in this browser. Nothing was sent."), "error"];
   return [problem.message, "error"];
 }
 
@@ -431,7 +509,7 @@ async function submit(event) {
   busy = true;
   updateCreateButton();
   button.setAttribute("aria-busy", "true");
-  button.textContent = "Encrypting…";
+  button.textContent = t("Encrypting…");
   cancel = new AbortController();
   const { signal } = cancel;
   addEventListener("beforeunload", holdPage);
@@ -440,8 +518,10 @@ async function submit(event) {
     const chosen = readRecipients(options.passphrase);
     const content = attached.content();
     if (!content.text && content.files.length === 0) {
-      throw new RangeError("Type or paste a secret, or attach a file.");
+      throw new RangeError(t("Type or paste a secret, or attach a file."));
     }
+    const unsealable = attached.unsealable();
+    if (unsealable) throw new RangeError(unsealable);
     const { created, prepared } = await send(content, options, chosen, signal);
     showResult(created, prepared, options, chosen);
   } catch (problem) {

@@ -1,4 +1,5 @@
 // The "generate a strong password" helper and the passphrase strength hint.
+import { numbers, t } from "./i18n.js";
 
 const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!@#%+=";
 
@@ -118,7 +119,10 @@ export function generate(kind, length) {
   if (!spec) throw new RangeError(`Unknown kind of password: ${kind}`);
   const count = Number(length);
   if (!Number.isInteger(count) || count < spec.min || count > spec.max) {
-    throw new RangeError(`Choose between ${spec.min} and ${spec.max} ${kind}.`);
+    const range = { min: numbers.format(spec.min), max: numbers.format(spec.max) };
+    throw new RangeError(
+      kind === "words" ? t("Choose between {min} and {max} words.", range) : t("Choose between {min} and {max} characters.", range),
+    );
   }
   const value = kind === "words" ? generatePassphrase(count) : generatePassword(count);
   return { value, bits: Math.floor(spec.bitsEach * count) };
@@ -136,7 +140,7 @@ export function passphraseStrength(passphrase) {
   if (/[^A-Za-z0-9]/.test(passphrase)) pool += 33;
   const distinct = new Set(passphrase).size;
   const bits = Math.log2(Math.max(pool, 2)) * Math.min(passphrase.length, distinct * 2);
-  if (bits < 40) return { score: 1, text: "Weak: easy to guess. Use more words or characters." };
-  if (bits < 64) return { score: 2, text: "Fair: fine for a short-lived secret." };
-  return { score: 3, text: "Strong." };
+  if (bits < 40) return { score: 1, text: t("Weak: easy to guess. Use more words or characters.") };
+  if (bits < 64) return { score: 2, text: t("Fair: fine for a short-lived secret.") };
+  return { score: 3, text: t("Strong.") };
 }

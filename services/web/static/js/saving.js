@@ -14,6 +14,8 @@
 // with power over every request of the origin, kept alive for the whole download
 // (browsers stop idle workers), for a gain only in browsers that lack the API.
 
+import { t } from "./i18n.js";
+
 /** Files up to this much in all go to Blobs at once, with no question: a download
  * link each, as for a v1 secret. Above it the page asks where to save them. */
 export const AUTO_BYTES = 16 * 1024 * 1024;
@@ -29,7 +31,8 @@ const OCTETS = { type: "application/octet-stream" };
 /** A name the file system takes: no folder separators, not "." or "..". */
 export function safeName(name) {
   const cleaned = name.replace(/[/\\\0]/g, "_").trim();
-  return cleaned === "" || cleaned === "." || cleaned === ".." ? "file" : cleaned;
+  // Translators: the name a file is saved under when the one it was sent with cannot be used.
+  return cleaned === "" || cleaned === "." || cleaned === ".." ? t("file") : cleaned;
 }
 
 /** Each file as a Blob: ``close()`` returns them, one per file, in order. */

@@ -7,6 +7,8 @@
 // before padding, is at most max_content_bytes. Padding and sealing are the
 // server's arithmetic (max_sealed_bytes), not the sender's.
 
+import { lang, t, tn } from "./i18n.js";
+
 const encoder = new TextEncoder();
 const FRAME_BYTES = 4 + 2; // text length, file count
 const FILE_FRAME_BYTES = 2 + 2 + 8; // name length, type length, u64 size
@@ -62,17 +64,27 @@ export function fitFiles(text, files, frame) {
   return { weight, textOver, over };
 }
 
-/** A byte count as the page writes it: "980 bytes", "9.5 KB", "1007 KB", "3.5 MB".
+/** ``value`` with ``digits`` decimals, as the page's language writes a number; not
+ * grouped, as services/client/sizes.py writes it ("1007 KB", "1024.0 MB"). */
+const decimals = [0, 1].map(
+  (digits) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false }),
+);
+const decimal = (value, digits) => decimals[digits].format(value);
+
+/** A byte count as the page writes it: "980 bytes", "9.5 KB", "1007 KB", "3.5 MB"
+ * (in English; the number and the unit as the page's language writes them).
  * ``down`` rounds down, for a limit: the page never promises more than holds. */
 export function formatSize(count, { down = false } = {}) {
   const round = (value, digits) => {
     const scale = 10 ** digits;
     return (down ? Math.floor(value * scale) : Math.round(value * scale)) / scale;
   };
-  if (count < KiB) return `${count} bytes`;
+  if (count < KiB) return tn("{count} byte", "{count} bytes", count);
   if (count < MiB) {
     const digits = count < 10 * KiB ? 1 : 0;
-    return `${round(count / KiB, digits).toFixed(digits)} KB`;
+    // Translators: a size in kilobytes (of 1024 bytes), such as "9.5 KB".
+    return t("{size} KB", { size: decimal(round(count / KiB, digits), digits) });
   }
-  return `${round(count / MiB, 1).toFixed(1)} MB`;
+  // Translators: a size in megabytes (of 1024 × 1024 bytes), such as "3.5 MB".
+  return t("{size} MB", { size: decimal(round(count / MiB, 1), 1) });
 }
