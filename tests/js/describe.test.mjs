@@ -33,6 +33,16 @@ test("relative times", () => {
   assert.equal(relativeTime("2026-11-23T14:57:10Z", now), "2 minutes ago");
   assert.equal(relativeTime("2026-11-23T15:00:00.2Z", now), "just now");
   assert.equal(relativeTime("2026-11-30T15:00:00Z", now), "in 7 days");
+  assert.equal(relativeTime("2026-11-23T15:00:01.5Z", now), "in 1 second");
+});
+
+test("a relative time counts at least 2 of its unit, rounded down", () => {
+  const now = Date.parse("2026-11-23T15:00:00Z");
+  assert.equal(relativeTime("2026-11-23T16:05:00Z", now), "in 65 minutes"); // not "in 1 hour"
+  assert.equal(relativeTime("2026-11-24T15:00:00Z", now), "in 24 hours"); // not "tomorrow"
+  assert.equal(relativeTime("2026-11-25T14:59:59Z", now), "in 47 hours");
+  assert.equal(relativeTime("2026-11-26T13:00:00Z", now), "in 2 days");
+  assert.equal(relativeTime("2026-11-22T15:00:00Z", now), "24 hours ago"); // not "yesterday"
 });
 
 test("moments carry seconds and a time zone", () => {

@@ -1,22 +1,24 @@
 // The words and times of the open and receipt pages: counts, moments, how long
-// until or since, and a browser in a few words. No DOM: tests/js/ runs it on Node.
+// until or since, and a browser in a few words, in the page's language. No DOM:
+// tests/js/ runs it on Node (in English).
+import { lang, t, tn } from "./i18n.js";
 
-/** "once" for 1, "N times" otherwise. */
+/** "once" for 1, "N times" otherwise. A sentence is better said whole, with tn(). */
 export function times(count) {
-  return count === 1 ? "once" : `${count} times`;
+  return tn("once", "{count} times", count);
 }
 
 /** "1 view left", "N views left". */
 export function viewsLeft(count) {
-  return `${count} ${count === 1 ? "view" : "views"} left`;
+  return tn("{count} view left", "{count} views left", count);
 }
 
 /** "1 attempt left", "N attempts left". */
 export function attemptsLeft(count) {
-  return `${count} ${count === 1 ? "attempt" : "attempts"} left`;
+  return tn("{count} attempt left", "{count} attempts left", count);
 }
 
-const momentFormat = new Intl.DateTimeFormat(undefined, {
+const momentFormat = new Intl.DateTimeFormat(lang, {
   year: "numeric",
   month: "short",
   day: "numeric",
@@ -31,27 +33,42 @@ export function formatMoment(iso) {
   return iso ? momentFormat.format(new Date(iso)) : "—";
 }
 
-function count(amount, unit) {
-  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
-}
+const UNITS = [
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+const unitFormats = new Map(
+  UNITS.map(([unit]) => [unit, new Intl.NumberFormat(lang, { style: "unit", unit, unitDisplay: "long" })]),
+);
+const pair = new Intl.ListFormat(lang, { type: "unit", style: "narrow" });
 
 /** A length of time in at most two whole units, never rounded up: "59 minutes",
  * "1 hour 5 minutes", "2 days 3 hours", "45 seconds". */
 export function duration(seconds) {
   const whole = Math.floor(Math.abs(seconds));
-  const [days, hours, minutes] = [Math.floor(whole / 86400), Math.floor(whole / 3600) % 24, Math.floor(whole / 60) % 60];
-  if (days) return hours ? `${count(days, "day")} ${count(hours, "hour")}` : count(days, "day");
-  if (hours) return minutes ? `${count(hours, "hour")} ${count(minutes, "minute")}` : count(hours, "hour");
-  if (minutes) return count(minutes, "minute");
-  return count(whole, "second");
+  const amounts = [Math.floor(whole / 86400), Math.floor(whole / 3600) % 24, Math.floor(whole / 60) % 60, whole % 60];
+  const first = amounts.findIndex((amount, at) => amount > 0 || at === amounts.length - 1);
+  const said = [unitFormats.get(UNITS[first][0]).format(amounts[first])];
+  // The next unit down, but no seconds beside minutes: "1 hour 5 minutes", "3 minutes".
+  if (first < 2 && amounts[first + 1]) said.push(unitFormats.get(UNITS[first + 1][0]).format(amounts[first + 1]));
+  return pair.format(said);
 }
 
-/** "in 59 minutes", "3 seconds ago" (the page speaks English, so these do too). A
- * secret said to expire "in 59 minutes" has at least that long. */
+const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+
+/** "in 59 minutes", "3 seconds ago", "in 29 hours": in the largest unit that counts
+ * at least 2 of it (never "tomorrow" for 47 hours), rounded down. A secret said to
+ * expire "in 59 minutes" has at least that long. The pages show the moment beside it. */
 export function relativeTime(iso, now = Date.now()) {
   const seconds = (new Date(iso).getTime() - now) / 1000;
-  if (Math.abs(seconds) < 1) return "just now";
-  return seconds > 0 ? `in ${duration(seconds)}` : `${duration(seconds)} ago`;
+  // Translators: when something happened or ends, less than a second from now.
+  if (Math.abs(seconds) < 1) return t("just now");
+  const whole = Math.floor(Math.abs(seconds));
+  const [unit, size] = UNITS.find(([, size]) => whole >= 2 * size) || ["second", 1];
+  const amount = Math.floor(whole / size);
+  return relative.format(seconds > 0 ? amount : -amount, unit);
 }
 
 const BROWSERS = [
@@ -64,7 +81,8 @@ const BROWSERS = [
   [/\bHeadlessChrome\//, "Headless Chrome"],
   [/\b(?:Chrome|CriOS|Chromium)\//, "Chrome"],
   [/\bVersion\/[\d.]+.*\bSafari\//, "Safari"],
-  [/\bburnafter-cli\//, "burnafter command line"],
+  // Translators: {program} is the name of a command-line program (burnafter).
+  [/\bburnafter-cli\//, () => t("{program} command line", { program: "burnafter" })],
   [/^curl\//, "curl"],
   [/^Wget\//, "Wget"],
   [/\bpython-requests\//, "Python requests"],
@@ -85,12 +103,15 @@ const SYSTEMS = [
 /** "Chrome on Linux", "Safari on iPhone", "curl": a user-agent string in a few
  * words; an unknown one by its first word. */
 export function describeAgent(agent) {
-  if (!agent) return "Unknown";
-  const browser = BROWSERS.find(([pattern]) => pattern.test(agent));
+  if (!agent) return t("Unknown");
+  const found = BROWSERS.find(([pattern]) => pattern.test(agent));
   const system = SYSTEMS.find(([pattern]) => pattern.test(agent));
-  if (browser && system) return `${browser[1]} on ${system[1]}`;
-  if (browser) return browser[1];
+  const browser = typeof found?.[1] === "function" ? found[1]() : found?.[1];
+  // Translators: a browser and the operating system it runs on: "Chrome on Linux".
+  if (browser && system) return t("{browser} on {system}", { browser, system: system[1] });
+  if (browser) return browser;
   const first = agent.trim().split(/[\s/;(]/)[0].slice(0, 32);
-  const name = first && first !== "Mozilla" ? first : "A browser";
-  return system ? `${name} on ${system[1]}` : name;
+  // Translators: what sent a request, when its user agent names no browser we know.
+  const name = first && first !== "Mozilla" ? first : t("A browser");
+  return system ? t("{browser} on {system}", { browser: name, system: system[1] }) : name;
 }

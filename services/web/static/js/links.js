@@ -2,6 +2,7 @@
 // request's fill links ({origin}/q/{id}#{fill key || public key}) and collect links
 // ({origin}/c/{id}#{private key}) (docs/protocol.md, "Requests").
 import { KEY_BYTES, b64uDecode, b64uEncode } from "./envelope.js";
+import { t } from "./i18n.js";
 
 const KEY_SIZES = { s: KEY_BYTES, r: KEY_BYTES, q: 2 * KEY_BYTES, c: KEY_BYTES };
 
@@ -22,28 +23,37 @@ const TRAILING_JUNK = /[^A-Za-z0-9_-]+$/u;
 // "%23" where "#" belongs: some mail programs and link rewriters encode it.
 const ENCODED_HASH = /%23/i;
 
+// What the page says of a link it cannot use, by the link's kind and what is wrong.
 const WORDS = {
   s: {
-    id: "The link is not complete: its id is damaged. Ask the sender for the full link.",
-    "no-key": "The link is missing its key (the part after #). Ask the sender for the full link.",
-    key: "The key in this link is damaged (the part after #). Ask the sender for the full link.",
+    id: t("The link is not complete: its id is damaged. Ask the sender for the full link."),
+    "no-key": t("The link is missing its key (the part after #). Ask the sender for the full link."),
+    key: t("The key in this link is damaged (the part after #). Ask the sender for the full link."),
   },
   r: {
-    id: "The receipt link is not complete: its id is damaged. Use the receipt link you got when you created the secret, in full.",
-    "no-key":
+    id: t(
+      "The receipt link is not complete: its id is damaged. Use the receipt link you got when you created the secret, in full.",
+    ),
+    "no-key": t(
       "This receipt link is missing its key (the part after #). Only the receipt link you got when you created the secret has it: open that one, in full.",
-    key: "The key in this receipt link is damaged (the part after #). Use the receipt link you got when you created the secret, in full.",
+    ),
+    key: t(
+      "The key in this receipt link is damaged (the part after #). Use the receipt link you got when you created the secret, in full.",
+    ),
   },
   q: {
-    id: "The link is not complete: its id is damaged. Ask the person who sent it for the full link.",
-    "no-key": "The link is missing its key (the part after #). Ask the person who sent it for the full link.",
-    key: "The key in this link is damaged (the part after #). Ask the person who sent it for the full link.",
+    id: t("The link is not complete: its id is damaged. Ask the person who sent it for the full link."),
+    "no-key": t("The link is missing its key (the part after #). Ask the person who sent it for the full link."),
+    key: t("The key in this link is damaged (the part after #). Ask the person who sent it for the full link."),
   },
   c: {
-    id: "The collect link is not complete: its id is damaged. Use the collect link you got when you asked, in full.",
-    "no-key":
+    id: t("The collect link is not complete: its id is damaged. Use the collect link you got when you asked, in full."),
+    "no-key": t(
       "This collect link is missing its key (the part after #). Only the collect link you got when you asked has it: open that one, in full.",
-    key: "The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.",
+    ),
+    key: t(
+      "The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.",
+    ),
   },
 };
 

@@ -1,5 +1,7 @@
-// Small DOM helpers shared by the pages.
+// Small DOM helpers shared by the pages, and sizes, durations and times in the
+// page's language.
 import { formatMoment, relativeTime } from "./describe.js";
+import { lang, t } from "./i18n.js";
 
 export const byId = (id) => document.getElementById(id);
 
@@ -26,10 +28,12 @@ export function wireCopyButtons(root = document) {
       const original = button.textContent;
       try {
         await navigator.clipboard.writeText(field.value);
-        button.textContent = "Copied";
+        // Translators: a copy button's words for 2 s after a click.
+        button.textContent = t("Copied");
       } catch {
         field.select();
-        button.textContent = "Press Ctrl+C";
+        // Translators: a copy button's words for 2 s when the browser cannot copy: the text is selected.
+        button.textContent = t("Press Ctrl+C");
       }
       setTimeout(() => {
         button.textContent = original;
@@ -38,18 +42,32 @@ export function wireCopyButtons(root = document) {
   }
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const dateFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
 
 export function formatTime(iso) {
   return iso ? dateFormat.format(new Date(iso)) : "—";
 }
 
-export function formatBytes(count) {
-  if (count < 1024) return `${count} bytes`;
-  if (count < 1024 * 1024) return `${(count / 1024).toFixed(count < 10240 ? 1 : 0)} KB`;
-  return `${(count / (1024 * 1024)).toFixed(1)} MB`;
+const unitFormats = new Map();
+
+/** ``amount`` of ``unit`` (an Intl unit: "kilobyte", "day"…) as the page's language writes it. */
+function inUnit(amount, unit, unitDisplay, digits = 0) {
+  const key = `${unit}/${unitDisplay}/${digits}`;
+  if (!unitFormats.has(key)) {
+    const options = { style: "unit", unit, unitDisplay, minimumFractionDigits: digits, maximumFractionDigits: digits };
+    unitFormats.set(key, new Intl.NumberFormat(lang, options));
+  }
+  return unitFormats.get(key).format(amount);
 }
 
+/** "512 bytes", "1.5 kB", "12 kB", "3.4 MB" (1 kB here is 1024 bytes). */
+export function formatBytes(count) {
+  if (count < 1024) return inUnit(count, "byte", "long");
+  if (count < 1024 * 1024) return inUnit(count / 1024, "kilobyte", "short", count < 10240 ? 1 : 0);
+  return inUnit(count / (1024 * 1024), "megabyte", "short", 1);
+}
+
+/** "1 day", "6 hours", "30 minutes", "45 seconds": in the largest unit that divides it. */
 export function formatDuration(seconds) {
   const units = [
     [86400, "day"],
@@ -57,16 +75,18 @@ export function formatDuration(seconds) {
     [60, "minute"],
   ];
   for (const [size, name] of units) {
-    if (seconds >= size && seconds % size === 0) {
-      const count = seconds / size;
-      return `${count} ${name}${count === 1 ? "" : "s"}`;
-    }
+    if (seconds >= size && seconds % size === 0) return inUnit(seconds / size, name, "long");
   }
-  return `${seconds} seconds`;
+  return inUnit(seconds, "second", "long");
 }
 
-export function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
+/** A translated message whose {name}s are elements: ``withNodes(t("ended {when}"),
+ * { when: span })`` gives ["ended ", span], for ``append``. A {name} not in ``nodes`` stays. */
+export function withNodes(message, nodes) {
+  const pieces = message.split(/\{(\w+)\}/); // text, name, text, name, …, text
+  return pieces
+    .map((piece, at) => (at % 2 === 0 ? piece : piece in nodes ? nodes[piece] : `{${piece}}`))
+    .filter((piece) => piece !== "");
 }
 
 /**
@@ -80,20 +100,22 @@ export function insecureContextProblem(win = globalThis) {
   const { protocol, host } = win.location;
   if (win.isSecureContext) {
     return {
-      title: "This browser cannot encrypt or decrypt secrets.",
-      why: "It does not offer the encryption this page needs (WebCrypto). Nothing has been sent anywhere.",
-      fix: "Open this page in a current version of Firefox, Chrome, Edge or Safari.",
+      title: t("This browser cannot encrypt or decrypt secrets."),
+      why: t("It does not offer the encryption this page needs (WebCrypto). Nothing has been sent anywhere."),
+      fix: t("Open this page in a current version of Firefox, Chrome, Edge or Safari."),
     };
   }
   return {
-    title: "This page cannot work over a plain http connection.",
-    why:
-      `It was opened as ${protocol}//${host}, which your browser does not count as secure, so it ` +
-      "withholds the encryption this page needs (WebCrypto). Nothing has been sent anywhere.",
-    fix:
+    title: t("This page cannot work over a plain http connection."),
+    why: t(
+      "It was opened as {address}, which your browser does not count as secure, so it " +
+        "withholds the encryption this page needs (WebCrypto). Nothing has been sent anywhere.",
+      { address: `${protocol}//${host}` },
+    ),
+    fix: t(
       "Open it over HTTPS, at an address that starts with https://, or, on the computer that " +
-      "runs burnafter, as http://localhost. " +
-      "If you run this service, serve it over HTTPS.",
+        "runs this service, as http://localhost. If you run this service, serve it over HTTPS.",
+    ),
   };
 }
 
@@ -101,7 +123,7 @@ export function insecureContextProblem(win = globalThis) {
  * Check the secure context before anything can be typed: when the page cannot
  * encrypt here, say why and what to do in a notice placed before ``element``, and
  * disable every control of ``form``. Returns true when the page can go on.
- * ``extra`` adds a sentence for this page (the open page: the link still works).
+ * ``extra`` adds a paragraph for this page (the open page: the link still works).
  */
 export function requireSecureContext(form, { element = form, extra = "" } = {}) {
   const problem = insecureContextProblem();
@@ -115,8 +137,13 @@ export function requireSecureContext(form, { element = form, extra = "" } = {}) 
   const why = document.createElement("p");
   why.textContent = problem.why;
   const fix = document.createElement("p");
-  fix.textContent = extra ? `${problem.fix} ${extra}` : problem.fix;
+  fix.textContent = problem.fix;
   notice.append(title, why, fix);
+  if (extra) {
+    const more = document.createElement("p");
+    more.textContent = extra;
+    notice.append(more);
+  }
   element.before(notice);
   for (const control of form.elements) control.disabled = true;
   form.setAttribute("aria-disabled", "true");
