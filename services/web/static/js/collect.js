@@ -7,8 +7,9 @@
 import * as api from "./api.js";
 import { requestLife, requestStage } from "./asking.js";
 import { ContentError } from "./content.js";
-import { formatMoment, times } from "./describe.js";
-import { b64uDecode, b64uEncode } from "./envelope.js";
+import { formatMoment } from "./describe.js";
+import { EnvelopeError, b64uDecode, b64uEncode } from "./envelope.js";
+import { t, tn } from "./i18n.js";
 import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { collectKeys, unwrapAsAsker } from "./request.js";
 import { clearPayload, markLastAttempt, resetForm, showContent, showRevealed, wireRevealForm } from "./reveal.js";
@@ -53,15 +54,15 @@ function renderFacts(request, receipt, stage) {
   byId("asked-at").replaceChildren(...moment(request.created_at, true));
   const [label, until] =
     request.state === "open"
-      ? ["They can answer until", request.expires_at]
+      ? [t("They can answer until"), request.expires_at]
       : request.state === "expired"
-        ? ["Expired", request.expires_at]
-        : ["Answered", request.answered_at];
+        ? [t("Expired"), request.expires_at]
+        : [t("Answered"), request.answered_at];
   byId("closes-label").textContent = label;
   byId("closes-at").replaceChildren(...moment(until, true));
-  byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
-    stage.live ? " This page checks by itself every few seconds while the request is open." : ""
-  }`;
+  const updated = [t("Updated {moment}.", { moment: formatMoment(new Date().toISOString()) })];
+  if (stage.live) updated.push(t("This page checks by itself every few seconds while the request is open."));
+  byId("updated").textContent = updated.join(" ");
 }
 
 /** The reveal form, while the answer can be opened and was not opened here. */
@@ -71,7 +72,9 @@ function offerReveal(receipt, arrived) {
   show(byId("answer"), offered);
   if (!offered) return show(form, false);
   const left = receipt.max_views - receipt.views;
-  byId("secret-info").textContent = `It can be opened ${times(left)}, until ${formatMoment(receipt.expires_at)}.`;
+  byId("secret-info").textContent = tn("It can be opened once, until {moment}.", "It can be opened {count} times, until {moment}.", left, {
+    moment: formatMoment(receipt.expires_at),
+  });
   if (form.hidden) {
     show(byId("passphrase-field"), receipt.passphrase);
     markLastAttempt(receipt.passphrase && receipt.max_attempts - receipt.failed_attempts === 1);
@@ -124,10 +127,14 @@ async function load() {
   } catch (problem) {
     if (mine !== generation) return;
     if (problem instanceof api.ApiProblem && problem.status === 404) {
-      lost("No request matches this collect link. A request is deleted some days after it ends; or the link is not the one you got when you asked.");
+      lost(
+        t(
+          "No request matches this collect link. A request is deleted some days after it ends; or the link is not the one you got when you asked.",
+        ),
+      );
       live = false;
     } else if (!byId("request").hidden) {
-      say(status, `Could not check the request: ${problem.message} It tries again by itself.`, "warning");
+      say(status, t("Could not check the request: {reason} It tries again by itself.", { reason: problem.message }), "warning");
     } else {
       lost(problem.message); // the first look failed: it tries again by itself
       shown.troubled = true;
@@ -145,8 +152,12 @@ async function revealAnswer(passphrase) {
   shown.revealed = true;
   showRevealed(
     revealed.views_left === 0
-      ? "You opened the answer and it is gone from the server: copy what you need before you leave this page."
-      : `It can be opened ${times(revealed.views_left)} more, with this collect link.`,
+      ? t("You opened the answer and it is gone from the server: copy what you need before you leave this page.")
+      : tn(
+          "It can be opened once more, with this collect link.",
+          "It can be opened {count} times more, with this collect link.",
+          revealed.views_left,
+        ),
   );
   load(); // the life shows the answer opened
 }
@@ -157,13 +168,19 @@ function revealFailed(problem) {
     // stays where it is, whatever the request's life shows next.
     shown.revealed = true;
     load();
-    return "The answer does not open with this collect link: it was sealed to another key, so the fill link you sent was changed on its way. Do not trust it; ask again over another channel.";
+    return t(
+      "The answer does not open with this collect link: it was sealed to another key, so the fill link you sent was changed on its way. Do not trust it; ask again over another channel.",
+    );
   }
   load();
   if (problem instanceof api.ApiProblem && problem.status === 404) {
-    return "The answer cannot be opened: it is still arriving, or it is gone (opened, expired or destroyed). The page shows which.";
+    return t("The answer cannot be opened: it is still arriving, or it is gone (opened, expired or destroyed). The page shows which.");
   }
-  return problem.message;
+  if (problem instanceof api.ApiProblem || problem instanceof api.ApiUnavailable) return problem.message;
+  if (problem instanceof EnvelopeError) {
+    return t("The answer does not open with this collect link: it was altered on its way or on the server. Ask again over another channel.");
+  }
+  return t("The answer could not be opened in this browser: {reason}", { reason: problem.message });
 }
 
 async function start() {
@@ -176,9 +193,11 @@ async function start() {
   show(byId("request"), false);
   show(byId("answer"), false);
   show(byId("way-forward"), false);
-  say(status, "Loading your request…");
+  say(status, t("Loading your request…"));
   const insecure = insecureContextProblem();
-  if (insecure) return lost(`${insecure.title} ${insecure.why} ${insecure.fix} Your collect link still works over HTTPS.`);
+  if (insecure) {
+    return lost([insecure.title, insecure.why, insecure.fix, t("Your collect link still works over HTTPS.")].join(" "));
+  }
   let link;
   try {
     link = currentLink("c");
@@ -191,7 +210,7 @@ async function start() {
   try {
     keys = await collectKeys(link.key);
   } catch {
-    return lost("The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full.");
+    return lost(t("The key in this collect link is damaged (the part after #). Use the collect link you got when you asked, in full."));
   }
   if (mine !== generation) return;
   shown = { link, keys, stage: null, revealed: false, troubled: false };
@@ -204,7 +223,10 @@ wireRevealForm({
   destroyed: () => {
     resetForm();
     show(form, false);
-    say(status, "Wrong passphrase. That was the last attempt: the answer has been destroyed after too many wrong passphrases, and nobody can open it any more.", "error");
+    const words = t(
+      "Wrong passphrase. That was the last attempt: the answer has been destroyed after too many wrong passphrases, and nobody can open it any more.",
+    );
+    say(status, words, "error");
     load();
   },
   failed: revealFailed,

@@ -5,9 +5,10 @@
 import * as api from "./api.js";
 import { prepareAnswer, splitFillLinkKey } from "./asking.js";
 import { Attachments } from "./attaching.js";
-import { ContentSealer, newContentKey } from "./content.js";
+import { ContentError, ContentSealer, newContentKey } from "./content.js";
 import { formatMoment, relativeTime } from "./describe.js";
 import { EnvelopeError, b64uDecode, b64uEncode } from "./envelope.js";
+import { t } from "./i18n.js";
 import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { fillKeys, openNote } from "./request.js";
 import { showUploadStart, uploadRest, uploadSubject } from "./sending.js";
@@ -20,10 +21,12 @@ const error = byId("answer-error");
 const button = byId("answer-button");
 const text = byId("answer-text");
 
-const ANSWERED = "This request has already been answered. An answer can be sent only once.";
-const EXPIRED = "This request has expired: it can no longer be answered. Ask the person who sent it for a new one.";
-const DAMAGED = "The note does not open with this link: the part after # is damaged. Ask the person who sent it for the full link.";
-const NOT_FOUND = "No request matches this link: the link is wrong, or the request was deleted. Ask the person who sent it for the full link.";
+const ANSWERED = t("This request has already been answered. An answer can be sent only once.");
+const EXPIRED = t("This request has expired: it can no longer be answered. Ask the person who sent it for a new one.");
+const DAMAGED = t("The note does not open with this link: the part after # is damaged. Ask the person who sent it for the full link.");
+const NOT_FOUND = t(
+  "No request matches this link: the link is wrong, or the request was deleted. Ask the person who sent it for the full link.",
+);
 
 // The request on the page: its link, what the api said of it, and the service's
 // segment size.
@@ -33,8 +36,7 @@ let busy = false; // an answer in flight: a second click or Enter does nothing
 const attached = new Attachments({
   text: () => text.value,
   limit: 0,
-  holds: "your answer",
-  goal: "send it",
+  kind: "answer", // its warnings say "your answer", "send it"
   onChange: () => updateButton(),
 });
 
@@ -61,10 +63,11 @@ function refusal(problem) {
 
 function showRequest(opened, note) {
   const noteField = byId("request-note");
-  noteField.textContent = note || "They left no note.";
+  noteField.textContent = note || t("They left no note.");
   noteField.classList.toggle("request-note-empty", !note);
-  const closes = `${relativeTime(opened.expires_at)} (${formatMoment(opened.expires_at)})`;
-  byId("request-info").textContent = `The request closes ${closes}. You can answer it once.`;
+  const closes = { relative: relativeTime(opened.expires_at), moment: formatMoment(opened.expires_at) };
+  // Translators: {relative} is how long until, "in 2 days"; {moment} a date and time.
+  byId("request-info").textContent = t("The request closes {relative} ({moment}). You can answer it once.", closes);
   show(byId("attach-field"), opened.files_allowed);
   attached.setLimit(opened.max_content_bytes);
   show(status, false);
@@ -82,7 +85,7 @@ async function start() {
   }
   repairAddress(link);
   show(byId("retry-row"), false);
-  say(status, "Checking the link…");
+  say(status, t("Checking the link…"));
   try {
     const { fillKey } = splitFillLinkKey(link.key);
     const opened = await api.openRequest(link.id, b64uEncode((await fillKeys(fillKey)).claim));
@@ -109,18 +112,33 @@ async function send(content) {
   const sealer = new ContentSealer(contentKey, content, segmentSize);
   if (sealer.plaintextLength > opened.max_content_bytes) throw new RangeError(attached.tooLarge());
   const body = await prepareAnswer(sealer, contentKey, link.key);
-  const subject = uploadSubject(content, "your answer");
+  const subject = uploadSubject(content, "answer");
   showUploadStart(sealer, subject);
-  button.textContent = "Sending…";
+  button.textContent = t("Sending…");
   const answered = await api.answerRequest(link.id, body);
   try {
     await uploadRest(sealer, link.id, answered.upload, subject);
   } catch (problem) {
     // The request took this answer: it cannot take another, whole or not.
     throw new UploadStopped(
-      `The upload stopped (${problem.message}) and the answer did not arrive whole. The request cannot be answered again: ask the person who sent it for a new one.`,
+      t(
+        "The upload stopped ({reason}) and the answer did not arrive whole. The request cannot be answered again: ask the person who sent it for a new one.",
+        { reason: problem.message },
+      ),
     );
   }
+}
+
+/** Why an answer was not sent, when it can be sent again. */
+function failure(problem) {
+  if (problem instanceof api.ApiProblem && problem.status === 413) return attached.tooLarge();
+  // A file that does not hold the size it had when attached was changed meanwhile.
+  if ((problem instanceof DOMException && problem.name === "NotReadableError") || problem instanceof ContentError) {
+    return t("A file could not be read any more: it was moved or changed while it was being encrypted. Attach it again.");
+  }
+  // The sealing's own errors are English, for developers: not shown here.
+  if (problem instanceof EnvelopeError) return t("The answer could not be encrypted in this browser. Nothing was sent.");
+  return problem.message;
 }
 
 async function submit(event) {
@@ -132,7 +150,7 @@ async function submit(event) {
   }
   const content = attached.content();
   if (!content.text && content.files.length === 0) {
-    say(error, "Type or paste the secret, or attach a file.", "error");
+    say(error, t("Type or paste the secret, or attach a file."), "error");
     text.focus();
     return;
   }
@@ -140,7 +158,7 @@ async function submit(event) {
   busy = true;
   updateButton();
   button.setAttribute("aria-busy", "true");
-  button.textContent = "Encrypting…";
+  button.textContent = t("Encrypting…");
   addEventListener("beforeunload", holdPage);
   try {
     await send(content);
@@ -152,19 +170,18 @@ async function submit(event) {
   } catch (problem) {
     const known = problem instanceof UploadStopped ? problem.message : refusal(problem);
     if (known) ended(known);
-    else if (problem instanceof api.ApiProblem && problem.status === 413) say(error, attached.tooLarge(), "error");
-    else say(error, problem.message, "error");
+    else say(error, failure(problem), "error");
   } finally {
     removeEventListener("beforeunload", holdPage);
     show(byId("upload"), false);
     busy = false;
     button.removeAttribute("aria-busy");
-    button.textContent = "Send the answer";
+    button.textContent = t("Send the answer");
     updateButton();
   }
 }
 
-if (requireSecureContext(form, { element: status, extra: "Nothing has been sent: the link still works over HTTPS." })) {
+if (requireSecureContext(form, { element: status, extra: t("Nothing has been sent: the link still works over HTTPS.") })) {
   attached.wire(text);
   form.addEventListener("submit", submit);
   byId("retry").addEventListener("click", () => start());

@@ -10,17 +10,19 @@
 // with the download token (reveal.js, which the collect page shares).
 import * as api from "./api.js";
 import { deriveOpenKeys, unwrapContentKey } from "./content.js";
-import { formatMoment, relativeTime, times, viewsLeft } from "./describe.js";
-import { b64uDecode, b64uEncode, openSecret } from "./envelope.js";
+import { formatMoment, relativeTime } from "./describe.js";
+import { EnvelopeError, b64uDecode, b64uEncode, openSecret } from "./envelope.js";
+import { t, tn } from "./i18n.js";
 import { MalformedLink, currentLink, repairAddress } from "./links.js";
 import { clearPayload, markLastAttempt, renderPayload, resetForm, showContent, showRevealed, wireRevealForm } from "./reveal.js";
 import { byId, focusHeading, formatBytes, requireSecureContext, say, show, wireCopyButtons } from "./ui.js";
 
 const status = byId("status");
 const form = byId("reveal-form");
-const GONE =
-  "This secret is gone, or it never existed: it was viewed, it expired, it was revoked or deleted, or it was destroyed after too many wrong passphrases.";
-const DELETED = "You deleted this secret: the link will not open again, for you or for anyone.";
+const GONE = t(
+  "This secret is gone, or it never existed: it was viewed, it expired, it was revoked or deleted, or it was destroyed after too many wrong passphrases.",
+);
+const DELETED = t("You deleted this secret: the link will not open again, for you or for anyone.");
 
 // What this tab remembers of a secret, by id: { views_left, attempts_left, destroyed, deleted }.
 const MEMORY = "burnafter.opened.";
@@ -45,20 +47,36 @@ function remember(id, facts) {
 function alreadyOpened(before, linkHasKey) {
   if (before.deleted) return DELETED;
   if (before.destroyed) {
-    return "The last passphrase attempt was used here, so the secret was destroyed after too many wrong passphrases. It is gone: nobody can open it any more.";
+    return t(
+      "The last passphrase attempt was used here, so the secret was destroyed after too many wrong passphrases. It is gone: nobody can open it any more.",
+    );
   }
   if (before.views_left === 0) {
-    return "You already opened this secret: it has been viewed and is gone. The link will not open again, for you or for anyone.";
+    return t(
+      "You already opened this secret: it has been viewed and is gone. The link will not open again, for you or for anyone.",
+    );
   }
   if (linkHasKey) {
-    return "You already opened this secret in this tab. It is gone now: its other views were used, it expired, or its sender revoked it.";
+    return t(
+      "You already opened this secret in this tab. It is gone now: its other views were used, it expired, or its sender revoked it.",
+    );
   }
-  return `You already opened this secret in this tab; it had ${viewsLeft(before.views_left)} then. To open it again, use the full link, with its key (the part after #).`;
+  return tn(
+    "You already opened this secret in this tab; it had {count} view left then. To open it again, use the full link, with its key (the part after #).",
+    "You already opened this secret in this tab; it had {count} views left then. To open it again, use the full link, with its key (the part after #).",
+    before.views_left,
+  );
 }
 
+/** What went wrong, in words for the page: the api's (api.js words them), or ours. */
 function explain(problem) {
   if (problem instanceof api.ApiProblem && problem.status === 404) return GONE;
-  return problem.message;
+  if (problem instanceof api.ApiProblem || problem instanceof api.ApiUnavailable) return problem.message;
+  if (problem instanceof EnvelopeError) {
+    // The server proved the link and the passphrase: what it sent does not open with them.
+    return t("The secret does not open with this link: it was altered on its way or on the server. Ask the sender to send it again.");
+  }
+  return t("The secret could not be opened in this browser: {reason}", { reason: problem.message });
 }
 
 function retryable(problem) {
@@ -77,12 +95,20 @@ function gone(message, { retry = false } = {}) {
 const SIZE_WORTH_SAYING = 64 * 1024;
 
 function describe(peeked) {
-  const when = `${relativeTime(peeked.expires_at)} (${formatMoment(peeked.expires_at)})`;
-  const size =
-    peeked.version === 2 && peeked.sealed_bytes > SIZE_WORTH_SAYING
-      ? ` It is about ${formatBytes(peeked.sealed_bytes)} to download, text and files together.`
-      : "";
-  return `It can be viewed ${times(peeked.views_left)}, and expires ${when}.${size}`;
+  const when = { relative: relativeTime(peeked.expires_at), moment: formatMoment(peeked.expires_at) };
+  const said = [
+    // Translators: {relative} is how long until, "in 59 minutes"; {moment} a date and time.
+    tn(
+      "It can be viewed once, and expires {relative} ({moment}).",
+      "It can be viewed {count} times, and expires {relative} ({moment}).",
+      peeked.views_left,
+      when,
+    ),
+  ];
+  if (peeked.version === 2 && peeked.sealed_bytes > SIZE_WORTH_SAYING) {
+    said.push(t("It is about {size} to download, text and files together.", { size: formatBytes(peeked.sealed_bytes) }));
+  }
+  return said.join(" ");
 }
 
 // The link and proofs of the secret on the page, while its recipient may delete it.
@@ -117,8 +143,12 @@ async function revealWith(link, passphrase) {
   if (revealed.views_left > 0 && revealed.recipient_may_delete) offerDelete(link, keys);
   showRevealed(
     revealed.views_left === 0
-      ? "This secret has now been viewed and is gone: the link will not open again. Copy what you need before you leave this page."
-      : `${viewsLeft(revealed.views_left)}: this link can be opened ${times(revealed.views_left)} more.`,
+      ? t("This secret has now been viewed and is gone: the link will not open again. Copy what you need before you leave this page.")
+      : tn(
+          "{count} view left: this link can be opened once more.",
+          "{count} views left: this link can be opened {count} times more.",
+          revealed.views_left,
+        ),
   );
   show(byId("way-forward"));
   if (revealed.views_left === 0) history.replaceState(history.state, "", location.pathname + location.search);
@@ -151,13 +181,15 @@ async function deleteNow() {
     remember(link.id, { deleted: true, views_left: 0 });
     deletable = null;
     show(button, false);
-    byId("spent-notice").textContent = `${DELETED} Copy what you need before you leave this page.`;
+    byId("spent-notice").textContent = t(
+      "You deleted this secret: the link will not open again, for you or for anyone. Copy what you need before you leave this page.",
+    );
     history.replaceState(history.state, "", location.pathname + location.search);
     byId("spent-notice").focus();
   } catch (problem) {
     const message =
       problem instanceof api.ApiProblem && problem.status === 404
-        ? "It is gone already: its last view was used, it expired, or it was revoked or deleted."
+        ? t("It is gone already: its last view was used, it expired, or it was revoked or deleted.")
         : explain(problem);
     say(byId("delete-error"), message, "error");
   } finally {
@@ -170,7 +202,7 @@ function reset() {
   clearPage();
   show(form, false);
   resetForm();
-  say(status, "Checking the link…");
+  say(status, t("Checking the link…"));
   show(byId("retry-row"), false);
   show(byId("way-forward"), false);
 }
@@ -197,7 +229,12 @@ async function start() {
     show(byId("passphrase-field"), peeked.passphrase_required);
     markLastAttempt(peeked.passphrase_required && before?.attempts_left === 1);
     if (before && before.views_left > 0) {
-      say(status, `You already opened this secret in this tab. It has ${viewsLeft(peeked.views_left)}: revealing it again uses one.`, "warning");
+      const words = tn(
+        "You already opened this secret in this tab. It has {count} view left: revealing it again uses one.",
+        "You already opened this secret in this tab. It has {count} views left: revealing it again uses one.",
+        peeked.views_left,
+      );
+      say(status, words, "warning");
     } else {
       show(status, false);
     }
@@ -215,7 +252,7 @@ async function start() {
 
 // Over plain http (not localhost) the browser withholds WebCrypto: say so, and that
 // the link is still good, instead of checking a link nothing here can open.
-if (requireSecureContext(form, { element: status, extra: "Nothing has been opened: the link still works over HTTPS." })) {
+if (requireSecureContext(form, { element: status, extra: t("Nothing has been opened: the link still works over HTTPS.") })) {
   wireCopyButtons();
   let revealing = 0; // the generation a reveal began in
   wireRevealForm({
@@ -226,7 +263,11 @@ if (requireSecureContext(form, { element: status, extra: "Nothing has been opene
     stale: () => revealing !== generation,
     counted: (left) => remember(current.id, left === 0 ? { destroyed: true } : { attempts_left: left }),
     destroyed: () =>
-      gone("Wrong passphrase. That was the last attempt: the secret has been destroyed after too many wrong passphrases, and nobody can open it any more."),
+      gone(
+        t(
+          "Wrong passphrase. That was the last attempt: the secret has been destroyed after too many wrong passphrases, and nobody can open it any more.",
+        ),
+      ),
     failed: revealFailed,
   });
   byId("retry").addEventListener("click", () => start());

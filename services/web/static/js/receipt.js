@@ -4,34 +4,45 @@
 // (issue 16) has a line per person: their names are opened here with the receipt
 // key, and each link can be revoked on its own.
 import * as api from "./api.js";
-import { describeAgent, formatMoment, times, viewsLeft } from "./describe.js";
+import { describeAgent, formatMoment } from "./describe.js";
 import { b64uDecode, b64uEncode, decodeLabel, deriveReceiptKeys, openRecipientName, unseal } from "./envelope.js";
+import { numbers, t, tn } from "./i18n.js";
 import { MalformedLink, currentLink, repairAddress } from "./links.js";
-import { byId, element, insecureContextProblem, moment, say, show } from "./ui.js";
+import { byId, element, insecureContextProblem, moment, say, show, withNodes } from "./ui.js";
 
 // State (API v1 word) → what the badge says, its colour, and a sentence.
 const STATES = {
   active: [
-    "Active",
+    // Translators: the state of a secret, or of one recipient's link, on the receipt.
+    t("Active"),
     "active",
     (receipt) =>
-      `The link works until its views are used or it expires${receipt.recipient_may_delete ? ", or the recipient deletes it (you allowed that)" : ""}.`,
+      receipt.recipient_may_delete
+        ? t("The link works until its views are used or it expires, or the recipient deletes it (you allowed that).")
+        : t("The link works until its views are used or it expires."),
   ],
-  viewed: ["Viewed", "viewed", () => "All views are used: the secret is gone."],
-  expired: ["Expired", "expired", () => "It expired before all its views were used: the secret is gone."],
-  revoked: ["Revoked", "revoked", () => "You revoked it: the secret is gone."],
-  locked: ["Destroyed", "destroyed", () => "Destroyed after too many wrong passphrases: the secret is gone."],
-  deleted: ["Deleted", "deleted", () => "The recipient deleted it when done, as you allowed: the secret is gone."],
+  // Translators: the state of a secret whose views are all used.
+  viewed: [t("Viewed"), "viewed", () => t("All views are used: the secret is gone.")],
+  // Translators: the state of a secret, or of one recipient's link, on the receipt.
+  expired: [t("Expired"), "expired", () => t("It expired before all its views were used: the secret is gone.")],
+  // Translators: the state of a secret, or of one recipient's link, on the receipt.
+  revoked: [t("Revoked"), "revoked", () => t("You revoked it: the secret is gone.")],
+  // Translators: the state of a secret destroyed after too many wrong passphrases.
+  locked: [t("Destroyed"), "destroyed", () => t("Destroyed after too many wrong passphrases: the secret is gone.")],
+  // Translators: the state of a secret its recipient deleted.
+  deleted: [t("Deleted"), "deleted", () => t("The recipient deleted it when done, as you allowed: the secret is gone.")],
 };
 // Event (API v1 word) → its words and colour.
 const EVENTS = {
-  created: ["Created", "neutral"],
-  viewed: ["Viewed", "viewed"],
-  unlock_failed: ["Wrong passphrase", "warning"],
-  locked: ["Destroyed after too many wrong passphrases", "destroyed"],
-  revoked: ["Revoked", "revoked"],
-  expired: ["Expired", "expired"],
-  deleted: ["Deleted by the recipient", "deleted"],
+  // Translators: an event in a secret's activity, on the receipt.
+  created: [t("Created"), "neutral"],
+  // Translators: an event in a secret's activity: someone opened it.
+  viewed: [t("Viewed"), "viewed"],
+  unlock_failed: [t("Wrong passphrase"), "warning"],
+  locked: [t("Destroyed after too many wrong passphrases"), "destroyed"],
+  revoked: [t("Revoked"), "revoked"],
+  expired: [t("Expired"), "expired"],
+  deleted: [t("Deleted by the recipient"), "deleted"],
 };
 
 // While active: every 5 s for two minutes after the page opens or something
@@ -59,10 +70,16 @@ function eventName(v1) {
   return (EVENTS[v1] || [v1, "neutral"])[0];
 }
 
+/** What became of a notification: sent when, not sent, or still trying. */
 function delivery(sent) {
-  if (sent.delivered_at) return `sent ${formatMoment(sent.delivered_at)}`;
-  if (sent.state === "failed") return "could not be sent";
-  return sent.attempts ? `pending (tried ${times(sent.attempts)} so far)` : "pending";
+  // Translators: a notification's delivery; {moment} is a date and time.
+  if (sent.delivered_at) return t("sent {moment}", { moment: formatMoment(sent.delivered_at) });
+  // Translators: a notification's delivery.
+  if (sent.state === "failed") return t("could not be sent");
+  // Translators: a notification's delivery, still to be tried again.
+  if (sent.attempts) return tn("pending (tried once so far)", "pending (tried {count} times so far)", sent.attempts);
+  // Translators: a notification's delivery, not tried yet.
+  return t("pending");
 }
 
 // Recipients' names, opened once each: "index:sealed" → the name, or null when it
@@ -85,8 +102,9 @@ async function recipientName(receiptKey, recipient) {
 /** What the page calls recipient ``index``: its name, or "Recipient N" without one,
  * and says so when a name does not open: the server moved or altered it. */
 function calling(recipient, name) {
-  if (name === false) return `Recipient ${recipient.recipient + 1} (its name does not open with this receipt link: it was altered)`;
-  return name || `Recipient ${recipient.recipient + 1}`;
+  const number = numbers.format(recipient.recipient + 1);
+  if (name === false) return t("Recipient {number} (its name does not open with this receipt link: it was altered)", { number });
+  return name || t("Recipient {number}", { number });
 }
 
 /** A recipient's line: name, state, views, wrong passphrases, when it ended, and a Revoke button while active. */
@@ -100,22 +118,25 @@ function recipientLine(recipient, name, receipt) {
   const head = element("div", "", "recipient-head");
   head.append(heading, element("span", word, `badge tone-${tone}`));
   const facts = element("p", "", "recipient-facts");
-  facts.append(element("span", `${recipient.views} of ${recipient.max_views} ${recipient.max_views === 1 ? "view" : "views"}`));
+  const views = { views: numbers.format(recipient.views) };
+  facts.append(element("span", tn("{views} of {count} view", "{views} of {count} views", recipient.max_views, views)));
   if (recipient.passphrase) {
-    const wrong = recipient.failed_attempts;
-    facts.append(element("span", `${wrong} wrong ${wrong === 1 ? "passphrase" : "passphrases"} of ${receipt.max_attempts} allowed`));
+    const allowed = { max: numbers.format(receipt.max_attempts) };
+    const words = tn("{count} wrong passphrase of {max} allowed", "{count} wrong passphrases of {max} allowed", recipient.failed_attempts, allowed);
+    facts.append(element("span", words));
   }
   if (recipient.state !== "active") {
     const [relative, , exact] = moment(recipient.ended_at || receipt.expires_at, true);
-    const ended = element("span", "ended ");
-    ended.append(relative, " (", exact, ")");
+    const ended = element("span");
+    // Translators: when a recipient's link ended: {relative} "3 minutes ago", {moment} a date and time.
+    ended.append(...withNodes(t("ended {relative} ({moment})"), { relative, moment: exact }));
     facts.append(ended);
   }
   item.append(head, facts);
   if (recipient.state === "active") {
-    const revoke = element("button", "Revoke", "button-secondary recipient-revoke");
+    const revoke = element("button", t("Revoke"), "button-secondary recipient-revoke");
     revoke.type = "button";
-    revoke.setAttribute("aria-label", `Revoke the link for ${who}`);
+    revoke.setAttribute("aria-label", t("Revoke the link for {name}", { name: who }));
     revoke.addEventListener("click", () => revokeOne(recipient.recipient, who));
     item.append(revoke);
   }
@@ -155,25 +176,36 @@ async function render(receipt, keys, link) {
   state.textContent = word;
   state.className = `badge tone-${tone}`;
   byId("state-detail").textContent = several ? shareSentence(receipt) : sentence(receipt);
-  byId("views").textContent = `${receipt.views} of ${receipt.max_views}`;
+  // Translators: views used of the views allowed, under the heading "Views".
+  byId("views").textContent = t("{views} of {max}", { views: numbers.format(receipt.views), max: numbers.format(receipt.max_views) });
   byId("views-left").textContent =
-    receipt.state === "active" ? viewsLeft(receipt.max_views - receipt.views) : receipt.views ? `viewed ${times(receipt.views)}` : "never viewed";
+    receipt.state === "active"
+      ? tn("{count} view left", "{count} views left", receipt.max_views - receipt.views)
+      : receipt.views
+        ? tn("viewed once", "viewed {count} times", receipt.views)
+        : t("never viewed");
   byId("created").replaceChildren(...moment(receipt.created_at, true));
   const active = receipt.state === "active";
-  byId("expires-label").textContent = active ? "Expires" : "Ended";
+  // Translators: the label of when the secret expires, or ended.
+  byId("expires-label").textContent = active ? t("Expires") : t("Ended");
   byId("expires").replaceChildren(...moment(active ? receipt.expires_at : receipt.ended_at || receipt.expires_at, true));
   // Several links: wrong passphrases are counted per link, on each recipient's line.
   const attempts = receipt.passphrase && !several;
   show(byId("attempts-row"), attempts);
   byId("views-fact").classList.toggle("fact-wide", !attempts); // no gap beside it
-  byId("attempts").textContent = `${receipt.failed_attempts} of ${receipt.max_attempts} allowed`;
+  // Translators: wrong passphrases so far, under the heading "Wrong passphrases".
+  byId("attempts").textContent = t("{failed} of {max} allowed", {
+    failed: numbers.format(receipt.failed_attempts),
+    max: numbers.format(receipt.max_attempts),
+  });
   byId("events").tBodies[0].replaceChildren(
     ...receipt.events.map((event) => {
       const [what, eventTone] = EVENTS[event.event] || [event.event, "neutral"];
       const row = document.createElement("tr");
       const whatCell = cell(element("span", what, `badge tone-${eventTone}`));
       if (several && who.has(event.recipient)) {
-        whatCell.append(" ", element("span", `link for ${who.get(event.recipient)}`, "event-recipient"));
+        // Translators: whose link an event of the activity was on; {name} is a recipient.
+        whatCell.append(" ", element("span", t("link for {name}", { name: who.get(event.recipient) }), "event-recipient"));
       }
       row.append(
         cell(...moment(event.at)),
@@ -189,7 +221,8 @@ async function render(receipt, keys, link) {
     ...notifications.map((sent) => {
       const row = document.createElement("tr");
       row.append(
-        cell(`${eventName(sent.event.replace("secret.", ""))} (${formatMoment(sent.occurred_at)})`),
+        // Translators: a notification: what happened ("Viewed"), and when.
+        cell(t("{event} ({moment})", { event: eventName(sent.event.replace("secret.", "")), moment: formatMoment(sent.occurred_at) })),
         cell(sent.endpoint),
         cell(delivery(sent)),
       );
@@ -198,10 +231,10 @@ async function render(receipt, keys, link) {
   );
   show(byId("notifications-section"), (receipt.notify || []).length > 0);
   show(byId("revoke"), active);
-  byId("revoke").textContent = several ? "Revoke every link now" : "Revoke the secret now";
-  byId("updated").textContent = `Updated ${formatMoment(new Date().toISOString())}.${
-    active ? " This page refreshes itself while the secret is active." : ""
-  }`;
+  byId("revoke").textContent = several ? t("Revoke every link now") : t("Revoke the secret now");
+  const updated = [t("Updated {moment}.", { moment: formatMoment(new Date().toISOString()) })];
+  if (active) updated.push(t("This page refreshes itself while the secret is active."));
+  byId("updated").textContent = updated.join(" ");
   show(status, false);
   show(byId("receipt"));
 }
@@ -240,9 +273,14 @@ function lost(message) {
 function shareSentence(receipt) {
   const links = receipt.recipients;
   const working = links.filter((recipient) => recipient.state === "active").length;
-  if (!working) return "Every link has ended: the secret is gone.";
-  if (working === links.length) return "Every link works until its views are used or it expires.";
-  return `${working} of ${links.length} links still work, until their views are used or they expire.`;
+  if (!working) return t("Every link has ended: the secret is gone.");
+  if (working === links.length) return t("Every link works until its views are used or it expires.");
+  return tn(
+    "{working} of {count} link still works, until its views are used or it expires.",
+    "{working} of {count} links still work, until their views are used or they expire.",
+    links.length,
+    { working: numbers.format(working) },
+  );
 }
 
 async function load() {
@@ -263,10 +301,10 @@ async function load() {
     if (mine !== generation) return;
     if (problem instanceof api.ApiProblem && problem.status === 404) {
       shown.state = null;
-      lost("No receipt matches this link. Receipts are deleted some days after the secret ends.");
+      lost(t("No receipt matches this link. Receipts are deleted some days after the secret ends."));
     } else if (!byId("receipt").hidden) {
       // A refresh that failed: what the page shows stays, and it tries again.
-      say(status, `Could not refresh the receipt: ${problem.message} It tries again by itself.`, "warning");
+      say(status, t("Could not refresh the receipt: {reason} It tries again by itself.", { reason: problem.message }), "warning");
       shown.changedAt = 0;
     } else {
       lost(problem.message);
@@ -284,9 +322,11 @@ async function start() {
   show(byId("receipt"), false);
   show(byId("label"), false);
   show(byId("way-forward"), false);
-  say(status, "Loading the receipt…");
+  say(status, t("Loading the receipt…"));
   const insecure = insecureContextProblem();
-  if (insecure) return lost(`${insecure.title} ${insecure.why} ${insecure.fix} Your receipt link still works over HTTPS.`);
+  if (insecure) {
+    return lost([insecure.title, insecure.why, insecure.fix, t("Your receipt link still works over HTTPS.")].join(" "));
+  }
   let link;
   try {
     link = currentLink("r");
@@ -316,7 +356,7 @@ async function revoking(request) {
 
 async function revokeOne(recipient, who) {
   if (!shown) return;
-  if (!confirm(`Revoke the link for ${who} now? It stops working at once; the other links keep working.`)) return;
+  if (!confirm(t("Revoke the link for {name} now? It stops working at once; the other links keep working.", { name: who }))) return;
   const { link, keys } = shown;
   await revoking(() => api.revokeShare(link.id, b64uEncode(keys.manage), recipient));
   // Its button is gone: the focus goes to its line, which now says "Revoked".
@@ -328,8 +368,8 @@ byId("revoke").addEventListener("click", async () => {
   if (!shown) return;
   const { link, keys, several } = shown;
   const question = several
-    ? "Revoke every link now? They stop working for everyone, at once."
-    : "Revoke the secret now? Its link stops working for everyone, at once.";
+    ? t("Revoke every link now? They stop working for everyone, at once.")
+    : t("Revoke the secret now? Its link stops working for everyone, at once.");
   if (!confirm(question)) return;
   await revoking(() => (several ? api.revokeShare(link.id, b64uEncode(keys.manage)) : api.revoke(link.id, b64uEncode(keys.manage))));
 });

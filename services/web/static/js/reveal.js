@@ -9,8 +9,9 @@
 // chooses (saving.js).
 import * as api from "./api.js";
 import { ContentError, ContentOpener } from "./content.js";
-import { attemptsLeft, formatMoment } from "./describe.js";
+import { formatMoment } from "./describe.js";
 import { b64uDecode } from "./envelope.js";
+import { numbers, t, tn } from "./i18n.js";
 import { AUTO_BYTES, BLOB_MAX_BYTES, blobSink, canSaveToDisk, diskSink } from "./saving.js";
 import { downloadSegments } from "./transfer.js";
 import { byId, focusHeading, formatBytes, say, show } from "./ui.js";
@@ -23,6 +24,8 @@ const revealButton = byId("reveal-button");
 const REVEAL_WORDS = revealButton.textContent;
 // What to do when files cannot be had any more: the page's words, in the template.
 const AGAIN = byId("revealed").dataset.again;
+// The button's words while a reveal is under way.
+const DECRYPTING = t("Decrypting…");
 
 // Every object URL this page made, given back when the secret leaves the page.
 const objectUrls = [];
@@ -59,14 +62,17 @@ function renderFiles(files, saved = null) {
         name.href = URL.createObjectURL(saved[index]); // application/octet-stream (saving.js)
         objectUrls.push(name.href);
         name.download = file.name;
-        name.textContent = `Download ${file.name}`;
+        // Translators: a link that saves a revealed file; {name} is the file's name.
+        name.textContent = t("Download {name}", { name: file.name });
       } else {
         name = document.createElement("span");
-        name.textContent = saved === "disk" ? `${file.name}: saved` : file.name;
+        // Translators: a revealed file, written to the disk where the person chose.
+        name.textContent = saved === "disk" ? t("{name}: saved", { name: file.name }) : file.name;
       }
       const size = document.createElement("span");
       size.className = "hint";
-      size.textContent = ` (${formatBytes(file.size)})`;
+      // Translators: a file's size, after its name in a list of files.
+      size.textContent = ` ${t("({size})", { size: formatBytes(file.size) })}`;
       item.append(name, size);
       return item;
     }),
@@ -85,9 +91,6 @@ export function renderPayload(payload) {
   renderFiles(payload.files.map((file) => ({ name: file.name, size: file.data.length })), blobs);
 }
 
-/** What a progress bar or a question names: "ci-dump.sql", or "3 files". */
-const subjectOf = (files) => (files.length === 1 ? files[0].name : `${files.length} files`);
-
 /** A v2 answer opened as far as its header: the text, the files' names and sizes,
  * and the rest of the content to pull (``items``), one segment at a time. A content
  * with no files is read to its end here: its text shows only once proved whole. */
@@ -102,7 +105,10 @@ async function openContent(revealed, contentKey) {
       onSegment: (received, count) => showDownload(opened.files, received, count),
       onWait: (ms) => {
         const seconds = Math.max(1, Math.round(ms / 1000));
-        byId("download-note").textContent = `The connection dropped. Trying again in ${seconds} s; the download goes on from where it stopped.`;
+        byId("download-note").textContent = t(
+          "The connection dropped. Trying again in {seconds} s; the download goes on from where it stopped.",
+          { seconds: numbers.format(seconds) },
+        );
       },
     },
   );
@@ -119,20 +125,24 @@ async function openContent(revealed, contentKey) {
 function showDownload(files, received, count) {
   const percent = Math.floor((100 * received) / count);
   byId("download-progress").value = percent;
-  byId("download-label").textContent = `Downloading and decrypting ${subjectOf(files)} — ${percent} %`;
+  const params = { percent: numbers.format(percent) }; // {percent}: from 0 to 100
+  byId("download-label").textContent =
+    files.length === 1
+      ? t("Downloading and decrypting {name} — {percent} %", { name: files[0].name, ...params })
+      : tn("Downloading and decrypting {count} file — {percent} %", "Downloading and decrypting {count} files — {percent} %", files.length, params);
   byId("download-note").textContent = "";
 }
 
 function downloadFailure(problem) {
   if (problem instanceof api.ApiProblem && problem.status === 404) {
-    return `The files can no longer be fetched: their download closes an hour after they are revealed. ${AGAIN}`;
+    return `${t("The files can no longer be fetched: their download closes an hour after they are revealed.")} ${AGAIN}`;
   }
   if (problem instanceof api.ApiProblem || problem instanceof api.ApiUnavailable) return problem.message;
-  if (problem.name === "QuotaExceededError") return "The disk is full: the files were not saved.";
+  if (problem.name === "QuotaExceededError") return t("The disk is full: the files were not saved.");
   if (problem instanceof ContentError) {
-    return `The files did not arrive whole (a part is missing or was altered), so nothing of them was kept. ${AGAIN}`;
+    return `${t("The files did not arrive whole (a part is missing or was altered), so nothing of them was kept.")} ${AGAIN}`;
   }
-  return `The files could not be saved: ${problem.message}`;
+  return t("The files could not be saved: {reason}", { reason: problem.message });
 }
 
 /** Take the files' bytes into ``sink`` to the end of the content; keep them only if
@@ -166,13 +176,26 @@ async function pour(opened, sink) {
 function offerSave(opened) {
   const { files, revealed } = opened;
   const size = formatBytes(files.reduce((sum, file) => sum + file.size, 0));
-  const until = revealed.download ? ` They can be fetched until ${formatMoment(revealed.download.expires_at)}.` : "";
-  byId("save-help").textContent =
-    (files.length === 1
-      ? `${files[0].name} is ${size}: choose where to save it, and it is decrypted straight to your disk.`
-      : `The ${files.length} files weigh ${size} together: choose a folder for them, and they are decrypted straight to your disk.`) + until;
+  const help = [
+    files.length === 1
+      ? t("{name} is {size}: choose where to save it, and it is decrypted straight to your disk.", { name: files[0].name, size })
+      : tn(
+          "The {count} file weighs {size}: choose a folder for it, and it is decrypted straight to your disk.",
+          "The {count} files weigh {size} together: choose a folder for them, and they are decrypted straight to your disk.",
+          files.length,
+          { size },
+        ),
+  ];
+  if (revealed.download) {
+    const moment = formatMoment(revealed.download.expires_at);
+    help.push(tn("It can be fetched until {moment}.", "They can be fetched until {moment}.", files.length, { moment }));
+  }
+  byId("save-help").textContent = help.join(" ");
   const button = byId("save-button");
-  button.textContent = files.length === 1 ? `Save ${files[0].name}…` : `Choose a folder for the ${files.length} files…`;
+  button.textContent =
+    files.length === 1
+      ? t("Save {name}…", { name: files[0].name })
+      : tn("Choose a folder for the {count} file…", "Choose a folder for the {count} files…", files.length);
   button.onclick = async () => {
     say(byId("download-error"), "");
     let sink;
@@ -180,7 +203,8 @@ function offerSave(opened) {
       sink = await diskSink(files);
     } catch (problem) {
       const closed = problem.name === "AbortError";
-      say(byId("download-error"), closed ? "Nothing was saved: choose where to save to download the files." : problem.message, closed ? "warning" : "error");
+      const words = closed ? t("Nothing was saved: choose where to save to download the files.") : problem.message;
+      say(byId("download-error"), words, closed ? "warning" : "error");
       return;
     }
     show(byId("save-offer"), false);
@@ -199,8 +223,12 @@ function receiveFiles(opened) {
   if (files.length === 0) return;
   if (canSaveToDisk() && total > AUTO_BYTES) return offerSave(opened);
   if (total > BLOB_MAX_BYTES) {
-    const limit = formatBytes(BLOB_MAX_BYTES);
-    say(byId("download-error"), `These files weigh ${formatBytes(total)}, more than ${limit}: this browser cannot save that much as it downloads. Open the link in Chrome or Edge, or with the command line (burnafter open), while it is still open.`, "error");
+    const words = t(
+      "These files weigh {size}, more than {limit}: this browser cannot save that much as it downloads. " +
+        "Open the link in Chrome or Edge, or with the command line ({command}), while it is still open.",
+      { size: formatBytes(total), limit: formatBytes(BLOB_MAX_BYTES), command: "burnafter open" },
+    );
+    say(byId("download-error"), words, "error");
     return;
   }
   pour(opened, blobSink(files));
@@ -232,12 +260,16 @@ export function showRevealed(spent) {
 export function markLastAttempt(last) {
   show(byId("last-attempt"), last);
   passphraseField.setAttribute("aria-describedby", last ? "passphrase-help last-attempt" : "passphrase-help");
-  revealButton.textContent = last ? `${REVEAL_WORDS} (last attempt)` : REVEAL_WORDS;
+  // Translators: the reveal button when one wrong passphrase more destroys the secret;
+  // {action} is its usual words, "Reveal the secret" or "Reveal the answer".
+  revealButton.textContent = last ? t("{action} (last attempt)", { action: REVEAL_WORDS }) : REVEAL_WORDS;
 }
 
 export function showPassphrase(visible) {
   passphraseField.type = visible ? "text" : "password";
-  byId("passphrase-toggle-word").textContent = visible ? "Hide" : "Show";
+  // Translators: the button that shows or hides the passphrase typed; screen readers
+  // hear "passphrase" after it (the template's words).
+  byId("passphrase-toggle-word").textContent = visible ? t("Hide") : t("Show");
 }
 
 /** The form as it first is: no passphrase typed, none asked for unless ``asked``. */
@@ -254,7 +286,7 @@ export function resetForm(asked = false) {
 function formPassphrase() {
   if (byId("passphrase-field").hidden) return null;
   if (passphraseField.value) return passphraseField.value;
-  say(error, "Enter the passphrase first.", "error");
+  say(error, t("Enter the passphrase first."), "error");
   passphraseField.focus();
   return undefined;
 }
@@ -276,7 +308,7 @@ export function wireRevealForm({ reveal, destroyed, failed, counted = () => {}, 
     if (passphrase === undefined) return;
     const label = revealButton.textContent;
     revealButton.disabled = true;
-    revealButton.textContent = "Decrypting…";
+    revealButton.textContent = DECRYPTING;
     try {
       await reveal(passphrase);
     } catch (problem) {
@@ -285,8 +317,11 @@ export function wireRevealForm({ reveal, destroyed, failed, counted = () => {}, 
         const left = problem.problem.attempts_left;
         counted(left);
         if (left === 0) return destroyed();
-        const warning = left === 1 ? ": if the next passphrase is wrong too, it is destroyed." : ".";
-        say(error, `Wrong passphrase. ${attemptsLeft(left)}${warning}`, "error");
+        const words =
+          left === 1
+            ? t("Wrong passphrase. 1 attempt left: if the next passphrase is wrong too, it is destroyed.")
+            : tn("Wrong passphrase. {count} attempt left.", "Wrong passphrase. {count} attempts left.", left);
+        say(error, words, "error");
         markLastAttempt(left === 1);
         passphraseField.select();
         return;
@@ -294,7 +329,7 @@ export function wireRevealForm({ reveal, destroyed, failed, counted = () => {}, 
       const words = failed(problem);
       if (words) say(error, words, "error");
     } finally {
-      if (revealButton.textContent === "Decrypting…") revealButton.textContent = label;
+      if (revealButton.textContent === DECRYPTING) revealButton.textContent = label;
       revealButton.disabled = false;
     }
   });
