@@ -1,0 +1,128 @@
+"""Right-to-left languages (Arabic, Hebrew, Persian; the server sets ``dir="rtl"`` on
+``<html>`` for them): the create page mirrors on a phone, with nothing wider than the
+screen, the brand at the right of the site's navigation, and each form label at the
+right, above the right edge of its field. The same page left to right keeps the
+brand at the left.
+
+How a page becomes right-to-left is a parameter of the checks (``OpenPage``): today an
+English page turned right-to-left after it loaded, as no catalog of a right-to-left
+language exists yet to ask the server for; with one, a context with that locale."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from playwright.async_api import Browser, Page, ViewportSize
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+OpenPage = Callable[[Browser, str], AbstractAsyncContextManager[Page]]
+"""Opens the page at a URL on a phone, in a browser context of its own, closed after."""
+
+
+@asynccontextmanager
+async def left_to_right(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """The page as the server sends it in English."""
+    context = await browser.new_context(viewport=PHONE)
+    try:
+        page = await context.new_page()
+        await page.goto(url)
+        await page.wait_for_selector("#expires option", state="attached")  # its script ran
+        yield page
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def turned_right_to_left(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """The English page with the direction the server gives a right-to-left language."""
+    async with left_to_right(browser, url) as page:
+        await page.evaluate("document.documentElement.dir = 'rtl'")
+        yield page
+
+
+# The boxes the checks compare, in CSS pixels. A label's text is measured as well as its
+# box: the box is a block as wide as the field's column in either direction.
+GEOMETRY = """() => {
+  const box = (element) => {
+    const { left, right, top, bottom, width, height } = element.getBoundingClientRect();
+    return { left, right, top, bottom, width, height };
+  };
+  const text = (element) => {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return box(range);
+  };
+  const shown = (element) => element.checkVisibility() && box(element).width > 1;
+  const labels = [...document.querySelectorAll("main label[for]")]
+    .map((label) => [label, document.getElementById(label.htmlFor)])
+    .filter(([label, field]) => field && shown(label) && shown(field))
+    .map(([label, field]) => ({
+      id: field.id, label: box(label), text: text(label), field: box(field),
+    }));
+  return {
+    direction: getComputedStyle(document.documentElement).direction,
+    scrollWidth: document.scrollingElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    brand: box(document.querySelector(".site-header .brand")),
+    nav: box(document.querySelector(".site-header .site-nav")),
+    labels,
+  };
+}"""
+
+
+async def geometry(page: Page) -> dict[str, Any]:
+    found: dict[str, Any] = await page.evaluate(GEOMETRY)
+    return found
+
+
+def assert_fits_the_screen(found: dict[str, Any]) -> None:
+    assert found["scrollWidth"] <= found["innerWidth"], found
+
+
+def starts_before(first: dict[str, float], second: dict[str, float], rtl: bool) -> bool:
+    """``first`` comes before ``second`` in reading order: beside it on the same line
+    (at its right when right-to-left), or on an earlier line and starting no further
+    from the line's start."""
+    same_line = first["top"] < second["bottom"] and second["top"] < first["bottom"]
+    if same_line:
+        return first["left"] >= second["right"] if rtl else first["right"] <= second["left"]
+    starts_no_later = (
+        first["right"] >= second["right"] - 1 if rtl else first["left"] <= second["left"] + 1
+    )
+    return first["bottom"] <= second["top"] and starts_no_later
+
+
+async def check_mirrored(open_page: OpenPage, browser: Browser, url: str) -> None:
+    """The page, opened right-to-left, fits the screen, puts the brand at the right
+    of the navigation and each label's text at the right, over its field's right edge."""
+    async with open_page(browser, url) as page:
+        found = await geometry(page)
+    assert found["direction"] == "rtl"
+    assert_fits_the_screen(found)
+    assert starts_before(found["brand"], found["nav"], rtl=True), found
+    assert found["labels"], "no label to check"
+    for label in found["labels"]:
+        assert abs(label["text"]["right"] - label["field"]["right"]) <= 1, label
+        assert label["text"]["left"] > label["label"]["left"] + 1, label  # and not the left
+
+
+async def test_the_create_page_mirrors_right_to_left_on_a_phone(
+    browser: Browser, site: str
+) -> None:
+    await check_mirrored(turned_right_to_left, browser, site + "/")
+
+
+async def test_the_create_page_left_to_right_keeps_the_brand_at_the_left(
+    browser: Browser, site: str
+) -> None:
+    async with left_to_right(browser, site + "/") as page:
+        found = await geometry(page)
+    assert found["direction"] == "ltr"
+    assert_fits_the_screen(found)
+    assert starts_before(found["brand"], found["nav"], rtl=False), found
+    for label in found["labels"]:
+        assert abs(label["text"]["left"] - label["field"]["left"]) <= 1, label
+        assert label["text"]["right"] < label["label"]["right"] - 1, label
