@@ -267,9 +267,11 @@ export function markLastAttempt(last) {
 
 export function showPassphrase(visible) {
   passphraseField.type = visible ? "text" : "password";
-  // Translators: the button that shows or hides the passphrase typed; screen readers
-  // hear "passphrase" after it (the template's words).
+  // Translators: the button that shows or hides the passphrase typed, beside it.
   byId("passphrase-toggle-word").textContent = visible ? t("Hide") : t("Show");
+  // Its name for screen readers, whole (not "Show" and the template's "passphrase"
+  // put together, whose order is English).
+  byId("passphrase-toggle").setAttribute("aria-label", visible ? t("Hide passphrase") : t("Show passphrase"));
 }
 
 /** The form as it first is: no passphrase typed, none asked for unless ``asked``. */
