@@ -11,7 +11,7 @@ or a browser sees it, and by Babel's locale identifier (``pt_BR``) on disk."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -146,8 +146,6 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for it)
 
 
 # The terminal's language, for the ``burnafter`` client commands (services/client/translated.py).
-
-from collections.abc import Mapping  # noqa: E402 - appended with terminal_language below
 
 _LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 _NO_LANGUAGE = ("", "C", "POSIX")
