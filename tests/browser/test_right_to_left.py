@@ -1,31 +1,26 @@
-"""Right-to-left languages (Arabic, Hebrew, Persian; the server sets ``dir="rtl"`` on
-``<html>`` for them): the create page mirrors on a phone, with nothing wider than the
-screen, the brand at the right of the site's navigation, and each form label at the
-right, above the right edge of its field. The same page left to right keeps the
-brand at the left.
-
-How a page becomes right-to-left is a parameter of the checks (``OpenPage``): today an
-English page turned right-to-left after it loaded, as no catalog of a right-to-left
-language exists yet to ask the server for; with one, a context with that locale."""
+"""Right-to-left languages (Arabic, Hebrew, Persian): a browser that asks for one gets
+the pages with ``dir="rtl"`` on ``<html>``, and they mirror on a phone, with nothing
+wider than the screen, the brand at the right of the site's navigation, and each form
+label at the right, above the right edge of its field. The same pages left to right
+keep the brand at the left."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-OpenPage = Callable[[Browser, str], AbstractAsyncContextManager[Page]]
-"""Opens the page at a URL on a phone, in a browser context of its own, closed after."""
+PAGES = ["/", "/ask"]  # the share and the ask forms
 
 
 @asynccontextmanager
-async def left_to_right(browser: Browser, url: str) -> AsyncIterator[Page]:
-    """The page as the server sends it in English."""
-    context = await browser.new_context(viewport=PHONE)
+async def on_a_phone(browser: Browser, url: str, locale: str) -> AsyncIterator[Page]:
+    """The page on a phone whose browser asks for ``locale``, in a context of its own."""
+    context = await browser.new_context(viewport=PHONE, locale=locale)
     try:
         page = await context.new_page()
         await page.goto(url)
@@ -33,14 +28,6 @@ async def left_to_right(browser: Browser, url: str) -> AsyncIterator[Page]:
         yield page
     finally:
         await context.close()
-
-
-@asynccontextmanager
-async def turned_right_to_left(browser: Browser, url: str) -> AsyncIterator[Page]:
-    """The English page with the direction the server gives a right-to-left language."""
-    async with left_to_right(browser, url) as page:
-        await page.evaluate("document.documentElement.dir = 'rtl'")
-        yield page
 
 
 # The boxes the checks compare, in CSS pixels. A label's text is measured as well as its
@@ -95,10 +82,14 @@ def starts_before(first: dict[str, float], second: dict[str, float], rtl: bool) 
     return first["bottom"] <= second["top"] and starts_no_later
 
 
-async def check_mirrored(open_page: OpenPage, browser: Browser, url: str) -> None:
-    """The page, opened right-to-left, fits the screen, puts the brand at the right
-    of the navigation and each label's text at the right, over its field's right edge."""
-    async with open_page(browser, url) as page:
+@pytest.mark.parametrize(
+    ("locale", "path"), [("ar", "/"), ("he", "/"), ("fa", "/"), ("ar", "/ask")]
+)
+async def test_pages_mirror_right_to_left_on_a_phone(
+    browser: Browser, site: str, locale: str, path: str
+) -> None:
+    async with on_a_phone(browser, site + path, locale) as page:
+        assert await page.get_attribute("html", "lang") == locale
         found = await geometry(page)
     assert found["direction"] == "rtl"
     assert_fits_the_screen(found)
@@ -109,16 +100,11 @@ async def check_mirrored(open_page: OpenPage, browser: Browser, url: str) -> Non
         assert label["text"]["left"] > label["label"]["left"] + 1, label  # and not the left
 
 
-async def test_the_create_page_mirrors_right_to_left_on_a_phone(
-    browser: Browser, site: str
+@pytest.mark.parametrize("path", PAGES)
+async def test_pages_left_to_right_keep_the_brand_at_the_left(
+    browser: Browser, site: str, path: str
 ) -> None:
-    await check_mirrored(turned_right_to_left, browser, site + "/")
-
-
-async def test_the_create_page_left_to_right_keeps_the_brand_at_the_left(
-    browser: Browser, site: str
-) -> None:
-    async with left_to_right(browser, site + "/") as page:
+    async with on_a_phone(browser, site + path, "en-US") as page:
         found = await geometry(page)
     assert found["direction"] == "ltr"
     assert_fits_the_screen(found)

@@ -16,7 +16,9 @@ globalThis.fetch = async (url) => {
 };
 
 const { formatBytes, formatDuration } = await import("../../services/web/static/js/ui.js");
-const { describeAgent, duration, formatMoment, relativeTime, viewsLeft } = await import("../../services/web/static/js/describe.js");
+const { describeAgent, duration, formatMoment, relativeTime } = await import("../../services/web/static/js/describe.js");
+const { tn } = await import("../../services/web/static/js/i18n.js");
+const viewsLeft = (count) => tn("{count} view left", "{count} views left", count);
 
 test("sizes and durations in German", () => {
   assert.deepEqual([512, 1536, 12 * 1024, 3.4 * 1024 * 1024].map(formatBytes), ["512 Byte", "1,5 kB", "12 kB", "3,4 MB"]);

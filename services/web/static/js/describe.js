@@ -1,22 +1,7 @@
-// The words and times of the open and receipt pages: counts, moments, how long
+// The words and times of the open and receipt pages: moments, how long
 // until or since, and a browser in a few words, in the page's language. No DOM:
 // tests/js/ runs it on Node (in English).
-import { lang, t, tn } from "./i18n.js";
-
-/** "once" for 1, "N times" otherwise. A sentence is better said whole, with tn(). */
-export function times(count) {
-  return tn("once", "{count} times", count);
-}
-
-/** "1 view left", "N views left". */
-export function viewsLeft(count) {
-  return tn("{count} view left", "{count} views left", count);
-}
-
-/** "1 attempt left", "N attempts left". */
-export function attemptsLeft(count) {
-  return tn("{count} attempt left", "{count} attempts left", count);
-}
+import { lang, t } from "./i18n.js";
 
 const momentFormat = new Intl.DateTimeFormat(lang, {
   year: "numeric",
