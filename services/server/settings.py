@@ -412,7 +412,7 @@ SETTINGS: tuple[Setting, ...] = (
     _S("SMTP_PASSWORD", text, "", "the relay's password (keep it in a secret)", compose=True),
     _S("SMTP_FROM", smtp_from, "", "the address notices come from; needed with SMTP_HOST",
        compose=True),
-    _S("BRAND_NAME", bounded_text, "burnafter", "the product name the pages and emails show",
+    _S("BRAND_NAME", bounded_text, "burnafter", "the product name the pages show",
        hi=40, compose=True),
     _S("BRAND_LOGO", logo_file, "", "an image file (svg, png, webp, jpeg; at most 512 KiB) the "
        "web service serves as the logo and icon", hi=512 * KiB, shown="(burnafter's)"),
