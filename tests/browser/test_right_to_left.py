@@ -2,7 +2,8 @@
 the pages with ``dir="rtl"`` on ``<html>``, and they mirror on a phone, with nothing
 wider than the screen, the brand at the right of the site's navigation, and each form
 label at the right, above the right edge of its field. The same pages left to right
-keep the brand at the left."""
+keep the brand at the left, and in every language (long German and Finnish words,
+Thai without spaces) they fit a phone's width."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
+
+from services.i18n import LANGUAGES
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGES = ["/", "/ask"]  # the share and the ask forms
@@ -112,3 +115,11 @@ async def test_pages_left_to_right_keep_the_brand_at_the_left(
     for label in found["labels"]:
         assert abs(label["text"]["left"] - label["field"]["left"]) <= 1, label
         assert label["text"]["right"] < label["label"]["right"] - 1, label
+
+
+@pytest.mark.parametrize("tag", list(LANGUAGES))
+async def test_every_language_fits_a_phone(browser: Browser, site: str, tag: str) -> None:
+    for path in PAGES:
+        async with on_a_phone(browser, site + path, tag) as page:
+            assert await page.get_attribute("html", "lang") == tag
+            assert_fits_the_screen(await geometry(page))
