@@ -104,8 +104,13 @@ def plural_categories(language: Language) -> dict[str, int]:
     form_of = gettext.c2py(catalog.plural_expr)
     category_of = language.locale.plural_form
     categories: dict[str, int] = {}
-    for n in range(1001):
+    # The counts that tell the categories apart: the small ones, and the millions
+    # that French, Spanish, Italian and Portuguese call "many".
+    for n in [*range(1001), 10**6, 2 * 10**6, 10**9]:
         categories.setdefault(category_of(n), form_of(n))
+    # Intl's fallback. Russian, Ukrainian and Polish say "other" only of fractions,
+    # which no count is: their last form serves.
+    categories.setdefault("other", catalog.num_plurals - 1)
     return categories
 
 
