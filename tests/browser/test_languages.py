@@ -28,10 +28,11 @@ from tests.support.sealing import secret_passphrase, secret_text
 
 # The text a person reads or hears in the page as it stands: visible text nodes and
 # the attributes read out, without what is not ours to translate (code samples, the
-# switcher's language names, what people typed).
+# switcher's language names, what people typed, and what the page marks
+# translate="no": a browser's names).
 VISIBLE_TEXT = """() => {
-  const ours = (el) =>
-    !el.closest("code, script, style, textarea, input, select, .language-switcher");
+  const ours = (el) => !el.closest(
+    "code, script, style, textarea, input, select, .language-switcher, [translate=no]");
   const texts = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -47,17 +48,51 @@ VISIBLE_TEXT = """() => {
   }
   return texts;
 }"""
+# The words Intl writes in the page's language (months, AM/PM, time zones, units,
+# "in 3 days", "5 minutes ago"): the browser's, not messages of ours. The
+# pseudo-language's Intl is English, so its pages may show these.
+INTL_WORDS = """() => {
+  const lang = document.documentElement.lang;
+  const said = [];
+  const moment = new Intl.DateTimeFormat(lang, {
+    dateStyle: "medium", timeStyle: "long", timeZone: "UTC" });
+  const long = new Intl.DateTimeFormat(lang, {
+    year: "numeric", month: "short", day: "numeric", hour: "numeric", timeZoneName: "short" });
+  for (let month = 0; month < 12; month += 1) {
+    for (const hour of [3, 15]) {
+      const at = new Date(Date.UTC(2026, month, 15, hour));
+      said.push(moment.format(at), long.format(at));
+    }
+  }
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  const units = ["second", "minute", "hour", "day", "week", "month", "year"];
+  for (const unit of units) {
+    for (const amount of [-2, -1, 0, 1, 2]) said.push(relative.format(amount, unit));
+    for (const unitDisplay of ["long", "short", "narrow"]) {
+      const format = new Intl.NumberFormat(lang, { style: "unit", unit, unitDisplay });
+      said.push(format.format(1), format.format(2));
+    }
+  }
+  for (const unit of ["byte", "kilobyte", "megabyte", "gigabyte"]) {
+    for (const unitDisplay of ["long", "short", "narrow"]) {
+      said.push(new Intl.NumberFormat(lang, { style: "unit", unit, unitDisplay }).format(2));
+    }
+  }
+  return said.join(" ");
+}"""
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 PSEUDO_MESSAGE = re.compile(re.escape(OPEN) + "[^" + re.escape(CLOSE) + "]*" + re.escape(CLOSE))
-# Words a page may show in any language: the product's name, units Intl writes so.
-MAY_STAY = {"burnafter", "KB", "MB", "GB", "kB", "B"}
+# Words a page may show in any language: the product's name, units Intl writes so,
+# and "API" (as in "API key"), which the languages we speak write in Latin letters.
+MAY_STAY = {"burnafter", "KB", "MB", "GB", "kB", "B", "API"}
 
 
 async def english_left(page: Page, *, pseudo: bool = False) -> list[str]:
+    may_stay = MAY_STAY | set(LATIN_WORD.findall(await page.evaluate(INTL_WORDS)))
     left = []
     for text in await page.evaluate(VISIBLE_TEXT):
         rest = PSEUDO_MESSAGE.sub(" ", text) if pseudo else text
-        left += [f"{w!r} in {text!r}" for w in LATIN_WORD.findall(rest) if w not in MAY_STAY]
+        left += [f"{w!r} in {text!r}" for w in LATIN_WORD.findall(rest) if w not in may_stay]
     return left
 
 

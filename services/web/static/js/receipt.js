@@ -62,6 +62,7 @@ function cell(...children) {
 function agent(text) {
   if (!text) return "—";
   const details = element("details", "", "agent");
+  details.translate = false; // a browser's and a system's names, as they call themselves
   details.append(element("summary", describeAgent(text)), element("span", text, "agent-full"));
   return details;
 }
