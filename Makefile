@@ -33,10 +33,13 @@ CHECK_TEST_TOOLS := for tool in $(CHROMIUM) node promtool; do command -v $$tool 
 	  echo "$$tool is missing: \`make test-tools\` installs it (Debian packages chromium, nodejs, prometheus)" >&2; \
 	  exit 1; }; done
 .PHONY: test-tools
-test-tools: ## Install Chromium, Node.js and promtool from Debian's packages when missing
-	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null && command -v promtool >/dev/null || { \
+# fonts-noto-cjk: Japanese, Chinese and Korean pages (screenshots) in glyphs, not boxes.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+test-tools: ## Install Chromium, Node.js, promtool and CJK fonts from Debian's packages when missing
+	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null && command -v promtool >/dev/null \
+	  && test -f $(CJK_FONT) || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends chromium nodejs prometheus >/dev/null; }
+	    --no-install-recommends chromium nodejs prometheus fonts-noto-cjk >/dev/null; }
 
 .PHONY: run
 run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL unless DATABASE_URL is set)

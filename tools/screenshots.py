@@ -226,7 +226,7 @@ async def shoot_brand(context: BrowserContext, site: str, variant: str) -> None:
 
 
 async def serve(env: dict[str, str]) -> tuple[web.AppRunner, str]:
-    settings = dataclasses.replace(load_settings(env), http_port=0)
+    settings = dataclasses.replace(load_settings(env), http_port=0, metrics_port=0)
     runner = web.AppRunner(build_app(settings))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
