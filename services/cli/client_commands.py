@@ -44,7 +44,9 @@ from services.cli.terminal import (
     NoTerminal,
     ProgressLine,
     ask_hidden,
+    columns,
     end_prompt_line,
+    padded,
 )
 from services.client import api_client, contents, requests, sizes
 from services.client.api_client import (
@@ -1005,7 +1007,7 @@ def _word(words: dict[str, str], value: str) -> str:
 
 def _line(label: str, value: str) -> str:
     """``state:     active``: a label and its value, the values one under another."""
-    return f"{label:<10} {value}"
+    return f"{padded(label, 10)} {value}"
 
 
 def _listed(phrases: Sequence[str]) -> str:
@@ -1032,13 +1034,13 @@ def describe_recipients(receipt: dict[str, Any], names: dict[int, str]) -> list[
     and when its link ended."""
     recipients = receipt.get("recipients") or []
     states = [_word(_STATE_WORDS, r["state"]) for r in recipients]
-    name_width = max(len(name) for name in names.values())
-    state_width = max(len(state) for state in states)
+    name_width = max(columns(name) for name in names.values())
+    state_width = max(columns(state) for state in states)
     # Translators: the heading of the recipients' lines in `burnafter status`.
     lines = [_("recipients:")]
     for recipient, state in zip(recipients, states, strict=True):
         name = names[int(recipient["recipient"])]
-        line = f"  {name:<{name_width}}  {state:<{state_width}}  "
+        line = f"  {padded(name, name_width)}  {padded(state, state_width)}  "
         # Translators: a recipient's views of its most: "views 1/2".
         views = [_("views %(views)s/%(most)s") % {
             "views": recipient["views"], "most": recipient["max_views"]}]  # fmt: skip
@@ -1138,15 +1140,15 @@ def describe_receipt(receipt: dict[str, Any]) -> list[str]:
         lines.append(_line(_("passphrase:"), value))
     if names:
         lines += describe_recipients(receipt, names)
-    name_width = max((len(name) for name in names.values()), default=0)
+    name_width = max((columns(name) for name in names.values()), default=0)
     lines.append(_("events:"))
     for event in receipt["events"]:
         who = " ".join(filter(None, [event["client_address"], event["user_agent"]]))
         what = _word(_EVENT_WORDS, event["event"])
         if names:  # which recipient's link it happened to (the share's own events: none)
             whose = names.get(event.get("recipient", -1), "")
-            who = f"{whose:<{name_width}}  {who}"
-        lines.append(f"  {event['at']}  {what:<16} {who}".rstrip())
+            who = f"{padded(whose, name_width)}  {who}"
+        lines.append(f"  {event['at']}  {padded(what, 16)} {who}".rstrip())
     return lines + _notifications(receipt)
 
 

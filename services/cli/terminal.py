@@ -12,9 +12,29 @@ import select
 import sys
 import termios
 import time
+import unicodedata
 from typing import TextIO
 
 from services.client.translated import N_, _, decimal, percent
+
+
+def columns(text: str) -> int:
+    """How many columns ``text`` takes on a terminal: two for a wide character
+    (Chinese, Japanese, Korean), none for a combining mark (Thai, Hindi vowels)."""
+    return sum(
+        0
+        if unicodedata.combining(char) or unicodedata.category(char) == "Mn"
+        else 2
+        if unicodedata.east_asian_width(char) in "WF"
+        else 1
+        for char in text
+    )
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` and spaces to ``width`` columns: what ``f"{text:<{width}}"`` does for
+    text of one column a character."""
+    return text + " " * max(0, width - columns(text))
 
 
 class NoTerminal(Exception):

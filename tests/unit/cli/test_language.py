@@ -16,6 +16,7 @@ from babel.messages.pofile import write_po
 from services import i18n
 from services.cli.client_commands import describe_receipt, moment, views_left
 from services.cli.main import main
+from services.cli.terminal import columns, padded
 from services.client import sizes, translated
 from services.client.translated import ENGLISH, speak, speech_for
 from services.i18n import terminal_language
@@ -144,3 +145,34 @@ def test_with_json_the_command_speaks_english(
         assert exited.value.code == 6
         assert capsys.readouterr().err.startswith(says)
     assert translated.speech() is ENGLISH
+
+
+def test_wide_and_combining_characters_take_their_columns() -> None:
+    assert [columns("views:"), columns("閲覧:"), columns("ดู"), columns("เปิดดู")] == [6, 5, 1, 4]
+    assert padded("閲覧:", 8) == "閲覧:   " and padded("a", 0) == "a"
+
+
+COLON = "\uff1a"  # Japanese ends a label with the full-width colon
+
+
+def test_labels_line_up_in_japanese() -> None:
+    """The values of `burnafter status` begin in one column, whatever the labels'
+    script: two columns for each of their Japanese characters (a label longer than
+    the column pushes its own value on)."""
+    speak(speech_for({"LANG": "ja_JP.UTF-8"}))
+    try:
+        lines = describe_receipt(
+            {"state": "active", "views": 0, "max_views": 2, "passphrase": True,
+             "failed_attempts": 1, "max_attempts": 5,
+             "created_at": "c", "expires_at": "e", "events": []}
+        )  # fmt: skip
+    finally:
+        speak(None)
+    labelled = [line for line in lines if COLON in line[:8] and not line.endswith(COLON)]
+    assert len(labelled) >= 4, lines
+    for line in labelled:
+        label = line[: line.index(COLON) + 1]
+        value_at = len(line) - len(line[len(label) :].lstrip(" "))
+        # 10 columns of label and a space; a longer label, a space, pushes its value on.
+        assert columns(line[:value_at]) == max(11, columns(label) + 1), lines
+    assert {columns(line[: line.index(COLON) + 1]) for line in labelled} & set(range(11)), lines
