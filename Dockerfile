@@ -16,7 +16,7 @@ WORKDIR /src
 COPY requirements-runtime.lock ./
 RUN python3 -m venv /opt/burnafter \
  && /opt/burnafter/bin/pip install --no-cache-dir --require-hashes -r requirements-runtime.lock
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY services ./services
 RUN /opt/burnafter/bin/pip install --no-cache-dir --no-deps . \
  && /opt/burnafter/bin/pip uninstall --yes pip setuptools
@@ -28,10 +28,11 @@ LABEL org.opencontainers.image.title="burnafter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.documentation="README.md"
-# Python only: no compiler, no package manager caches, no pip in the final image.
+# Python and the CA certificates (HTTPS webhooks, verified TLS to PostgreSQL): no
+# compiler, no package manager caches, no pip in the final image.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 \
+ && apt-get install -y --no-install-recommends python3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/burnafter /opt/burnafter
 ENV PATH=/opt/burnafter/bin:$PATH \

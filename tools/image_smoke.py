@@ -5,7 +5,7 @@ here with debootstrap and imported under that name; the Dockerfile is built from
 it by its digest, as the Dockerfile pins its default base. The containers run as
 non-root with a read-only root filesystem on the host network, against a private
 PostgreSQL on loopback, and a secret created through the containerised api opens
-with the CLI.
+with the CLI. The image must trust the CA certificates and carry the licence.
 """
 
 from __future__ import annotations
@@ -77,6 +77,17 @@ def container(name: str, role: str, env: dict[str, str]) -> None:
         stdout=subprocess.DEVNULL)  # fmt: skip
 
 
+# What the image ships besides the code: the CA certificates Python's TLS trusts by
+# default (HTTPS webhooks, sslmode=verify-full), and the licence in the wheel's metadata.
+SHIPPED = """
+import importlib.metadata, ssl
+cas = ssl.create_default_context().cert_store_stats()["x509_ca"]
+files = importlib.metadata.distribution("burnafter").files or []
+licence = next(f for f in files if f.name == "LICENSE").read_text().split()
+print(cas, " ".join(licence[:6]))
+"""
+
+
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="burnafter-image-"))
     workdir.chmod(0o755)
@@ -89,6 +100,11 @@ def main() -> None:
     root_write = run("podman", "run", "--rm", "--read-only", "--entrypoint", "sh", IMAGE,
                      "-c", "id -u; touch /probe", check=False, capture_output=True)  # fmt: skip
     assert root_write.returncode != 0 and root_write.stdout.strip() == "10001", root_write
+    shipped = run("podman", "run", "--rm", "--read-only", "--entrypoint", "python3", IMAGE,
+                  "-c", SHIPPED, capture_output=True)  # fmt: skip
+    cas, licence = shipped.stdout.split(maxsplit=1)
+    assert int(cas) > 50, f"the image trusts {cas} CA certificates"
+    assert licence.strip() == "Apache License Version 2.0, January 2004", licence
 
     server = EmbeddedPostgres(workdir / "postgres", durable=False, tcp_port=free_port())
     server.start()
