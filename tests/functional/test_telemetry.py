@@ -275,6 +275,24 @@ def test_promtool_accepts_the_alert_rules() -> None:
     assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
 
 
+def test_the_alerts_page_for_outages_not_for_a_few_errors() -> None:
+    """deploy/prometheus/alerts_test.yml: two 5xx at low traffic and one failed reaper
+    pass page nobody; an outage is critical, and every alert keeps its namespace."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is required (make test-tools installs Debian's prometheus)"
+    result = subprocess.run(
+        [promtool, "test", "rules", str(ALERTS.with_name("alerts_test.yml"))],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_severities_are_alertmanager_s_usual_two() -> None:
+    for group in yaml.safe_load(ALERTS.read_text())["groups"]:
+        for rule in group["rules"]:
+            assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+
+
 def test_every_alert_has_a_summary_and_a_runbook_section() -> None:
     operations = (ROOT / "docs" / "operations.md").read_text().lower()
     for group in yaml.safe_load(ALERTS.read_text())["groups"]:
