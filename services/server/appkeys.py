@@ -5,6 +5,7 @@ live in ``services/api/appkeys.py``: a shared package must not know a service.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -23,5 +24,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 # that hold every connection of POOL.
 READINESS_POOL = web.AppKey("readiness_pool", asyncpg.Pool)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+# Set at SIGTERM: /readyz answers 503 while the service still serves (SHUTDOWN_DRAIN).
+DRAINING = web.AppKey("draining", asyncio.Event)
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")

@@ -6,6 +6,7 @@ method, status class, outcome): never an id, a client address or a user agent.""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 
@@ -85,6 +86,22 @@ class HttpMetrics:
             "burnafter_database_errors",
             "Requests or passes that failed because the database could not be reached.",
         )
+
+        self._answering = 0
+        # Set while no request is being answered: a shutdown waits for it.
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def started(self) -> None:
+        self._answering += 1
+        self.in_flight.inc()
+        self.idle.clear()
+
+    def finished(self) -> None:
+        self._answering -= 1
+        self.in_flight.dec()
+        if not self._answering:
+            self.idle.set()
 
 
 class SecretMetrics:

@@ -13,7 +13,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from services.server.appkeys import HTTP_METRICS
+from services.server.appkeys import DRAINING, HTTP_METRICS
 from services.server.client_address import peer_is_trusted_proxy
 
 log = structlog.get_logger("burnafter.http")
@@ -45,27 +45,33 @@ def request_id_of(request: web.Request) -> str:
 @web.middleware
 async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id (accepted or made, returned, and on every log line of the request),
-    one log line by route template, and the HTTP metrics."""
+    one log line by route template, and the HTTP metrics. While the service drains
+    (services/server/service.py), every answer closes its connection, so clients and
+    proxies reconnect to another instance."""
     request_id = request_id_of(request)
     metrics = request.config_dict[HTTP_METRICS]
     started = time.perf_counter()
     status = 500
-    metrics.in_flight.inc()
+    metrics.started()
     with structlog.contextvars.bound_contextvars(request_id=request_id):
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             status = exc.status
             exc.headers[REQUEST_ID_HEADER] = request_id
+            if request.config_dict[DRAINING].is_set():
+                exc.force_close()
             raise
         else:
             status = response.status
             response.headers[REQUEST_ID_HEADER] = request_id
+            if request.config_dict[DRAINING].is_set():
+                response.force_close()
             return response
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(request)
-            metrics.in_flight.dec()
+            metrics.finished()
             metrics.requests.labels(route, request.method, f"{status // 100}xx").inc()
             metrics.latency.labels(route, request.method).observe(elapsed)
             if status == 503:

@@ -3,6 +3,9 @@ routes, a metrics registry, and a server with graceful shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
@@ -10,7 +13,14 @@ import uvloop
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from services.server.appkeys import HTTP_METRICS, POOL, READINESS_POOL, REGISTRY, SETTINGS
+from services.server.appkeys import (
+    DRAINING,
+    HTTP_METRICS,
+    POOL,
+    READINESS_POOL,
+    REGISTRY,
+    SETTINGS,
+)
 from services.server.database import open_database
 from services.server.metrics import (
     HttpMetrics,
@@ -56,7 +66,10 @@ async def healthz(_request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """The database answers; a load balancer takes the instance out otherwise. Asked
     on a connection of its own: requests holding every connection of the pool make
-    the instance busy, not unready, and the probe must not time out behind them."""
+    the instance busy, not unready, and the probe must not time out behind them.
+    A service told to stop is not ready, while it drains."""
+    if request.config_dict[DRAINING].is_set():
+        return web.json_response({"status": "draining"}, status=503)
     try:
         ready = await database_ready(request.config_dict[READINESS_POOL])
     except DATABASE_UNAVAILABLE:
@@ -76,6 +89,7 @@ def setup_service(app: web.Application, settings: Settings, service: str) -> Col
     a metrics registry served on the metrics port."""
     registry = new_registry(service)
     app[SETTINGS] = settings
+    app[DRAINING] = asyncio.Event()
     app[REGISTRY] = registry
     app[HTTP_METRICS] = HttpMetrics(registry)
     app.cleanup_ctx.extend([database_context, metrics_context])
@@ -84,16 +98,51 @@ def setup_service(app: web.Application, settings: Settings, service: str) -> Col
 
 
 def serve(app: web.Application) -> None:
-    """Run until SIGTERM/SIGINT, then stop accepting and let in-flight requests finish
-    within ``SHUTDOWN_GRACE`` seconds. Runs on uvloop (libuv), which cuts the event
-    loop's share of each request (docs/performance.md)."""
+    """Run until SIGTERM/SIGINT; then drain and stop (:func:`run_until_stopped`). Runs
+    on uvloop (libuv), which cuts the event loop's share of each request
+    (docs/performance.md)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_until_stopped(app))
+
+
+async def run_until_stopped(app: web.Application) -> None:
+    """Serve until SIGTERM or SIGINT. Then, as a rolling update needs: keep serving
+    for ``SHUTDOWN_DRAIN`` seconds with ``/readyz`` answering 503 and every answer
+    closing its connection, so that load balancers take the instance out before it
+    stops listening (no connection refused meanwhile); then stop accepting, and give
+    the requests in flight, an upload's body included, ``SHUTDOWN_GRACE`` seconds to
+    finish."""
     settings = app[SETTINGS]
-    web.run_app(
-        app,
-        loop=uvloop.new_event_loop(),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        shutdown_timeout=settings.shutdown_grace,
-        print=lambda message: log.info("listening", message=message),
+    runner = web.AppRunner(
+        app, access_log=None, keepalive_timeout=75.0, shutdown_timeout=settings.shutdown_grace
     )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        await site.start()
+        log.info("listening", message=f"Running on {site.name}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        app[DRAINING].set()
+        log.info("draining", seconds=settings.shutdown_drain)
+        await asyncio.sleep(settings.shutdown_drain)
+        await _finish_in_flight(runner, app[HTTP_METRICS], settings.shutdown_grace)
+    finally:
+        await runner.cleanup()
+    log.info("stopped")
+
+
+async def _finish_in_flight(runner: web.AppRunner, metrics: HttpMetrics, grace: float) -> None:
+    """Stop listening, then wait up to ``grace`` seconds for the requests in flight
+    (answers close their connections meanwhile: services/server/middlewares.py).
+    Only then may the runner close the connections: aiohttp drops the bytes that
+    arrive on a connection it closed, so an upload whose body was still arriving
+    would end in 408."""
+    for site in list(runner.sites):
+        await site.stop()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(grace):
+            await metrics.idle.wait()

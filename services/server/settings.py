@@ -352,8 +352,11 @@ SETTINGS: tuple[Setting, ...] = (
     _S("REAPER_INTERVAL", number, 30.0, "seconds between reaper passes (`make run`: `10`)",
        0.1, 86400.0),
     _S("REAPER_BATCH_SIZE", integer, 1000, "rows per reaper statement", 1, 100_000),
+    _S("SHUTDOWN_DRAIN", number, 0.0, "seconds the api and web keep serving after SIGTERM, "
+       "with `/readyz` answering 503, before they stop accepting: time for load balancers "
+       "to take them out (Helm: `5`)", 0.0, 300.0),
     _S("SHUTDOWN_GRACE", number, 10.0, "seconds in-flight requests get to finish "
-       "after SIGTERM", 0.0, 600.0),
+       "after SIGTERM and the drain", 0.0, 600.0),
     _S("METRICS_PORT", integer, 9090, "Prometheus metrics at `/metrics` on this port, apart "
        "from the public one; `0` turns it off", 0, 65535),
     _S("AUDIT_KEY", audit_key, b"", "32+ characters (openssl rand -hex 32); keys the "
@@ -496,6 +499,7 @@ class Settings:
     receipt_retention: int = _default("RECEIPT_RETENTION")
     reaper_interval: float = _default("REAPER_INTERVAL")
     reaper_batch_size: int = _default("REAPER_BATCH_SIZE")
+    shutdown_drain: float = _default("SHUTDOWN_DRAIN")
     shutdown_grace: float = _default("SHUTDOWN_GRACE")
     metrics_port: int = _default("METRICS_PORT")
     audit_key: bytes = _default("AUDIT_KEY")

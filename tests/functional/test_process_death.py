@@ -341,3 +341,59 @@ async def test_a_rolling_restart_under_load_drops_no_request(
         await asyncio.gather(*clients)
     assert failures == []
     assert done["pairs"] > 20
+
+
+async def test_sigterm_drains_then_finishes_a_body_in_flight(
+    database_url: str, start_service: StartService
+) -> None:
+    """A rolling update's SIGTERM: for SHUTDOWN_DRAIN the api keeps accepting new
+    connections and serving them while /readyz says 503 (load balancers take it out
+    meanwhile, and nobody gets a refused connection); then it stops listening, and
+    a request whose body was still arriving completes; the process exits cleanly."""
+    api = start_service("api", database_url, SHUTDOWN_DRAIN="5", SHUTDOWN_GRACE="20")
+    slow = make_secret()
+    body = json.dumps(slow.body).encode()
+    half = len(body) // 2
+    first_half_sent, rest_may_go = asyncio.Event(), asyncio.Event()
+
+    async def slowly() -> Any:
+        yield body[:half]
+        first_half_sent.set()
+        await rest_may_go.wait()
+        yield body[half:]
+
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        in_flight = asyncio.create_task(
+            http.post(f"{api.url}/api/v1/secrets", data=slowly(), headers=headers)
+        )
+        await first_half_sent.wait()
+        api.process.send_signal(signal.SIGTERM)
+
+        async def draining() -> bool:
+            async with http.get(f"{api.url}/readyz") as response:
+                return response.status == 503 and (await response.json())["status"] == "draining"
+
+        await eventually(draining, what="/readyz says draining")
+        # Still serving new connections while it drains, each answer closing its
+        # connection so that a proxy's next request opens one elsewhere.
+        async with http.post(f"{api.url}/api/v1/secrets", json=make_secret().body) as created:
+            assert created.status == 201
+            assert created.headers["Connection"] == "close"
+        # After the drain it stops listening...
+
+        async def refused() -> bool:
+            try:
+                async with http.get(f"{api.url}/healthz"):
+                    return False
+            except aiohttp.ClientConnectorError:
+                return True
+
+        await eventually(refused, what="the api stopped listening")
+        # ...and the body still arriving on the connection it accepted is answered.
+        rest_may_go.set()
+        async with await in_flight as answered:
+            assert answered.status == 201, await answered.text()
+    assert await asyncio.to_thread(api.process.wait, 60) == 0
+    assert "draining" in api.log.read_text()

@@ -119,7 +119,7 @@ spec:
   {{- end }}
   securityContext:
     {{- toYaml $root.Values.podSecurityContext | nindent 4 }}
-  terminationGracePeriodSeconds: {{ add $root.Values.config.shutdownGrace 5 }}
+  terminationGracePeriodSeconds: {{ add $root.Values.config.shutdownDrain $root.Values.config.shutdownGrace 5 }}
   containers:
     - name: {{ .component }}
       image: {{ include "burnafter.image" $root }}
