@@ -318,6 +318,43 @@ def test_with_identity_trust_only_the_ingress_controller_pods_reach_api_and_web(
         assert admitted == expected, component
 
 
+def install_notes(values: dict[str, Any]) -> str:
+    """What ``helm install`` prints after installing (NOTES.txt), without a cluster."""
+    helm = os.environ.get("HELM", "helm")
+    args = [helm, "install", "burnafter", str(CHART), "--dry-run=client"]
+    for key, value in values.items():
+        args += ["--set-json", f"{key}={json.dumps(value)}"]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return " ".join(done.stdout.partition("NOTES:")[2].split())
+
+
+def test_only_the_reaper_reaches_the_webhooks_and_only_where_told() -> None:
+    """The reaper delivers webhooks: with the policy on, its egress reaches the
+    endpoints' CIDR on their ports when given; api and web never get it. Without
+    one, the install notes say that deliveries cannot leave."""
+    base: dict[str, Any] = {"networkPolicy.enabled": True}
+    told = {**base, "networkPolicy.webhooks": {"cidr": "203.0.113.0/24", "ports": [443, 8443]}}
+
+    def egress(values: dict[str, Any]) -> dict[str, list[Any]]:
+        return {
+            o["metadata"]["labels"]["app.kubernetes.io/component"]: o["spec"]["egress"]
+            for o in render(values)
+            if o["kind"] == "NetworkPolicy"
+        }
+
+    webhook_rule = {
+        "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}],
+    }
+    policies = egress(told)
+    assert webhook_rule in policies["reaper"]
+    assert webhook_rule not in policies["api"] and webhook_rule not in policies["web"]
+    assert "203.0.113.0/24" not in json.dumps(egress(base))
+    assert "the reaper cannot reach webhook endpoints" in install_notes(base)
+    assert "the reaper cannot reach webhook endpoints" not in install_notes(told)
+
+
 # Branding: the name, accent, help link and footer reach every pod through the
 # ConfigMap, each only when set; the logo is a ConfigMap of the operator's, mounted
 # into the pods that serve the pages and nowhere else.
