@@ -1,4 +1,5 @@
-"""The user's terminal: questions asked without echo, and a progress line.
+"""The user's terminal: questions asked without echo, a progress line, and how many
+columns text takes on it.
 
 Both talk to the terminal only. A prompt reads and writes ``/dev/tty`` (as ``getpass``
 and ``ssh`` do), so standard input can carry the secret while the terminal carries
@@ -17,13 +18,16 @@ from typing import TextIO
 
 from services.client.translated import N_, _, decimal, percent
 
+_ZERO_WIDTH = ("Mn", "Me", "Cf")  # Unicode categories: combining and format characters
+
 
 def columns(text: str) -> int:
     """How many columns ``text`` takes on a terminal: two for a wide character
-    (Chinese, Japanese, Korean), none for a combining mark (Thai, Hindi vowels)."""
+    (Chinese, Japanese, Korean), none for a mark written over or under the one
+    before (Thai, Hindi vowels) or an invisible one (Persian's zero-width non-joiner)."""
     return sum(
         0
-        if unicodedata.combining(char) or unicodedata.category(char) == "Mn"
+        if unicodedata.category(char) in _ZERO_WIDTH
         else 2
         if unicodedata.east_asian_width(char) in "WF"
         else 1

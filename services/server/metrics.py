@@ -88,18 +88,17 @@ class HttpMetrics:
         )
 
         self._answering = 0
+        self.in_flight.set_function(lambda: self._answering)
         # Set while no request is being answered: a shutdown waits for it.
         self.idle = asyncio.Event()
         self.idle.set()
 
     def started(self) -> None:
         self._answering += 1
-        self.in_flight.inc()
         self.idle.clear()
 
     def finished(self) -> None:
         self._answering -= 1
-        self.in_flight.dec()
         if not self._answering:
             self.idle.set()
 

@@ -42,6 +42,14 @@ def request_id_of(request: web.Request) -> str:
     return os.urandom(16).hex()
 
 
+def _answered(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+    """What every answer gets: the request id, and while draining, the end of its
+    connection."""
+    response.headers[REQUEST_ID_HEADER] = request_id
+    if request.config_dict[DRAINING].is_set():
+        response.force_close()
+
+
 @web.middleware
 async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id (accepted or made, returned, and on every log line of the request),
@@ -58,15 +66,11 @@ async def request_telemetry(request: web.Request, handler: Handler) -> web.Strea
             response = await handler(request)
         except web.HTTPException as exc:
             status = exc.status
-            exc.headers[REQUEST_ID_HEADER] = request_id
-            if request.config_dict[DRAINING].is_set():
-                exc.force_close()
+            _answered(request, exc, request_id)
             raise
         else:
             status = response.status
-            response.headers[REQUEST_ID_HEADER] = request_id
-            if request.config_dict[DRAINING].is_set():
-                response.force_close()
+            _answered(request, response, request_id)
             return response
         finally:
             elapsed = time.perf_counter() - started

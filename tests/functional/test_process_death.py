@@ -168,6 +168,16 @@ def count_reaches(counter: Counter[str], key: str, at_least: int) -> Callable[[]
     return lambda: counter[key] >= at_least
 
 
+async def refuses(http: aiohttp.ClientSession, url: str) -> bool:
+    """The service at ``url`` no longer answers: it refuses the connection, or closes
+    it before any answer."""
+    try:
+        async with http.get(f"{url}/healthz"):
+            return False
+    except aiohttp.ClientConnectionError:
+        return True
+
+
 async def lock_waiters(db: asyncpg.Connection) -> int:
     """Backends of this database waiting for a lock (other than this connection)."""
     count: int = await db.fetchval(
@@ -266,15 +276,9 @@ async def test_sigterm_finishes_the_request_in_flight_then_exits(
         # The reveal now waits on the row lock inside the api.
         await eventually(lambda: lock_waiters(db), what="the reveal waiting on the row lock")
         api.process.send_signal(signal.SIGTERM)
-
-        async def refused() -> bool:
-            try:
-                async with http.get(f"{api.url}/healthz"):
-                    return False
-            except aiohttp.ClientConnectionError:
-                return True
-
-        await eventually(refused, what="the api no longer accepting")  # no longer accepting
+        await eventually(
+            lambda: refuses(http, api.url), what="the api no longer accepting"
+        )  # no longer accepting
         assert api.process.poll() is None  # still finishing its request
         assert await lock_waiters(db) == 1  # the reveal still waits
         await lock.commit()
@@ -382,15 +386,7 @@ async def test_sigterm_drains_then_finishes_a_body_in_flight(
             assert created.status == 201
             assert created.headers["Connection"] == "close"
         # After the drain it stops listening...
-
-        async def refused() -> bool:
-            try:
-                async with http.get(f"{api.url}/healthz"):
-                    return False
-            except aiohttp.ClientConnectorError:
-                return True
-
-        await eventually(refused, what="the api stopped listening")
+        await eventually(lambda: refuses(http, api.url), what="the api stopped listening")
         # ...and the body still arriving on the connection it accepted is answered.
         rest_may_go.set()
         async with await in_flight as answered:

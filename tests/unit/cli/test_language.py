@@ -150,6 +150,7 @@ def test_with_json_the_command_speaks_english(
 def test_wide_and_combining_characters_take_their_columns() -> None:
     assert [columns("views:"), columns("閲覧:"), columns("ดู"), columns("เปิดดู")] == [6, 5, 1, 4]
     assert padded("閲覧:", 8) == "閲覧:   " and padded("a", 0) == "a"
+    assert columns("می\u200cشود") == 5  # the zero-width non-joiner takes no column
 
 
 COLON = "\uff1a"  # Japanese ends a label with the full-width colon
