@@ -281,7 +281,7 @@ class RevealedContent:
 
 # The grant names the link it was made for: the client fetches the segments by the
 # link's own id, never learning the content's (a share's first link's).
-_REVEAL = "SELECT * FROM burnafter_reveal_v5($1, $2, $3, $4, $5, 'reveal', $6, $7)"
+_REVEAL = "SELECT * FROM burnafter_reveal_v6($1, $2, $3, $4, $5, 'reveal', $6, $7)"
 
 
 async def reveal(
@@ -295,7 +295,7 @@ async def reveal(
 ) -> Revealed | RevealedContent | Refused:
     """Spend one view of a link of either protocol, in one statement; or say why not.
 
-    ``burnafter_reveal_v5`` makes the checks of ``secrets.reveal`` in its order (the
+    ``burnafter_reveal_v6`` makes the checks of ``secrets.reveal`` in its order (the
     claim before the lock, the passphrase's attempts); a v2 link whose content is not
     live yet is not_found. A v1 link answers ``Revealed``. A v2 link answers
     ``RevealedContent``; with more than one segment the grant (SHA-256 of a token the

@@ -179,18 +179,18 @@ async def peek(pool: asyncpg.Pool, secret_id: str, claim: bytes) -> Peek:
     )
 
 
-# Without a grant lifetime, burnafter_reveal_v4 finds v1 links only (a v2 link's
+# Without a grant lifetime, burnafter_reveal_v6 finds v1 links only (a v2 link's
 # reveal is services/store/contents.py's); a delete ends a link of either kind.
 REVEAL = """
 SELECT outcome, ciphertext, views_left, attempts_left, recipient_may_delete
-FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'reveal', NULL, NULL)
+FROM burnafter_reveal_v6($1, $2, $3, $4, $5, 'reveal', NULL, NULL)
 """
 _DELETE_BY_RECIPIENT = """
-SELECT outcome, attempts_left FROM burnafter_reveal_v4($1, $2, $3, $4, $5, 'delete', NULL, NULL)
+SELECT outcome, attempts_left FROM burnafter_reveal_v6($1, $2, $3, $4, $5, 'delete', NULL, NULL)
 """
 
 
-async def _reveal_v4(
+async def _reveal_v6(
     pool: asyncpg.Pool,
     query: str,
     secret_id: str,
@@ -213,13 +213,13 @@ async def reveal(
 ) -> Revealed | Refused:
     """Spend one view and return the ciphertext, in one round trip; or say why not.
 
-    The decision runs in ``burnafter_reveal_v4`` (migrations 0006, 0007, 0008), one
-    statement. It checks the claim without a lock (a wrong claim costs what an unknown
-    id costs), then holds the secret's row lock from a second check to its commit. A
+    The decision runs in ``burnafter_reveal_v6`` (migration 0015), one statement. It
+    locks the secret's row only if the claim verifier is right (a wrong claim neither
+    takes nor waits for the lock) and holds it to its commit. A
     wrong unlock proof spends one attempt instead, and the last attempt burns the
     secret; the attempt is committed before the refusal comes back.
     """
-    row = await _reveal_v4(pool, REVEAL, secret_id, claim, unlock, access)
+    row = await _reveal_v6(pool, REVEAL, secret_id, claim, unlock, access)
     outcome = RevealOutcome(row["outcome"])
     if outcome is RevealOutcome.REVEALED:
         return Revealed(row["ciphertext"], row["views_left"], row["recipient_may_delete"])
@@ -233,7 +233,7 @@ async def delete_by_recipient(
     its sender allowed it; None when deleted. The checks are the reveal's, a wrong
     passphrase spends an attempt as it does there. Raises DeleteNotAllowed when the
     sender did not allow it."""
-    row = await _reveal_v4(pool, _DELETE_BY_RECIPIENT, secret_id, claim, unlock, access)
+    row = await _reveal_v6(pool, _DELETE_BY_RECIPIENT, secret_id, claim, unlock, access)
     if row["outcome"] == DeleteOutcome.DELETED:
         return None
     if row["outcome"] == DeleteOutcome.NOT_ALLOWED:

@@ -57,7 +57,7 @@ class RevealOutcome(StrEnum):
 
 class DeleteOutcome(StrEnum):
     """What a recipient's delete comes to, beside the refusals it shares with a
-    reveal (``burnafter_reveal_v4``)."""
+    reveal (``burnafter_reveal_v6``)."""
 
     DELETED = "deleted"
     NOT_ALLOWED = "not_allowed"  # its sender did not allow it

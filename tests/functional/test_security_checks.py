@@ -51,12 +51,13 @@ async def test_every_proof_is_compared_in_constant_time(
     assert set(compare_digest_calls) == {32}  # SHA-256 verifiers, never raw proofs
 
 
-async def test_the_reveal_compares_verifiers_byte_by_byte_in_sql(
+async def test_the_reveal_takes_only_whole_verifiers(
     db: asyncpg.Connection, database_url: str
 ) -> None:
-    """burnafter_same_bytes_v2 reads every byte (a difference in the last one counts),
-    calls NULL or empty input unequal, and is what the reveal decides by: a stored
-    claim or unlock verifier off in its last byte only refuses the right proof."""
+    """burnafter_same_bytes_v2 (uploads, requests) reads every byte (a difference in
+    the last one counts) and calls NULL or empty input unequal; the reveal compares by
+    equality (docs/security.md): a stored claim or unlock verifier off in its last
+    byte only refuses the right proof."""
     a = bytes(range(32))
     cases = [
         (a, a, True),

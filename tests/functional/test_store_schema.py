@@ -85,6 +85,7 @@ async def test_schema_sql_is_what_the_migrations_build(postgres: PostgresServer)
     assert {name for name, _, _ in replayed["functions"]} >= {
         "burnafter_reveal_v3",
         "burnafter_reveal_v4",
+        "burnafter_reveal_v6",
         "burnafter_create_content_v1",
         "burnafter_put_segment_v1",
         "burnafter_finalize_content_v1",
