@@ -16,7 +16,7 @@ from services.api.problems import problem_middleware
 from services.api.requests import create_body_limit, max_sealed_bytes
 from services.server.audit import Auditor
 from services.server.metrics import SecretMetrics
-from services.server.middlewares import request_telemetry, security_headers
+from services.server.middlewares import request_telemetry
 from services.server.rate_limits import RateLimiter
 from services.server.service import setup_service
 from services.server.settings import Settings
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     """The standalone api process: health routes, and the v1 API under ``/api``."""
     app = web.Application(
         client_max_size=create_body_limit(settings.limits),
-        middlewares=[request_telemetry, security_headers],
+        middlewares=[request_telemetry],
     )
     registry = setup_service(app, settings, "api")
     app.add_subapp("/api", create_v1(settings, registry))

@@ -28,7 +28,7 @@ from services.api.requests import (
     well_formed_id,
 )
 from services.api.senders import permitted_sender
-from services.api.wire import timestamp
+from services.api.wire import json_answer, timestamp
 from services.protocol.envelope import ID_BYTES, b64u_encode
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
@@ -69,7 +69,7 @@ async def create_content(request: web.Request) -> web.Response:
     for number, link_id, max_views in links:
         events.created(link_id, content.sealed_bytes, max_views, access, sender.actor, number)
     events.segments_up(1, len(content.first_segment))
-    return web.json_response(
+    return json_answer(
         {
             "id": link.id,
             "expires_at": timestamp(created.expires_at),
@@ -130,7 +130,7 @@ async def put_segment(request: web.Request) -> web.Response:
     progress = await contents.put_segment(request.config_dict[POOL], content_id, token, index, data)
     received = _uploaded(progress, UploadOutcome.STORED)
     request.app[SECRET_EVENTS].segments_up(1, len(data))
-    return web.json_response({"received": received})
+    return json_answer({"received": received})
 
 
 async def upload_state(request: web.Request) -> web.Response:
@@ -138,7 +138,7 @@ async def upload_state(request: web.Request) -> web.Response:
     state = await contents.upload_state(request.config_dict[POOL], content_id, token)
     if state is None:
         raise UploadRefused(UploadOutcome.NOT_FOUND, None)
-    return web.json_response(
+    return json_answer(
         {
             "received": state.received,
             "segment_count": state.segment_count,
@@ -151,7 +151,7 @@ async def finalize(request: web.Request) -> web.Response:
     content_id, token = _upload(request)
     progress = await contents.finalize(request.config_dict[POOL], content_id, token)
     _uploaded(progress, UploadOutcome.LIVE)
-    return web.json_response({"state": "live"})
+    return json_answer({"state": "live"})
 
 
 async def read_segment(request: web.Request) -> web.Response:

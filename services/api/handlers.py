@@ -26,7 +26,7 @@ from services.api.requests import (
     secret_id,
 )
 from services.api.senders import ALLOWED_SENDERS, Sender, identify, own_address, permitted_sender
-from services.api.wire import timestamp, to_json
+from services.api.wire import json_answer, timestamp, to_json
 from services.protocol.envelope import ID_BYTES, KEY_BYTES, b64u_encode, verifier
 from services.server.appkeys import POOL, SETTINGS
 from services.server.client_address import access_of
@@ -41,7 +41,7 @@ async def limits(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
     current, sender = settings.limits, await identify(request)
     allowed = settings.limits_for(sender.kind)
-    return web.json_response(
+    return json_answer(
         {
             "max_ciphertext_bytes": current.max_ciphertext_bytes,
             "max_content_bytes": current.max_content_bytes,
@@ -125,7 +125,7 @@ async def create_secret(request: web.Request) -> web.Response:
     request.app[SECRET_EVENTS].created(
         new.id, len(new.ciphertext), new.max_views, access, sender.actor
     )
-    return web.json_response(
+    return json_answer(
         {"id": new.id, "expires_at": timestamp(created.expires_at), "max_views": new.max_views},
         status=201,
     )
@@ -137,7 +137,7 @@ async def peek_secret(request: web.Request) -> web.Response:
     body = await json_object(request, {"claim"}, PROOF_BODY_BYTES)
     claim = binary(body, "claim", size=PROOF_BYTES)
     found = await secrets.peek(request.config_dict[POOL], the_id, claim)
-    return web.json_response(
+    return json_answer(
         {
             "passphrase_required": found.passphrase_required,
             "views_left": found.views_left,
@@ -167,7 +167,7 @@ async def reveal_secret(request: web.Request) -> web.Response:
     if isinstance(result, secrets.Refused):
         return refusal(result)
     if isinstance(result, secrets.Revealed):
-        return web.json_response(
+        return json_answer(
             {
                 "version": 1,
                 "ciphertext": b64u_encode(result.ciphertext),
@@ -182,7 +182,7 @@ async def reveal_secret(request: web.Request) -> web.Response:
             "expires_at": timestamp(result.grant_expires_at),
         }
     request.app[SECRET_EVENTS].segments_down(1, len(result.first_segment))
-    return web.json_response(
+    return json_answer(
         {
             "version": 2,
             "content_id": result.content_id,
@@ -224,7 +224,7 @@ async def read_receipt(request: web.Request) -> web.Response:
     rate_limit(request, "receipt")
     the_id = secret_id(request)
     receipt = await receipts.read_receipt(request.config_dict[POOL], the_id, manage_token(request))
-    return web.json_response(to_json(receipt))
+    return json_answer(to_json(receipt))
 
 
 async def revoke_secret(request: web.Request) -> web.Response:

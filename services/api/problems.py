@@ -19,6 +19,7 @@ from services.api.errors import (
     InvalidRequest,
     UploadRefused,
 )
+from services.api.wire import json_answer
 from services.protocol.content import UPLOAD_WINDOW
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
 from services.server.rate_limits import RateLimited
@@ -52,7 +53,7 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> we
     body = {"type": f"urn:burnafter:problem:{kind}", "title": title, "status": status}
     body["detail"] = detail
     body.update(extra)
-    return web.json_response(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    return json_answer(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 @dataclass(frozen=True)

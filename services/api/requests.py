@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from services.api.errors import ContentTooLarge, InvalidRequest
@@ -74,6 +74,11 @@ async def _read_body(request: web.Request, content_type: str, limit: int) -> byt
         raise InvalidRequest(f"The body must be {content_type}.", status=415)
     if (request.content_length or 0) > limit:
         raise web.HTTPRequestEntityTooLarge(limit, request.content_length or 0)
+    if request.content.is_eof():  # it came with the headers: nothing to wait for
+        whole = request.content.read_nowait()
+        if len(whole) > limit:
+            raise web.HTTPRequestEntityTooLarge(limit, len(whole))
+        return whole
     body = bytearray()
     try:
         async with asyncio.timeout(request.config_dict[SETTINGS].body_timeout):
@@ -95,11 +100,9 @@ async def json_object(request: web.Request, allowed: set[str], limit: int) -> di
     """The body as a JSON object of ``allowed`` fields, at most ``limit`` bytes."""
     raw = await _read_body(request, "application/json", limit)
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = orjson.loads(raw)  # nesting deeper than 1,024 levels is invalid too
+    except ValueError:
         raise InvalidRequest("The body is not valid JSON.") from None
-    except RecursionError:  # nesting deeper than the parser goes: no body of ours nests
-        raise InvalidRequest("The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.")
     unknown = sorted(set(body) - allowed)

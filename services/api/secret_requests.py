@@ -32,7 +32,7 @@ from services.api.requests import (
     secret_id,
 )
 from services.api.senders import Sender, own_address, permitted_sender
-from services.api.wire import timestamp, to_json
+from services.api.wire import json_answer, timestamp, to_json
 from services.i18n import LANGUAGES, SOURCE
 from services.i18n.choice import chosen_language
 from services.protocol.content import sealed_length
@@ -110,7 +110,7 @@ async def ask(request: web.Request) -> web.Response:
         request.config_dict[POOL], new, cap.quota_key(quota_owner)
     )
     request.app[SECRET_EVENTS].asked(new.id, access_of(request), sender.actor)
-    return web.json_response({"id": new.id, "expires_at": timestamp(expires_at)}, status=201)
+    return json_answer({"id": new.id, "expires_at": timestamp(expires_at)}, status=201)
 
 
 def _email_to(body: dict[str, Any], settings: Settings, sender: Sender) -> str | None:
@@ -144,7 +144,7 @@ async def open_request(request: web.Request) -> web.Response:
     claim = binary(body, "claim", size=PROOF_BYTES)
     found = await secret_requests.open_request(request.config_dict[POOL], the_id, claim)
     request.app[SECRET_EVENTS].request_opened(the_id, access_of(request))
-    return web.json_response(
+    return json_answer(
         {
             "note": None if found.note is None else b64u_encode(found.note),
             "files_allowed": found.files_allowed,
@@ -185,7 +185,7 @@ async def answer_request(request: web.Request) -> web.Response:
     events = request.app[SECRET_EVENTS]
     events.answered(the_id, content.sealed_bytes, access)
     events.segments_up(1, len(content.first_segment))
-    return web.json_response(
+    return json_answer(
         {
             "id": the_id,
             "expires_at": timestamp(created.expires_at),
@@ -225,4 +225,4 @@ async def read_request(request: web.Request) -> web.Response:
     state = await secret_requests.read_request(
         request.config_dict[POOL], the_id, manage_token(request)
     )
-    return web.json_response(to_json(state))
+    return json_answer(to_json(state))

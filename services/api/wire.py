@@ -9,8 +9,21 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+import orjson
+from aiohttp import web
+
 from services.protocol.envelope import b64u_encode
 from services.store.vocabulary import EventKind, ReceiptState
+
+
+def json_answer(
+    data: Any, status: int = 200, content_type: str = "application/json"
+) -> web.Response:
+    """``data`` as a JSON answer, encoded by orjson (a quarter of the time of the
+    standard library's encoder; docs/performance.md)."""
+    return web.Response(
+        body=orjson.dumps(data), status=status, content_type=content_type, charset="utf-8"
+    )
 
 
 def timestamp(moment: datetime | None) -> str | None:

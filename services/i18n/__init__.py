@@ -27,11 +27,27 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "burnafter"
 
 
+_NAMES = {"id": "Bahasa Indonesia"}  # CLDR's "Indonesia" is the country's name too
+
+
+@cache
+def _own_name(tag: str) -> str:
+    """The language's name in itself, from CLDR: read on first use, since reading a
+    locale's data costs about a megabyte of memory each (the api needs none)."""
+    name = _NAMES.get(tag) or Locale.parse(tag, sep="-").get_display_name() or tag
+    return name[:1].upper() + name[1:]
+
+
 @dataclass(frozen=True)
 class Language:
     tag: str  # BCP 47, as in <html lang>, Accept-Language and the switcher
-    name: str  # in the language itself, as the switcher shows it
+    given_name: str = ""  # its name where CLDR has none to give
     formats: str = ""  # the tag whose dates and numbers it uses, if not its own
+
+    @property
+    def name(self) -> str:
+        """In the language itself, as the switcher shows it."""
+        return self.given_name or _own_name(self.tag)
 
     @property
     def locale(self) -> Locale:
@@ -47,17 +63,9 @@ class Language:
         return self.locale.text_direction
 
 
-_NAMES = {"id": "Bahasa Indonesia"}  # CLDR's "Indonesia" is the country's name too
-
-
-def _language(tag: str) -> Language:
-    name = _NAMES.get(tag) or Locale.parse(tag, sep="-").get_display_name() or tag
-    return Language(tag, name[:1].upper() + name[1:])
-
-
 # English first (the source), then by tag. Each is complete: tests/unit/i18n checks it.
 LANGUAGES: dict[str, Language] = {
-    tag: _language(tag)
+    tag: Language(tag)
     for tag in (
         "en", "ar", "cs", "da", "de", "el", "es", "fa", "fi", "fr", "he", "hi", "hu",
         "id", "it", "ja", "ko", "nb", "nl", "pl", "pt-BR", "ro", "ru", "sv", "th",

@@ -64,6 +64,11 @@ class _Declare:
         return Histogram(name, doc, list(labels), buckets=buckets, registry=self.registry)
 
 
+HTTP_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"}
+)
+
+
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         declare = _Declare(registry)
@@ -93,11 +98,31 @@ class HttpMetrics:
         self.idle = asyncio.Event()
         self.idle.set()
 
+        # The series of each (route, method, status class), made once: labels() takes
+        # a lock and builds its key on every call.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
     def started(self) -> None:
         self._answering += 1
         self.idle.clear()
 
-    def finished(self) -> None:
+    def finished(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request answered: counted by route template, method and status class,
+        timed, and no longer in flight. A method outside HTTP's own is "other", so
+        no client can make series."""
+        if method not in HTTP_METHODS:
+            method = "other"
+        key = (route, method, status // 100)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(route, method, f"{status // 100}xx"),
+                self.latency.labels(route, method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+        if status == 503:
+            self.database_errors.inc()
         self._answering -= 1
         if not self._answering:
             self.idle.set()

@@ -1,5 +1,6 @@
-"""The middlewares every HTTP service runs: request telemetry (request id, one log
-line by route template, HTTP metrics) and strict security headers."""
+"""The middleware every HTTP service runs first: request telemetry (request id, one
+log line by route template, HTTP metrics) and strict security headers, in one layer
+(each layer is one more coroutine per request; docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -40,53 +41,6 @@ def request_id_of(request: web.Request) -> str:
     if _REQUEST_ID.match(given) and peer_is_trusted_proxy(request):
         return given
     return os.urandom(16).hex()
-
-
-def _answered(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
-    """What every answer gets: the request id, and while draining, the end of its
-    connection."""
-    response.headers[REQUEST_ID_HEADER] = request_id
-    if request.config_dict[DRAINING].is_set():
-        response.force_close()
-
-
-@web.middleware
-async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id (accepted or made, returned, and on every log line of the request),
-    one log line by route template, and the HTTP metrics. While the service drains
-    (services/server/service.py), every answer closes its connection, so clients and
-    proxies reconnect to another instance."""
-    request_id = request_id_of(request)
-    metrics = request.config_dict[HTTP_METRICS]
-    started = time.perf_counter()
-    status = 500
-    metrics.started()
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            status = exc.status
-            _answered(request, exc, request_id)
-            raise
-        else:
-            status = response.status
-            _answered(request, response, request_id)
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(request)
-            metrics.finished()
-            metrics.requests.labels(route, request.method, f"{status // 100}xx").inc()
-            metrics.latency.labels(route, request.method).observe(elapsed)
-            if status == 503:
-                metrics.database_errors.inc()
-            log.info(
-                "request",
-                method=request.method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
 
 
 UNEXPECTED_ERROR = "Something went wrong on our side. Please try again later."
@@ -136,24 +90,57 @@ def served_over_tls(request: web.Request) -> bool:
     return proto == "https" and peer_is_trusted_proxy(request)
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Strict headers on every response. Nothing but static files may be cached:
-    the pages and the API deal in secrets."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
-    except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
-        report_unexpected(exc)
-        response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
-    response.headers.update(_SECURITY_HEADERS)
+def _answered(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+    """What every answer gets: strict headers (nothing but static files may be cached:
+    the pages and the API deal in secrets), the request id, and while draining, the
+    end of its connection."""
+    headers = response.headers
+    headers.update(_SECURITY_HEADERS)
     if served_over_tls(request):
-        response.headers["Strict-Transport-Security"] = _HSTS
+        headers["Strict-Transport-Security"] = _HSTS
     if request.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-cache")
+        headers.setdefault("Cache-Control", "no-cache")
     else:
-        response.headers["Cache-Control"] = "no-store"
+        headers["Cache-Control"] = "no-store"
+    headers[REQUEST_ID_HEADER] = request_id
+    if request.config_dict[DRAINING].is_set():
+        response.force_close()
+
+
+@web.middleware
+async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request id (accepted or made, returned, and on every log line of the request),
+    one log line by route template, the HTTP metrics, and the strict headers on every
+    answer, a bug's 500 included (logged without its message). While the service
+    drains (services/server/service.py), every answer closes its connection, so
+    clients and proxies reconnect to another instance."""
+    request_id = request_id_of(request)
+    metrics = request.config_dict[HTTP_METRICS]
+    started = time.perf_counter()
+    status = 500
+    metrics.started()
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        try:
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                response = exc
+            except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
+                report_unexpected(exc)
+                response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
+            status = response.status
+            _answered(request, response, request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(request)
+            metrics.finished(route, request.method, status, elapsed)
+            log.info(
+                "request",
+                method=request.method,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
     if isinstance(response, web.HTTPException):
         raise response
     return response

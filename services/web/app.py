@@ -15,7 +15,7 @@ from aiohttp import web
 from services.server.appkeys import AUDITOR
 from services.server.audit import Auditor
 from services.server.identity import signed_in_name
-from services.server.middlewares import Handler, request_telemetry, security_headers
+from services.server.middlewares import Handler, request_telemetry
 from services.server.service import setup_service
 from services.server.settings import Settings
 from services.web.admin.app import create_admin_app
@@ -75,9 +75,7 @@ async def not_found_page(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def create_app(settings: Settings, service: str = "web") -> web.Application:
-    app = web.Application(
-        middlewares=[request_telemetry, security_headers, choose_language, not_found_page]
-    )
+    app = web.Application(middlewares=[request_telemetry, choose_language, not_found_page])
     setup_service(app, settings, service)
     app[AUDITOR] = Auditor(settings.audit_key, "web")
     environment = aiohttp_jinja2.setup(
