@@ -89,7 +89,7 @@ _V1_STATES = {ReceiptState.SPENT: "viewed", ReceiptState.BURNED: "locked"}
 _V1_EVENTS = {EventKind.WRONG_PASSPHRASE: "unlock_failed", EventKind.BURNED: "locked"}
 
 # The events a sender can be notified of, with their v1 webhook names. The outbox
-# trigger (burnafter_enqueue_webhooks_v1) writes these names; a test checks it.
+# trigger (burnafter_enqueue_webhook_v2) writes these names; a test checks it.
 WEBHOOK_EVENTS = {
     kind: f"secret.{kind.v1()}"
     for kind in (

@@ -1,6 +1,6 @@
 """The webhook outbox (``webhook_deliveries``): what the dispatcher takes, and how it
 records each answer. The rows are written by a trigger (migration 0005,
-``burnafter_enqueue_webhooks_v1``) in the transaction of the event they tell of."""
+``burnafter_enqueue_webhook_v2``) in the transaction of the event they tell of."""
 
 from __future__ import annotations
 

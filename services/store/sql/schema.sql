@@ -1073,35 +1073,29 @@ LANGUAGE sql AS $$
 $$;
 
 -- Every path that records a viewed, burned, revoked, expired or deleted event
--- (reveal, revoke, the reaper) fills the webhook outbox in the same transaction: one
--- statement per statement, not per row, so the reaper's batches stay batches. The
--- outbox holds the event as it is sent: its v1 webhook name (secret.locked for a
--- burned secret; services/store/vocabulary.py WEBHOOK_EVENTS).
-CREATE FUNCTION burnafter_enqueue_webhooks_v1() RETURNS trigger
+-- (reveal, revoke, the reaper) fills the webhook outbox in the same transaction, by
+-- this trigger per event row (migration 0016): its WHEN clause keeps every other
+-- event, a create's among them, from calling the function at all. The outbox holds
+-- the event as it is sent: its v1 webhook name (secret.locked for a burned secret;
+-- services/store/vocabulary.py WEBHOOK_EVENTS).
+CREATE FUNCTION burnafter_enqueue_webhook_v2() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO webhook_deliveries (secret_id, endpoint, event, sender, occurred_at)
-    SELECT e.secret_id, endpoint,
-           'secret.' || CASE e.event WHEN 'burned' THEN 'locked' ELSE e.event END,
-           r.creator, e.at
-    FROM inserted AS e
-    -- OFFSET 0 keeps this a lookup by primary key per event: flattened into a
-    -- join, the planner may hash all of receipts for a reaper's batch.
-    CROSS JOIN LATERAL (
-        SELECT creator, notify FROM receipts
-        WHERE id = e.secret_id AND notify <> '{}'
-        OFFSET 0
-    ) AS r
-    CROSS JOIN LATERAL unnest(r.notify) AS endpoint
-    WHERE e.event IN ('viewed', 'burned', 'revoked', 'expired', 'deleted');
+    SELECT NEW.secret_id, endpoint,
+           'secret.' || CASE NEW.event WHEN 'burned' THEN 'locked' ELSE NEW.event END,
+           r.creator, NEW.at
+    FROM receipts AS r CROSS JOIN LATERAL unnest(r.notify) AS endpoint
+    WHERE r.id = NEW.secret_id AND r.notify <> '{}';
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER access_events_enqueue_webhooks
 AFTER INSERT ON access_events
-REFERENCING NEW TABLE AS inserted
-FOR EACH STATEMENT EXECUTE FUNCTION burnafter_enqueue_webhooks_v1();
+FOR EACH ROW
+WHEN (NEW.event IN ('viewed', 'burned', 'revoked', 'expired', 'deleted'))
+EXECUTE FUNCTION burnafter_enqueue_webhook_v2();
 
 -- Make a content's first link (created by burnafter_create_content_v1 in the same
 -- transaction) recipient 0 of a share.
