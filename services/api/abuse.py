@@ -6,7 +6,6 @@ replica (migration 0006)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import time
@@ -47,7 +46,7 @@ class StorageCap:
     def quota_key(self, sender: str) -> str:
         """The key of a sender's quota: a keyed hash, so the database does not hold
         who sent (an address, for an anonymous sender)."""
-        return hmac.new(self._hash_key, sender.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._hash_key, sender.encode(), "sha256").hex()[:32]
 
     async def create(
         self, pool: asyncpg.Pool, new: secrets.NewSecret, access: secrets.Access, sender: str

@@ -6,7 +6,6 @@ would let a reader find the row, is never written."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 import structlog
@@ -24,7 +23,7 @@ class Auditor:
         self.service = service
 
     def ref(self, secret_id: str) -> str:
-        digest = hmac.new(self._key, secret_id.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.digest(self._key, secret_id.encode(), "sha256").hex()
         return digest[:REF_HEX_CHARS]
 
     def record(
