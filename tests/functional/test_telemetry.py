@@ -234,6 +234,27 @@ async def test_a_request_id_is_believed_only_from_a_trusted_proxy(api: ApiClient
     assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["X-Request-ID"])
 
 
+async def test_no_client_makes_new_metric_series(
+    database_url: str, start_service: StartService
+) -> None:
+    """The method label takes HTTP's own methods only: any other method the server's
+    parser lets through (WebDAV's and others; it refuses made-up ones with 400) is
+    counted as "other", so requests cannot grow the series."""
+    api = start_service("api", database_url)
+    async with aiohttp.ClientSession() as session:
+        for made_up in ("PROPFIND", "MKCOL", "PURGE", "SEARCH"):
+            async with session.request(made_up, f"{api.url}/api/v1/limits") as response:
+                assert response.status == 405
+        _, samples = await scrape(session, api.metrics_url)
+    methods = {
+        dict(labels)["method"]
+        for (name, labels), _ in samples.items()
+        if name == "burnafter_http_requests_total"
+    }
+    assert "other" in methods
+    assert methods <= {"GET", "POST", "other"}
+
+
 DASHBOARD = ROOT / "deploy" / "grafana" / "burnafter.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 METRIC_NAME = re.compile(r"\bburnafter_[a-z_]+")
