@@ -355,6 +355,27 @@ def test_only_the_reaper_reaches_the_webhooks_and_only_where_told() -> None:
     assert "the reaper cannot reach webhook endpoints" not in install_notes(told)
 
 
+def test_the_install_notes_warn_when_the_pools_could_outgrow_the_database() -> None:
+    """Every api and web pod (autoscaling at its maximum) with its pool and its
+    readiness connection, every reaper's pool and the migration Job, against
+    database.maxConnections: the defaults fit PostgreSQL's own default."""
+    warning = "database connections, more than database.maxConnections"
+    assert warning not in install_notes({})
+    # 10 + 10 pods at most, pools of 16: 20 * 17 + 16 + 1.
+    scaled = install_notes({"api.autoscaling.enabled": True, "web.autoscaling.enabled": True})
+    assert "may open 357 database connections" in scaled
+    assert "more than database.maxConnections (97)" in scaled
+    assert warning not in install_notes(
+        {"api.autoscaling.enabled": True, "web.autoscaling.enabled": True,
+         "database.maxConnections": 400}
+    )  # fmt: skip
+    assert warning not in install_notes(
+        {"api.autoscaling.enabled": True, "database.maxConnections": 0}
+    )
+    # 2 + 2 pods, pools of 24: 4 * 25 + 24 + 1 = 125.
+    assert "may open 125 database connections" in install_notes({"config.dbPoolMax": 24})
+
+
 # Branding: the name, accent, help link and footer reach every pod through the
 # ConfigMap, each only when set; the logo is a ConfigMap of the operator's, mounted
 # into the pods that serve the pages and nowhere else.
