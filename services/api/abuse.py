@@ -48,11 +48,16 @@ class StorageCap:
         who sent (an address, for an anonymous sender)."""
         return hmac.digest(self._hash_key, sender.encode(), "sha256").hex()[:32]
 
+    def _counted_key(self, sender: str) -> str | None:
+        """The quota key a create stores, None without a quota (the store keeps none
+        then, and it is an HMAC spared on every create)."""
+        return self.quota_key(sender) if self.limits.quota else None
+
     async def create(
         self, pool: asyncpg.Pool, new: secrets.NewSecret, access: secrets.Access, sender: str
     ) -> secrets.Created:
         """Store ``new`` for ``sender`` (the identity its quota counts against)."""
-        key = self.quota_key(sender)
+        key = self._counted_key(sender)
         return await self._within(
             pool, lambda: secrets.create_secret(pool, new, access, self.limits, key)
         )
@@ -68,7 +73,7 @@ class StorageCap:
     ) -> contents.ContentCreated:
         """Store a v2 ``content`` and its ``link`` (or its ``recipients``' links) for
         ``sender``, its declared size reserved before any other segment arrives."""
-        key = self.quota_key(sender)
+        key = self._counted_key(sender)
         return await self._within(
             pool,
             lambda: contents.create_content(

@@ -106,7 +106,8 @@ async def within_storage(
 async def create_secret(request: web.Request) -> web.Response:
     rate_limit(request, "create")
     sender = await permitted_sender(request)
-    settings = request.config_dict[SETTINGS]
+    config = request.config_dict  # a new ChainMap on every read
+    settings, pool = config[SETTINGS], config[POOL]
     body = await json_object(request, CREATE_FIELDS, create_body_limit(settings.limits))
     new = create_request(
         body,
@@ -120,7 +121,7 @@ async def create_secret(request: web.Request) -> web.Response:
     created = await within_storage(
         request,
         sender,
-        lambda cap, owner: cap.create(request.config_dict[POOL], new, access, owner),
+        lambda cap, owner: cap.create(pool, new, access, owner),
     )
     request.app[SECRET_EVENTS].created(
         new.id, len(new.ciphertext), new.max_views, access, sender.actor
@@ -154,14 +155,15 @@ async def reveal_secret(request: web.Request) -> web.Response:
     claim, unlock = _proofs(await json_object(request, {"claim", "unlock"}, PROOF_BODY_BYTES))
     access = access_of(request)
     grant_token, grant_verifier = new_token()  # kept only if the content needs one
+    config = request.config_dict  # a new ChainMap on every read
     result = await contents.reveal(
-        request.config_dict[POOL],
+        config[POOL],
         the_id,
         claim,
         unlock,
         access,
         grant_verifier,
-        request.config_dict[SETTINGS].limits.download_seconds,
+        config[SETTINGS].limits.download_seconds,
     )
     request.app[SECRET_EVENTS].reveal(the_id, result, access)
     if isinstance(result, secrets.Refused):

@@ -6,7 +6,6 @@ in a client is a 400, not a silently ignored option."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -299,7 +298,8 @@ def create_request(
     if len(ciphertext) < _MIN_CIPHERTEXT or ciphertext[0] != VERSION:
         raise InvalidRequest("Not a protocol v1 envelope.", field="ciphertext")
     link = link_fields(body, limits, allowed, endpoints)
-    return NewSecret(id=new_id, ciphertext=ciphertext, creator=creator, **dataclasses.asdict(link))
+    # vars(), not asdict(), which deep-copies every field: these are immutable.
+    return NewSecret(id=new_id, ciphertext=ciphertext, creator=creator, **vars(link))
 
 
 def max_sealed_bytes(limits: Limits) -> int:
@@ -354,7 +354,7 @@ def create_content_request(
     first_id = recipients[0].id if recipients else next(new_ids)
     return (
         content,
-        NewLink(id=first_id, wrapped_key=wrapped_key, creator=creator, **dataclasses.asdict(link)),
+        NewLink(id=first_id, wrapped_key=wrapped_key, creator=creator, **vars(link)),
         recipients,
     )
 

@@ -10,6 +10,7 @@ import hmac
 
 import structlog
 
+from services.server.log_setup import REQUEST_ID
 from services.store.secrets import Access
 
 log = structlog.get_logger("burnafter.audit")
@@ -46,6 +47,6 @@ class Auditor:
             client_address=None if access is None else access.client_address,
             user_agent=None if access is None else access.user_agent,
             outcome=outcome,
-            request_id=structlog.contextvars.get_contextvars().get("request_id"),
+            request_id=REQUEST_ID.get(),
             **details,
         )

@@ -61,8 +61,9 @@ def apply_policy(
 def truncate_user_agent(user_agent: str | None) -> str | None:
     if not user_agent:
         return None
-    printable = "".join(ch for ch in user_agent if ch.isprintable())
-    return printable[:USER_AGENT_CHARS] or None
+    if not user_agent.isprintable():  # rare: a browser's is always printable
+        user_agent = "".join(ch for ch in user_agent if ch.isprintable())
+    return user_agent[:USER_AGENT_CHARS] or None
 
 
 def forwarded_for(request: web.Request) -> str | None:

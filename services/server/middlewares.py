@@ -4,6 +4,7 @@ log line by route template, HTTP metrics) and strict security headers, in one la
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from services.server.appkeys import DRAINING, HTTP_METRICS
 from services.server.client_address import peer_is_trusted_proxy
+from services.server.log_setup import REQUEST_ID
 
 log = structlog.get_logger("burnafter.http")
 
@@ -90,7 +92,9 @@ def served_over_tls(request: web.Request) -> bool:
     return proto == "https" and peer_is_trusted_proxy(request)
 
 
-def _answered(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+def _answered(
+    request: web.Request, response: web.StreamResponse, request_id: str, draining: asyncio.Event
+) -> None:
     """What every answer gets: strict headers (nothing but static files may be cached:
     the pages and the API deal in secrets), the request id, and while draining, the
     end of its connection."""
@@ -103,7 +107,7 @@ def _answered(request: web.Request, response: web.StreamResponse, request_id: st
     else:
         headers["Cache-Control"] = "no-store"
     headers[REQUEST_ID_HEADER] = request_id
-    if request.config_dict[DRAINING].is_set():
+    if draining.is_set():
         response.force_close()
 
 
@@ -115,32 +119,34 @@ async def request_telemetry(request: web.Request, handler: Handler) -> web.Strea
     drains (services/server/service.py), every answer closes its connection, so
     clients and proxies reconnect to another instance."""
     request_id = request_id_of(request)
-    metrics = request.config_dict[HTTP_METRICS]
+    config = request.config_dict  # a new ChainMap on every read
+    metrics, draining = config[HTTP_METRICS], config[DRAINING]
     started = time.perf_counter()
     status = 500
     metrics.started()
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    token = REQUEST_ID.set(request_id)
+    try:
         try:
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                response = exc
-            except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
-                report_unexpected(exc)
-                response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
-            status = response.status
-            _answered(request, response, request_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(request)
-            metrics.finished(route, request.method, status, elapsed)
-            log.info(
-                "request",
-                method=request.method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
+            report_unexpected(exc)
+            response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
+        status = response.status
+        _answered(request, response, request_id, draining)
+    finally:
+        elapsed = time.perf_counter() - started
+        route = route_template(request)
+        metrics.finished(route, request.method, status, elapsed)
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+        REQUEST_ID.reset(token)  # the connection's next request runs in this task
     if isinstance(response, web.HTTPException):
         raise response
     return response
