@@ -155,9 +155,22 @@ def test_every_workload_runs_and_becomes_ready_as_rendered(empty_database: str) 
 
 
 def test_hook_can_be_switched_off_for_gitops_tools() -> None:
-    job = next(o for o in render({"migrations.helmHook": "false"}) if o["kind"] == "Job")
-    assert "annotations" not in job["metadata"]
-    assert job["metadata"]["name"].endswith("0-1-0")
+    """Without the hook the Job is an ordinary resource. Its pod template cannot be
+    changed in place, so its name follows the chart version and the image: a new
+    image makes a new Job that migrates, the same one keeps the Job."""
+
+    def job(values: dict[str, Any]) -> dict[str, Any]:
+        values = {"migrations.helmHook": "false", **values}
+        return next(o for o in render(values) if o["kind"] == "Job")
+
+    first = job({})
+    assert "annotations" not in first["metadata"]
+    assert re.fullmatch(r".*-0-1-0-[0-9a-f]{8}", first["metadata"]["name"])
+    assert len(first["metadata"]["name"]) <= 63
+    assert job({})["metadata"]["name"] == first["metadata"]["name"]
+    assert job({"image.tag": "0.2.0"})["metadata"]["name"] != first["metadata"]["name"]
+    long_name = job({"fullnameOverride": "x" * 60})["metadata"]["name"]
+    assert len(long_name) <= 63 and re.fullmatch(r"x+-[0-9a-f]{8}", long_name)
 
 
 def test_config_changes_roll_the_pods() -> None:
