@@ -27,21 +27,18 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "burnafter"
 
 
-_NAMES = {"id": "Bahasa Indonesia"}  # CLDR's "Indonesia" is the country's name too
-
-
 @cache
 def _own_name(tag: str) -> str:
     """The language's name in itself, from CLDR: read on first use, since reading a
     locale's data costs about a megabyte of memory each (the api needs none)."""
-    name = _NAMES.get(tag) or Locale.parse(tag, sep="-").get_display_name() or tag
+    name = Locale.parse(tag, sep="-").get_display_name() or tag
     return name[:1].upper() + name[1:]
 
 
 @dataclass(frozen=True)
 class Language:
     tag: str  # BCP 47, as in <html lang>, Accept-Language and the switcher
-    given_name: str = ""  # its name where CLDR has none to give
+    given_name: str = ""  # its name where CLDR has none, or not the one to show
     formats: str = ""  # the tag whose dates and numbers it uses, if not its own
 
     @property
@@ -63,9 +60,11 @@ class Language:
         return self.locale.text_direction
 
 
+_NAMES = {"id": "Bahasa Indonesia"}  # CLDR's "Indonesia" is the country's name too
+
 # English first (the source), then by tag. Each is complete: tests/unit/i18n checks it.
 LANGUAGES: dict[str, Language] = {
-    tag: Language(tag)
+    tag: Language(tag, _NAMES.get(tag, ""))
     for tag in (
         "en", "ar", "cs", "da", "de", "el", "es", "fa", "fi", "fr", "he", "hi", "hu",
         "id", "it", "ja", "ko", "nb", "nl", "pl", "pt-BR", "ro", "ru", "sv", "th",
