@@ -25,21 +25,23 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP) ## Create .venv/ with the locked dependencies
 
 # Browser tests drive Debian's Chromium; the JavaScript tests run on Node; the
-# alert rules are checked with promtool (Debian's prometheus package). `make test`
+# alert rules are checked with promtool (Debian's prometheus package); PgBouncer (Debian's)
+# fronts the services in the pooler tests. `make test`
 # and `make screenshots` only check for them; `make test-tools` installs them.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CHROMIUM := /usr/bin/chromium
-CHECK_TEST_TOOLS := for tool in $(CHROMIUM) node promtool; do command -v $$tool >/dev/null || { \
-	  echo "$$tool is missing: \`make test-tools\` installs it (Debian packages chromium, nodejs, prometheus)" >&2; \
+PGBOUNCER := /usr/sbin/pgbouncer
+CHECK_TEST_TOOLS := for tool in $(CHROMIUM) node promtool $(PGBOUNCER); do command -v $$tool >/dev/null || { \
+	  echo "$$tool is missing: \`make test-tools\` installs it (Debian packages chromium, nodejs, prometheus, pgbouncer)" >&2; \
 	  exit 1; }; done
 .PHONY: test-tools
 # fonts-noto-cjk: Japanese, Chinese and Korean pages (screenshots) in glyphs, not boxes.
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
-test-tools: ## Install Chromium, Node.js, promtool and CJK fonts from Debian's packages when missing
+test-tools: ## Install Chromium, Node.js, promtool, PgBouncer and CJK fonts from Debian's packages when missing
 	@command -v $(CHROMIUM) >/dev/null && command -v node >/dev/null && command -v promtool >/dev/null \
-	  && test -f $(CJK_FONT) || { \
+	  && test -x $(PGBOUNCER) && test -f $(CJK_FONT) || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    --no-install-recommends chromium nodejs prometheus fonts-noto-cjk >/dev/null; }
+	    --no-install-recommends chromium nodejs prometheus pgbouncer fonts-noto-cjk >/dev/null; }
 
 .PHONY: run
 run: $(STAMP) ## Serve everything on http://127.0.0.1:8080 (embedded PostgreSQL unless DATABASE_URL is set)

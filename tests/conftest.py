@@ -33,6 +33,7 @@ from tests.support.database import PostgresServer, create_database, with_databas
 from tests.support.fixtures_types import AiohttpClient, ApiClient, ClientWith, StartService
 from tests.support.leaks import LEAK_WATCH, search_everything
 from tests.support.loops import run_coroutine_in_a_thread
+from tests.support.pgbouncer import PgBouncer, start_pgbouncer
 from tests.support.services import ServiceProcess, make_settings, start_service_process
 
 T = TypeVar("T")
@@ -148,6 +149,18 @@ def postgres(session_dir: Path, leak_check: list[Callable[[], None]]) -> Postgre
     return PostgresServer(admin_url, template, server.datadir / "server.log" if server else None)
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(
+    session_dir: Path, postgres: PostgresServer, leak_check: list[Callable[[], None]]
+) -> PgBouncer:
+    """PgBouncer in transaction mode in front of the session's PostgreSQL (started on
+    first use; stopped before the server)."""
+    bouncer = start_pgbouncer(session_dir / "pgbouncer", postgres.admin_url)
+    LEAK_WATCH.log_files.append(bouncer.log)
+    leak_check.append(bouncer.stop)
+    return bouncer
+
+
 @pytest.fixture
 async def database_url(postgres: PostgresServer) -> str:
     """A fresh, migrated database for this test."""
@@ -217,13 +230,19 @@ def start_service(session_dir: Path) -> Iterator[StartService]:
         service.stop()
 
 
-@pytest.fixture
+@pytest.fixture(params=["direct", "through PgBouncer"])
 def two_apis(
     request: pytest.FixtureRequest, database_url: str, start_service: StartService
 ) -> list[ServiceProcess]:
     """Two ``burnafter api`` processes on the test's database, for races across
-    processes. A test module gives their environment as ``TWO_APIS_ENV``."""
+    processes: straight to PostgreSQL, then through PgBouncer in transaction mode (as
+    docs/operations.md says to run it: no statement cache). A test module gives their
+    environment as ``TWO_APIS_ENV``."""
     env: dict[str, str] = getattr(request.module, "TWO_APIS_ENV", {})
+    if request.param == "through PgBouncer":
+        bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+        database_url = bouncer.url_for(database_url)
+        env = {**env, "DB_STATEMENT_CACHE_SIZE": "0"}
     return [start_service("api", database_url, **env) for _ in range(2)]
 
 

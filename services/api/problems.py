@@ -23,7 +23,7 @@ from services.api.wire import json_answer
 from services.protocol.content import UPLOAD_WINDOW
 from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
 from services.server.rate_limits import RateLimited
-from services.store.db import DATABASE_UNAVAILABLE
+from services.store.db import DATABASE_UNAVAILABLE, STATEMENTS_LOST
 from services.store.errors import (
     DeleteNotAllowed,
     GrantNotFound,
@@ -175,11 +175,23 @@ def _http_error(exc: web.HTTPException) -> Problem:
     return Problem(exc.status, "http-error", exc.reason, exc.reason)
 
 
+DATABASE_UNAVAILABLE_ANSWER = Problem(
+    503, "database-unavailable", "Service unavailable", "The database cannot be reached."
+)
+
+
 def _database_unavailable(exc: BaseException) -> Problem:
     log.warning("database_unavailable", error=type(exc).__name__)
-    return Problem(
-        503, "database-unavailable", "Service unavailable", "The database cannot be reached."
+    return DATABASE_UNAVAILABLE_ANSWER
+
+
+def _statements_lost(exc: BaseException) -> Problem:
+    log.error(
+        "database_statements_lost",
+        error=type(exc).__name__,
+        fix="behind a pooler in transaction mode, set DB_STATEMENT_CACHE_SIZE=0",
     )
+    return DATABASE_UNAVAILABLE_ANSWER
 
 
 # Each error type with its answer; a subclass takes its nearest listed base's.
@@ -274,6 +286,7 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     ),
     web.HTTPException: _http_error,
     **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
+    **dict.fromkeys(STATEMENTS_LOST, _statements_lost),
 }
 
 

@@ -46,7 +46,9 @@ def find_bindir() -> Path:
     raise PostgresNotFound("no PostgreSQL server binaries found (install postgresql or pgserver)")
 
 
-def _run_as() -> pwd.struct_passwd | None:
+def server_user() -> pwd.struct_passwd | None:
+    """The user a server of ours runs as when we are root (PostgreSQL and PgBouncer
+    refuse root); None when we are not root."""
     if os.geteuid() != 0:
         return None
     for name in (SUPERUSER, "nobody"):
@@ -65,7 +67,7 @@ class EmbeddedPostgres:
         self.durable = durable
         self.tcp_port = tcp_port
         self.bindir = find_bindir()
-        self.user = _run_as()
+        self.user = server_user()
 
     def _pg(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         return self._run_as_user([str(self.bindir / tool), *args])

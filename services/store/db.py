@@ -17,6 +17,16 @@ DATABASE_UNAVAILABLE = (
     InsufficientResourcesError,
 )
 
+# A pooler in transaction mode (PgBouncer before 1.21, or with its
+# ``max_prepared_statements`` at 0) hands each transaction to any of its server
+# connections, where the statements asyncpg prepared and cached on another one are
+# missing, or taken by another client's. ``DB_STATEMENT_CACHE_SIZE=0`` is the fix
+# (docs/operations.md); until then these answer 503 too, with that fix in the log.
+STATEMENTS_LOST = (
+    asyncpg.exceptions.InvalidSQLStatementNameError,
+    asyncpg.exceptions.DuplicatePreparedStatementError,
+)
+
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Release without a reset round trip. asyncpg's default runs ``RESET ALL``,

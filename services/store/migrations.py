@@ -1,4 +1,5 @@
-"""Schema migrations: ordered SQL files applied under an advisory lock."""
+"""Schema migrations: ordered SQL files, each applied in a transaction under an
+advisory lock."""
 
 from __future__ import annotations
 
@@ -46,24 +47,28 @@ async def applied_versions(conn: asyncpg.Connection) -> set[str]:
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply every pending migration, each in its own transaction; return their versions."""
+    """Apply every pending migration, each in its own transaction; return their versions.
+
+    Each transaction first takes a transaction-level advisory lock, then checks the
+    ledger again: of several processes migrating at once, one applies a migration
+    and the others find it done. Nothing outlives a transaction (a session lock
+    would), so this runs through a pooler in transaction mode such as PgBouncer."""
     applied: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK)
-    try:
-        await conn.execute(_CREATE_LEDGER)
-        done = await applied_versions(conn)
-        for migration in load_migrations():
-            if migration.version in done:
+    done = await applied_versions(conn)
+    for migration in load_migrations():
+        if migration.version in done:
+            continue
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _ADVISORY_LOCK)
+            await conn.execute(_CREATE_LEDGER)
+            if migration.version in await applied_versions(conn):
                 continue
-            async with conn.transaction():
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)", migration.version
-                )
-            log.info("migration_applied", version=migration.version)
-            applied.append(migration.version)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK)
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)", migration.version
+            )
+        log.info("migration_applied", version=migration.version)
+        applied.append(migration.version)
     return applied
 
 

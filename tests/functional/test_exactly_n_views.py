@@ -13,12 +13,13 @@ import pytest
 
 from services.protocol.envelope import b64u_decode, open_secret
 from services.worker.reaper import reap_once
-from tests.support.fixtures_types import StartService
 from tests.support.sealing import make_secret, seal_content, secret_passphrase
 from tests.support.services import ServiceProcess, make_settings
 from tests.support.waiting import eventually
 
 RACERS = 200
+# Small segments, so that the large secret below has many.
+TWO_APIS_ENV = {"SEGMENT_SIZE": "1024"}
 
 
 @pytest.mark.parametrize("max_views", [1, 5])
@@ -96,13 +97,12 @@ async def test_wrong_passphrases_racing_at_the_limit_lock_exactly_once(
 
 
 async def test_racing_reveals_of_a_large_secret_give_one_grant_used_once(
-    database_url: str, start_service: StartService, db: asyncpg.Connection
+    two_apis: list[ServiceProcess], database_url: str, db: asyncpg.Connection
 ) -> None:
     """Issue 15: a one-view secret of many segments, 200 reveals across two api
     processes: exactly one grant; it serves every segment once over, and nothing after
     it completes; then the segments go from the database."""
-    small = {"SEGMENT_SIZE": "1024"}
-    apis = [start_service("api", database_url, **small) for _ in range(2)]
+    apis = two_apis
     sealed = seal_content(1024, "", os.urandom(20_000))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         created = await (
