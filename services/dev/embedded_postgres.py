@@ -69,7 +69,9 @@ class EmbeddedPostgres:
         self.bindir = find_bindir()
         self.user = server_user()
 
-    def _pg(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def run_tool(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """One of PostgreSQL's programs (``pg_ctl``, ``pg_basebackup``…), as the user
+        the server runs as."""
         return self._run_as_user([str(self.bindir / tool), *args])
 
     def _run_as_user(self, command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -113,7 +115,7 @@ class EmbeddedPostgres:
                 os.chown(self.datadir, self.user.pw_uid, self.user.pw_gid)
             self._check_reachable()
             self._check(
-                self._pg(
+                self.run_tool(
                     "initdb",
                     "-D",
                     str(self.datadir),
@@ -134,7 +136,7 @@ class EmbeddedPostgres:
             # No replicas: minimal WAL halves the cost of copying a template database.
             options += " -c wal_level=minimal -c max_wal_senders=0"
         self._check(
-            self._pg(
+            self.run_tool(
                 "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
                 "-l", str(self.datadir / "server.log"), "-o", options,
             ),
@@ -143,12 +145,12 @@ class EmbeddedPostgres:
         return self.url
 
     def running(self) -> bool:
-        return self._pg("pg_ctl", "status", "-D", str(self.datadir)).returncode == 0
+        return self.run_tool("pg_ctl", "status", "-D", str(self.datadir)).returncode == 0
 
     def stop(self, mode: str = "fast") -> None:
         if self.running():
             self._check(
-                self._pg("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.datadir)),
+                self.run_tool("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.datadir)),
                 "pg_ctl stop",
             )
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncpg
-from asyncpg.exceptions import InsufficientResourcesError, OperatorInterventionError
+from asyncpg.exceptions import (
+    InsufficientResourcesError,
+    OperatorInterventionError,
+    ReadOnlySQLTransactionError,
+    TargetServerAttributeNotMatched,
+)
 
 # Everything that means "PostgreSQL cannot be reached right now": refused or
-# timed-out connections and statements, a server restarting or shutting down, or
-# out of connection slots. These answer 503; nothing else does.
+# timed-out connections and statements, a server restarting or shutting down, out
+# of connection slots, or a server that takes no writes (a standby, or a primary
+# demoted by a failover, still named by an address that has not moved yet), or, of
+# a multi-host DATABASE_URL with target_session_attrs, no host that does (mid-
+# failover, before the promotion). These answer 503; nothing else does.
 DATABASE_UNAVAILABLE = (
     OSError,
     TimeoutError,
@@ -15,6 +23,8 @@ DATABASE_UNAVAILABLE = (
     asyncpg.InterfaceError,
     OperatorInterventionError,
     InsufficientResourcesError,
+    ReadOnlySQLTransactionError,
+    TargetServerAttributeNotMatched,
 )
 
 # A pooler in transaction mode (PgBouncer before 1.21, or with its

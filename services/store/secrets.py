@@ -312,4 +312,7 @@ async def reaper_backlog(pool: asyncpg.Pool) -> Backlog:
 
 
 async def database_ready(pool: asyncpg.Pool) -> bool:
-    return bool(await pool.fetchval("SELECT true"))
+    """PostgreSQL answers and takes writes (what libpq's
+    ``target_session_attrs=read-write`` asks): a standby, or a primary demoted by a
+    failover that an address still names, is not ready."""
+    return bool(await pool.fetchval("SELECT current_setting('transaction_read_only') = 'off'"))

@@ -166,3 +166,26 @@ async def test_readiness_answers_at_once_while_requests_hold_every_connection(
     finally:
         for conn in held:
             await pool.release(conn)
+
+
+async def test_a_database_that_takes_no_writes_answers_503_and_is_not_ready(
+    api_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    """What a standby, or a demoted primary still behind an address that has not moved,
+    looks like: it answers, but refuses every write."""
+    secret = make_secret()
+    api = await api_with()
+    created = await api.post("/api/v1/secrets", json=secret.body)
+    secret_id = (await created.json())["id"]
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    read_only = await api_with()  # new connections take the database's new default
+    assert (await read_only.get("/readyz")).status == 503
+    for method, path, body in [
+        ("POST", "/api/v1/secrets", make_secret().body),
+        ("POST", f"/api/v1/secrets/{secret_id}/reveal", secret.reveal_body()),
+    ]:
+        answer = await read_only.request(method, path, json=body)
+        assert answer.status == 503
+        assert (await answer.json())["type"] == "urn:burnafter:problem:database-unavailable"
+    assert await db.fetchval("SELECT views FROM receipts WHERE id = $1", secret_id) == 0

@@ -1,7 +1,8 @@
 """Proxies on loopback for the tests: a TCP proxy that breaks a connection once,
 mid-stream (a flaky network between a client and the api, for the tests of resumed
-transfers), and a reverse proxy that keeps a request log (what an edge in front of
-burnafter would see)."""
+transfers), one that stops delivering (the network between a primary and its
+standby, for the failover tests), and a reverse proxy that keeps a request log
+(what an edge in front of burnafter would see)."""
 
 from __future__ import annotations
 
@@ -19,31 +20,21 @@ Direction = Literal["up", "down"]  # client to server, server to client
 
 
 @dataclass
-class CuttingProxy:
-    """Forwards every connection to ``upstream_port``. Once ``cut_after`` bytes have
-    gone ``direction`` (counted over all connections), the connection that carries
-    the next byte is aborted (a reset, both ways) after only part of it went
-    through; so are the next connections that carry a byte that way, ``times`` in
-    all; later ones are left alone. ``cuts`` counts them.
-
-    aiohttp sends an idempotent request (GET, PUT) again by itself, once, when a
-    kept-alive connection breaks: ``times=2`` also breaks that second try, so the
-    failure reaches the code under test."""
+class TcpProxy:
+    """Forwards every connection to ``upstream_port``, chunk by chunk, both ways; a
+    subclass decides in :meth:`forward` what becomes of each chunk."""
 
     upstream_port: int
-    direction: Direction
-    cut_after: int
-    times: int = 1
-    cuts: int = 0
-    moved: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
-    _server: asyncio.Server | None = None
-    _pumps: set[asyncio.Task[None]] = field(default_factory=set)
+    port: int = field(default=0, kw_only=True)  # its own, once started
+    _server: asyncio.Server | None = field(default=None, kw_only=True)
+    _pumps: set[asyncio.Task[None]] = field(default_factory=set, kw_only=True)
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list, kw_only=True)
 
     async def start(self) -> str:
         """Listen; answers the proxy's base URL."""
         self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        self.port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{self.port}"
 
     async def close(self) -> None:
         if self._server is not None:
@@ -51,6 +42,8 @@ class CuttingProxy:
         for pump in list(self._pumps):
             pump.cancel()
         await asyncio.gather(*self._pumps, return_exceptions=True)
+        for writer in self._writers:
+            writer.transport.abort()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -61,38 +54,103 @@ class CuttingProxy:
             "127.0.0.1", self.upstream_port
         )
         writers = (client_writer, server_writer)
-        for direction, reader, writer in (
+        self._writers += writers
+        ways: list[tuple[Direction, asyncio.StreamReader, asyncio.StreamWriter]] = [
             ("up", client_reader, server_writer),
             ("down", server_reader, client_writer),
-        ):
+        ]
+        for direction, reader, writer in ways:
             pump = asyncio.create_task(self._pump(direction, reader, writer, writers))
             self._pumps.add(pump)
             pump.add_done_callback(self._pumps.discard)
 
     async def _pump(
         self,
-        direction: str,
+        direction: Direction,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
     ) -> None:
         try:
             while data := await reader.read(16 * 1024):
-                left = self.cut_after - self.moved[direction]
-                if direction == self.direction and self.cuts < self.times and len(data) > left:
-                    writer.write(data[: max(left, 0)])
-                    await writer.drain()
-                    self.cuts += 1
-                    for each in both:
-                        each.transport.abort()
+                if not await self.forward(direction, data, writer, both):
                     return
-                self.moved[direction] += len(data)
-                writer.write(data)
-                await writer.drain()
             writer.close()
         except (ConnectionError, OSError):
             for each in both:
                 each.transport.abort()
+
+    async def forward(
+        self,
+        direction: Direction,  # noqa: ARG002 - for the subclasses
+        data: bytes,
+        writer: asyncio.StreamWriter,
+        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],  # noqa: ARG002
+    ) -> bool:
+        """Pass ``data`` on; False ends the connection's pump."""
+        writer.write(data)
+        await writer.drain()
+        return True
+
+
+@dataclass
+class CuttingProxy(TcpProxy):
+    """Once ``cut_after`` bytes have gone ``direction`` (counted over all
+    connections), the connection that carries the next byte is aborted (a reset,
+    both ways) after only part of it went through; so are the next connections that
+    carry a byte that way, ``times`` in all; later ones are left alone. ``cuts``
+    counts them.
+
+    aiohttp sends an idempotent request (GET, PUT) again by itself, once, when a
+    kept-alive connection breaks: ``times=2`` also breaks that second try, so the
+    failure reaches the code under test."""
+
+    direction: Direction
+    cut_after: int
+    times: int = 1
+    cuts: int = 0
+    moved: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
+
+    async def forward(
+        self,
+        direction: Direction,
+        data: bytes,
+        writer: asyncio.StreamWriter,
+        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+    ) -> bool:
+        left = self.cut_after - self.moved[direction]
+        if direction == self.direction and self.cuts < self.times and len(data) > left:
+            writer.write(data[: max(left, 0)])
+            await writer.drain()
+            self.cuts += 1
+            for each in both:
+                each.transport.abort()
+            return False
+        self.moved[direction] += len(data)
+        return await super().forward(direction, data, writer, both)
+
+
+@dataclass
+class HoldingProxy(TcpProxy):
+    """Once :meth:`hold` is called, nothing more goes down (server to client): a
+    network that stopped delivering. What the server sends after that never
+    arrives, even once the connection ends."""
+
+    held: bool = False
+
+    def hold(self) -> None:
+        self.held = True
+
+    async def forward(
+        self,
+        direction: Direction,
+        data: bytes,
+        writer: asyncio.StreamWriter,
+        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+    ) -> bool:
+        if direction == "down" and self.held:
+            await asyncio.Event().wait()  # until the proxy closes
+        return await super().forward(direction, data, writer, both)
 
 
 # Headers that belong to one hop, not to the request or answer passed on.
