@@ -74,6 +74,12 @@ bench-compare: $(STAMP) ## Benchmark this checkout's api against REF's (make ben
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(PY) -m bench.compare $(REF)
 
+.PHONY: bench-workers
+bench-workers: $(STAMP) ## Benchmark the api with API_WORKERS=1 against 2 on this machine's cores (needs wrk)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(PY) -m bench.workers
+
 .PHONY: bench-files
 bench-files: $(STAMP) ## Benchmark a 1 GiB file through the api against its database, and api RSS under 4 uploads
 	$(PY) -m bench.large_files

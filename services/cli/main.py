@@ -37,18 +37,43 @@ def _server_settings() -> Settings:
     return settings
 
 
-def run_api() -> None:
+# How a supervisor starts its workers (services/server/workers.py): the socket a
+# worker serves its metrics on. Not for people: --help does not show it.
+WORKER_OPTION = "--worker-metrics"
+
+
+def run_api(worker_metrics: str | None) -> None:
     from services.api.app import create_app
-    from services.server.service import serve
 
-    serve(create_app(_server_settings()))
+    settings = _server_settings()
+    _serve_role("api", settings, settings.api_workers, worker_metrics, create_app)
 
 
-def run_web() -> None:
-    from services.server.service import serve
+def run_web(worker_metrics: str | None) -> None:
     from services.web.app import create_app
 
-    serve(create_app(_server_settings()))
+    settings = _server_settings()
+    _serve_role("web", settings, settings.web_workers, worker_metrics, create_app)
+
+
+def _serve_role(
+    role: str,
+    settings: Settings,
+    workers: int,
+    worker_metrics: str | None,
+    create_app: Callable[[Settings], Any],
+) -> None:
+    """Serve the role's app in this process; or, when more than one worker is asked
+    for, start that many and supervise them. A worker is given ``worker_metrics``."""
+    from services.server.service import serve
+    from services.server.workers import supervise
+
+    if worker_metrics is None and workers > 1:
+        # On asyncio's own loop: the supervisor is light, and uvloop cannot connect
+        # to the workers' abstract Unix sockets by name.
+        command = [sys.executable, "-m", "services.cli.main", role, WORKER_OPTION]
+        sys.exit(asyncio.run(supervise(command, workers, settings)))
+    serve(create_app(settings), worker_metrics)
 
 
 def run_reaper(once: bool) -> None:
@@ -183,18 +208,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"burnafter {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _role(
+    api = _role(
         commands,
         "api",
         (_("serve the REST API"), _("Serve the REST API.")),
         _example(f"{_DB} HTTP_PORT=8081 burnafter api"),
     )
-    _role(
+    web = _role(
         commands,
         "web",
         (_("serve the web frontend"), _("Serve the web frontend.")),
         _example(f"{_DB} burnafter web"),
     )
+    for served in (api, web):  # how a supervisor starts its workers: not for people
+        served.add_argument(WORKER_OPTION, dest="worker_metrics", help=argparse.SUPPRESS)
     reaper = _role(
         commands,
         "reaper",
@@ -254,8 +281,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(report_error(str(exc), ExitCode.USAGE, bool(args.json)))
         sys.exit(run_client_command(args, settings))
     roles: dict[str, Callable[[], None]] = {
-        "api": run_api,
-        "web": run_web,
+        "api": lambda: run_api(args.worker_metrics),
+        "web": lambda: run_web(args.worker_metrics),
         "reaper": lambda: run_reaper(args.once),
         "migrate": run_migrate,
         "dev": run_dev,

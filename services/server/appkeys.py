@@ -26,5 +26,8 @@ READINESS_POOL = web.AppKey("readiness_pool", asyncpg.Pool)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 # Set at SIGTERM: /readyz answers 503 while the service still serves (SHUTDOWN_DRAIN).
 DRAINING = web.AppKey("draining", asyncio.Event)
+# A worker of API_WORKERS/WEB_WORKERS serves its metrics on this abstract Unix
+# socket, for its supervisor to gather (services/server/workers.py).
+METRICS_SOCKET = web.AppKey("metrics_socket", str)
 HTTP_METRICS: web.AppKey[HttpMetrics] = web.AppKey("http_metrics")
 AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")

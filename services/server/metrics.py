@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 
 import asyncpg
 import structlog
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.server.appkeys import POOL, REGISTRY, SETTINGS
+from services.server.appkeys import METRICS_SOCKET, POOL, REGISTRY, SETTINGS
 from services.store.vocabulary import RevealOutcome
 
 log = structlog.get_logger("burnafter.metrics")
@@ -297,28 +298,55 @@ def watch_pool(registry: CollectorRegistry, pool: asyncpg.Pool) -> None:
     registry.register(PoolCollector(pool))
 
 
-async def start_metrics_server(registry: CollectorRegistry, host: str, port: int) -> web.AppRunner:
-    """Serve ``GET /metrics`` on its own port, apart from the public routes."""
+async def metrics_runner(render: Callable[[], Awaitable[bytes]]) -> web.AppRunner:
+    """An app that answers ``GET /metrics`` with what ``render`` makes, set up, not
+    yet bound to a port or socket."""
 
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=await render(), headers={"Content-Type": CONTENT_TYPE})
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    return runner
+
+
+def _latest(registry: CollectorRegistry) -> Callable[[], Awaitable[bytes]]:
+    async def render() -> bytes:
+        return generate_latest(registry)
+
+    return render
+
+
+async def start_metrics_server(registry: CollectorRegistry, host: str, port: int) -> web.AppRunner:
+    """Serve ``GET /metrics`` on its own port, apart from the public routes."""
+    runner = await metrics_runner(_latest(registry))
     await web.TCPSite(runner, host, port).start()
     log.info("metrics_listening", port=port)
     return runner
 
 
+async def start_worker_metrics(registry: CollectorRegistry, name: str) -> web.AppRunner:
+    """A worker's ``GET /metrics``, on the abstract Unix socket ``name`` that its
+    supervisor reads (services/server/workers.py). The socket is bound here: uvloop
+    refuses an abstract address given as a path."""
+    runner = await metrics_runner(_latest(registry))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind("\0" + name)
+    await web.SockSite(runner, listener).start()
+    return runner
+
+
 async def metrics_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the metrics port for this process (``METRICS_PORT=0`` turns it off),
-    and the pool gauges once the pool exists."""
+    """cleanup_ctx: the metrics port for this process (``METRICS_PORT=0`` turns it off;
+    a worker's supervisor serves it), and the pool gauges once the pool exists."""
     settings = app[SETTINGS]
     watch_pool(app[REGISTRY], app[POOL])
     runner = None
-    if settings.metrics_port:
+    if METRICS_SOCKET in app:
+        runner = await start_worker_metrics(app[REGISTRY], app[METRICS_SOCKET])
+    elif settings.metrics_port:
         runner = await start_metrics_server(
             app[REGISTRY], settings.http_host, settings.metrics_port
         )

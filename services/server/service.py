@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from services.server.appkeys import (
     DRAINING,
     HTTP_METRICS,
+    METRICS_SOCKET,
     POOL,
     READINESS_POOL,
     REGISTRY,
@@ -97,10 +98,14 @@ def setup_service(app: web.Application, settings: Settings, service: str) -> Col
     return registry
 
 
-def serve(app: web.Application) -> None:
+def serve(app: web.Application, worker_metrics: str | None = None) -> None:
     """Run until SIGTERM/SIGINT; then drain and stop (:func:`run_until_stopped`). Runs
     on uvloop (libuv), which cuts the event loop's share of each request
-    (docs/performance.md)."""
+    (docs/performance.md). A worker of several (``worker_metrics``, the socket its
+    supervisor reads its metrics from) shares its port with the others
+    (services/server/workers.py)."""
+    if worker_metrics is not None:
+        app[METRICS_SOCKET] = worker_metrics
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run_until_stopped(app))
 
@@ -118,7 +123,9 @@ async def run_until_stopped(app: web.Application) -> None:
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        site = web.TCPSite(
+            runner, settings.http_host, settings.http_port, reuse_port=METRICS_SOCKET in app
+        )
         await site.start()
         log.info("listening", message=f"Running on {site.name}")
         stop = asyncio.Event()

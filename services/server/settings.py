@@ -296,6 +296,9 @@ SETTINGS: tuple[Setting, ...] = (
        "a slower client gets 408", 0.1, 600.0),
     _S("HTTP_HOST", text, "0.0.0.0", "where api and web listen (`make run`: `127.0.0.1`)"),  # noqa: S104
     _S("HTTP_PORT", integer, 8080, "the port api and web listen on", 0, 65535),
+    _S("API_WORKERS", integer, 1, "processes `burnafter api` serves `HTTP_PORT` with, one "
+       "per core to use (docs/operations.md)", 1, 64),
+    _S("WEB_WORKERS", integer, 1, "processes `burnafter web` serves `HTTP_PORT` with", 1, 64),
     _S("LOG_FORMAT", choice, "json", "`json` lines or a readable `console` "
        "(`make run`: `console`)", choices=("json", "console")),
     _S("LOG_LEVEL", choice, "INFO", "the least severe level logged",
@@ -491,6 +494,8 @@ class Settings:
     body_timeout: float = _default("BODY_TIMEOUT")
     http_host: str = _default("HTTP_HOST")
     http_port: int = _default("HTTP_PORT")
+    api_workers: int = _default("API_WORKERS")
+    web_workers: int = _default("WEB_WORKERS")
     log_format: LogFormat = _default("LOG_FORMAT")  # noqa: RUF009 - on purpose
     log_level: str = _default("LOG_LEVEL")
     limits: Limits = field(default_factory=Limits)

@@ -23,6 +23,8 @@ import yaml
 
 from tests.support.cli import BIN
 from tests.support.database import PostgresServer, create_database
+from tests.support.pgbouncer import PgBouncer
+from tests.support.sealing import make_secret
 from tests.support.sign_in import REQUESTS, skip_auth_routes, skips_sign_in
 from tools.net import free_port, wait_for_http
 
@@ -152,6 +154,75 @@ def test_every_workload_runs_and_becomes_ready_as_rendered(empty_database: str) 
         finally:
             process.terminate()
             assert process.wait(timeout=30) == 0
+
+
+def test_the_cloudnativepg_shape_runs_through_a_transaction_pooler_as_rendered(
+    pgbouncer: PgBouncer, empty_database: str
+) -> None:
+    """ci/cloudnativepg-values.yaml, the README's production shape: a synchronous
+    standby, a Pooler in transaction mode that every component reaches with the app
+    Secret's user and password, no statement cache, two api workers. The migration
+    Job and the api run as rendered through the test's PgBouncer, standing in for the
+    pooler's Service (whose name no resolver here knows)."""
+    objects = render(files=(CHART / "ci" / "cloudnativepg-values.yaml",))
+    (cluster,) = [o for o in objects if o["kind"] == "Cluster"]
+    (pooler,) = [o for o in objects if o["kind"] == "Pooler"]
+    assert cluster["spec"]["postgresql"]["synchronous"] == {
+        "method": "any", "number": 1, "dataDurability": "required",
+    }  # fmt: skip
+    assert pooler["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
+    assert pooler["spec"]["type"] == "rw"
+    assert pooler["spec"]["pgbouncer"]["poolMode"] == "transaction"
+    app = f"{cluster['metadata']['name']}-app"
+    secrets = {
+        f"{app}/username": "postgres",
+        f"{app}/password": "not-checked-by-the-test-pgbouncer",
+        "burnafter-secrets/AUDIT_KEY": "a" * 40,
+    }
+    envs = {
+        component: container_env(pod["containers"][0], objects, secrets)
+        for component, pod in pods(objects).items()
+    }
+    assert sorted(envs) == ["api", "migrate", "reaper", "web"]
+    for env in envs.values():
+        assert env["DATABASE_URL"] == f"postgresql://{pooler['metadata']['name']}:5432/burnafter"
+        assert (env["PGUSER"], env["DB_STATEMENT_CACHE_SIZE"]) == ("postgres", "0")
+    assert envs["api"]["API_WORKERS"] == "2"
+    database = empty_database.rpartition("/")[2].partition("?")[0]
+    through = f"postgresql://127.0.0.1:{pgbouncer.port}/{database}"
+    base = {"PATH": os.environ["PATH"], "DATABASE_URL": through}
+    migrate = subprocess.run(
+        [str(BIN / "burnafter"), "migrate"], env={**envs["migrate"], **base},
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert migrate.returncode == 0, migrate.stderr
+    port = free_port()
+    api = subprocess.Popen(
+        [str(BIN / "burnafter"), *pods(objects)["api"]["containers"][0]["args"]],
+        env={**envs["api"], **base, "HTTP_PORT": str(port), "METRICS_PORT": str(free_port())},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", api)
+        body = json.dumps(make_secret().body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/secrets", body,
+            {"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request) as created:  # noqa: S310
+            assert created.status == 201
+    finally:
+        api.terminate()
+        assert api.wait(timeout=30) == 0
+    # The install notes count against the pooler's max_client_conn, not PostgreSQL's.
+    scaled = {"api.autoscaling.enabled": True, "web.autoscaling.enabled": True}
+    cnpg = {"database.cloudnativepg.enabled": True}
+    pooled = {**cnpg, "database.cloudnativepg.pooler.enabled": True}
+    assert "more than database.maxConnections (97)" in install_notes({**scaled, **cnpg})
+    assert "database connections, more than" not in install_notes({**scaled, **pooled})
+    squeezed = {**pooled, "database.cloudnativepg.pooler.maxClientConn": 100}
+    notes = install_notes({**scaled, **squeezed})
+    assert "more than database.cloudnativepg.pooler.maxClientConn (100)" in notes
 
 
 def test_hook_can_be_switched_off_for_gitops_tools() -> None:
@@ -387,6 +458,8 @@ def test_the_install_notes_warn_when_the_pools_could_outgrow_the_database() -> N
     )
     # 2 + 2 pods, pools of 24: 4 * 25 + 24 + 1 = 125.
     assert "may open 125 database connections" in install_notes({"config.dbPoolMax": 24})
+    # 2 api pods of 4 workers, 2 web pods of 1: 10 * 17 + 16 + 1 = 187.
+    assert "may open 187 database connections" in install_notes({"config.apiWorkers": 4})
 
 
 # Branding: the name, accent, help link and footer reach every pod through the

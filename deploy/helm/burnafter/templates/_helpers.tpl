@@ -68,13 +68,40 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.database.cloudnativepg.enabled -}}uri{{- else -}}{{ .Values.database.urlKey }}{{- end }}
 {{- end }}
 
-{{/* Environment shared by every container. */}}
+{{/* The CloudNativePG Pooler's name, which is its Service's. */}}
+{{- define "burnafter.poolerName" -}}
+{{ include "burnafter.fullname" . }}-db-pooler-rw
+{{- end }}
+
+{{- define "burnafter.throughPooler" -}}
+{{- if and .Values.database.cloudnativepg.enabled .Values.database.cloudnativepg.pooler.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Environment shared by every container, the migration Job's included (a
+pre-install hook runs before the ConfigMap exists). Through a CloudNativePG Pooler,
+the URL names the pooler and the app Secret gives the user and password, as libpq's
+PGUSER and PGPASSWORD (read by asyncpg too): no password is put into a URL; and
+prepared statements are not cached (docs/operations.md, "Behind PgBouncer"). */}}
 {{- define "burnafter.env" -}}
+{{- $pooled := include "burnafter.throughPooler" . -}}
+- name: DB_STATEMENT_CACHE_SIZE
+  value: {{ ternary 0 .Values.config.dbStatementCacheSize (eq $pooled "true") | int64 | quote }}
+{{- if $pooled }}
+- name: DATABASE_URL
+  value: {{ printf "postgresql://%s:5432/burnafter" (include "burnafter.poolerName" .) | quote }}
+- name: PGUSER
+  valueFrom:
+    secretKeyRef: {name: {{ include "burnafter.databaseSecret" . }}, key: username}
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "burnafter.databaseSecret" . }}, key: password}
+{{- else }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "burnafter.databaseSecret" . }}
       key: {{ include "burnafter.databaseKey" . }}
+{{- end }}
 {{- if .Values.secrets.existingSecret }}
 - name: AUDIT_KEY
   valueFrom:

@@ -1,0 +1,111 @@
+"""``API_WORKERS`` / ``WEB_WORKERS``: one role in several processes on one port.
+
+The process the operator started becomes a supervisor. It starts that many copies
+of its own command, the workers, which each bind ``HTTP_PORT`` with
+``SO_REUSEPORT``: the kernel spreads new connections across them. It passes SIGTERM
+and SIGINT on to them and waits for them all, each draining as a single process
+would. If a worker exits on its own, it stops the others and exits 1, so that the
+orchestrator starts the whole again. It serves ``METRICS_PORT`` itself: every
+worker's metrics, read over an abstract Unix socket of that worker's, each series
+with a ``worker`` label (``sum without (worker)`` gives the process-wide figure)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import signal
+from collections.abc import Iterable, Iterator
+
+import aiohttp
+import structlog
+from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.server.metrics import metrics_runner
+from services.server.settings import Settings
+
+log = structlog.get_logger("burnafter.workers")
+
+SCRAPE_TIMEOUT = 5.0
+
+
+def _metrics_socket(index: int) -> str:
+    """The name of a worker's abstract Unix socket (Linux: an address that starts
+    with NUL, given without it on a command line). It needs no writable folder, and
+    goes with the process."""
+    return f"burnafter-{os.getpid()}-worker-{index}"
+
+
+class _Families:
+    """What :func:`generate_latest` reads: a registry of families already made."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+async def _scrape(socket: str) -> str:
+    timeout = aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT)
+    connector = aiohttp.UnixConnector(path="\0" + socket)
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+        session.get("http://worker/metrics") as response,
+    ):
+        response.raise_for_status()
+        return await response.text()
+
+
+async def merged_metrics(sockets: list[str]) -> bytes:
+    """Every worker's series, labelled with its number; a worker that does not answer
+    (starting, or gone) is left out of this scrape."""
+    texts = await asyncio.gather(*(_scrape(socket) for socket in sockets), return_exceptions=True)
+    families: dict[str, Metric] = {}
+    for index, text in enumerate(texts):
+        if isinstance(text, BaseException):
+            log.warning("worker_metrics_unread", worker=index, error=type(text).__name__)
+            continue
+        for family in text_string_to_metric_families(text):
+            merged = families.setdefault(
+                family.name, Metric(family.name, family.documentation, family.type, family.unit)
+            )
+            worker = {"worker": str(index)}
+            merged.samples += [s._replace(labels={**s.labels, **worker}) for s in family.samples]
+    return generate_latest(_Families(families.values()))
+
+
+async def supervise(command: list[str], count: int, settings: Settings) -> int:
+    """Run ``count`` workers, each ``command`` followed by its metrics socket, until
+    SIGTERM/SIGINT or until one exits on its own; answer the exit code."""
+    sockets = [_metrics_socket(index) for index in range(count)]
+    workers = [await asyncio.create_subprocess_exec(*command, socket) for socket in sockets]
+    log.info("workers_started", workers=count, pids=[worker.pid for worker in workers])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = None
+    if settings.metrics_port:
+        runner = await metrics_runner(functools.partial(merged_metrics, sockets))
+        await web.TCPSite(runner, settings.http_host, settings.metrics_port).start()
+    exits = {asyncio.create_task(worker.wait()): index for index, worker in enumerate(workers)}
+    told = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([told, *exits], return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if told not in done:
+        ended = next(task for task in done if task in exits)
+        log.error("worker_exited", worker=exits[ended], code=ended.result())
+        code = 1
+    told.cancel()
+    for worker in workers:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+    codes = await asyncio.gather(*exits)
+    if runner is not None:
+        await runner.cleanup()
+    log.info("workers_stopped", codes=codes)
+    return code or (1 if any(codes) else 0)
