@@ -18,6 +18,7 @@ from aiohttp import web
 from services.server.appkeys import DRAINING, HTTP_METRICS
 from services.server.client_address import peer_is_trusted_proxy
 from services.server.log_setup import REQUEST_ID
+from services.store.db import DATABASE_UNAVAILABLE, STATEMENTS_LOST
 
 log = structlog.get_logger("burnafter.http")
 
@@ -46,6 +47,7 @@ def request_id_of(request: web.Request) -> str:
 
 
 UNEXPECTED_ERROR = "Something went wrong on our side. Please try again later."
+DATABASE_GONE = "The database cannot be reached. Please try again shortly."
 
 
 def report_unexpected(exc: Exception) -> None:
@@ -130,6 +132,9 @@ async def request_telemetry(request: web.Request, handler: Handler) -> web.Strea
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
+        except (*DATABASE_UNAVAILABLE, *STATEMENTS_LOST) as exc:  # the api answers these itself
+            log.warning("database_unavailable", error=type(exc).__name__)
+            response = web.HTTPServiceUnavailable(text=DATABASE_GONE)
         except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
             report_unexpected(exc)
             response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)

@@ -66,14 +66,18 @@ async def merged_metrics(sockets: list[str]) -> bytes:
     texts = await asyncio.gather(*(_scrape(socket) for socket in sockets), return_exceptions=True)
     families: dict[str, Metric] = {}
     for index, text in enumerate(texts):
-        if isinstance(text, BaseException):
-            log.warning("worker_metrics_unread", worker=index, error=type(text).__name__)
+        try:
+            if isinstance(text, BaseException):
+                raise text
+            read = list(text_string_to_metric_families(text))
+        except (OSError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("worker_metrics_unread", worker=index, error=type(exc).__name__)
             continue
-        for family in text_string_to_metric_families(text):
+        worker = {"worker": str(index)}
+        for family in read:
             merged = families.setdefault(
                 family.name, Metric(family.name, family.documentation, family.type, family.unit)
             )
-            worker = {"worker": str(index)}
             merged.samples += [s._replace(labels={**s.labels, **worker}) for s in family.samples]
     return generate_latest(_Families(families.values()))
 

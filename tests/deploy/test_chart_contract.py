@@ -35,13 +35,13 @@ def helm_template(
     values: dict[str, Any] | None = None, files: tuple[Path, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
     """``helm template`` with the values files, then each value set by ``--set``, or
-    by ``--set-json`` when it is a dict or list (label keys hold dots)."""
+    by ``--set-json`` when it is a dict, a list (label keys hold dots) or a bool."""
     helm = os.environ.get("HELM", "helm")
     args = [helm, "template", "burnafter", str(CHART)]
     for file in files:
         args += ["-f", str(file)]
     for key, value in (values or {}).items():
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list | bool):
             args += ["--set-json", f"{key}={json.dumps(value)}"]
         else:
             args += ["--set", f"{key}={value}"]
@@ -203,7 +203,7 @@ def test_the_cloudnativepg_shape_runs_through_a_transaction_pooler_as_rendered(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/readyz", api)
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", api, 60)  # two workers start
         body = json.dumps(make_secret().body).encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/secrets", body,
@@ -477,6 +477,47 @@ def pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             component = o["metadata"]["labels"].get("app.kubernetes.io/component", "migrate")
             found[component] = o["spec"]["template"]["spec"]
     return found
+
+
+def test_pods_spread_softly_and_take_the_operator_s_labels_priority_and_volumes() -> None:
+    selector = {"app.kubernetes.io/name": "burnafter", "app.kubernetes.io/instance": "burnafter"}
+    defaults = pods(render())
+    for component in ("api", "web"):
+        spread = defaults[component]["topologySpreadConstraints"]
+        assert [c["topologyKey"] for c in spread] == [
+            "kubernetes.io/hostname", "topology.kubernetes.io/zone",
+        ]  # fmt: skip
+        for constraint in spread:
+            assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"  # never blocks a rollout
+            labels = {**selector, "app.kubernetes.io/component": component}
+            assert constraint["labelSelector"]["matchLabels"] == labels
+    assert "topologySpreadConstraints" not in defaults["reaper"]
+    assert "priorityClassName" not in defaults["api"]
+
+    ca = {"name": "corp-ca", "configMap": {"name": "corp-ca"}}
+    mount = {"name": "corp-ca", "mountPath": "/etc/corp-ca", "readOnly": True}
+    own = {"maxSkew": 2, "topologyKey": "rack", "whenUnsatisfiable": "DoNotSchedule",
+           "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "api"}}}  # fmt: skip
+    objects = render({
+        "api.podLabels": {"team": "platform", "app.kubernetes.io/component": "not-api"},
+        "api.priorityClassName": "business-critical",
+        "api.extraVolumes": [ca], "api.extraVolumeMounts": [mount],
+        "api.spreadOverNodesAndZones": False, "api.topologySpreadConstraints": [own],
+    })  # fmt: skip
+    api = next(
+        o for o in objects if o["kind"] == "Deployment"
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] == "api"
+    )  # fmt: skip
+    labels = api["spec"]["template"]["metadata"]["labels"]
+    assert labels["team"] == "platform"
+    assert labels["app.kubernetes.io/component"] == "api"  # the Service still finds it
+    pod = api["spec"]["template"]["spec"]
+    assert pod["priorityClassName"] == "business-critical"
+    assert ca in pod["volumes"]
+    assert mount in pod["containers"][0]["volumeMounts"]
+    assert pod["topologySpreadConstraints"] == [own]
+    web = pods(objects)["web"]
+    assert "volumes" not in web and "priorityClassName" not in web
 
 
 def test_brand_is_set_only_when_given_and_the_logo_only_in_the_web_pods() -> None:

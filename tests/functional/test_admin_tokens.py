@@ -181,3 +181,18 @@ async def test_only_posts_from_the_dashboard_s_own_page_are_accepted(
     response = await site.post("/admin/tokens", data={**late, "form_token": good}, headers=stale)
     assert response.status == 403
     assert await db.fetchval("SELECT count(*) FROM api_tokens WHERE name = 'late'") == 0
+
+
+async def test_a_database_that_takes_no_writes_answers_the_dashboard_503(
+    db: asyncpg.Connection, aiohttp_client: AiohttpClient, database_url: str, test_log: Path
+) -> None:
+    """A failover's moment (a standby, or a demoted primary): the page says to try
+    again, and no bug's 500 is logged."""
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    read_only = await aiohttp_client(build_app(make_settings(database_url, **PROXY)))
+    form = {"name": "nightly-backup", "owner": "ops@example.com", "expires_days": "30"}
+    made = await read_only.post("/admin/tokens", data=form, headers={**ADMIN, **from_the_page()})
+    assert made.status == 503
+    assert "try again" in await made.text()
+    assert await db.fetchval("SELECT count(*) FROM api_tokens") == 0

@@ -131,7 +131,9 @@ ConfigMap, when set, and points BRAND_LOGO at it. */}}
 {{- end -}}
 metadata:
   labels:
-    {{- include "burnafter.componentSelector" . | nindent 4 }}
+    {{- /* podLabels, but never over the chart's own selector labels */}}
+    {{- $selector := fromYaml (include "burnafter.componentSelector" .) }}
+    {{- toYaml (merge $selector ($values.podLabels | default dict)) | nindent 4 }}
   annotations:
     checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
     {{- with $values.podAnnotations }}
@@ -140,6 +142,9 @@ metadata:
 spec:
   serviceAccountName: {{ include "burnafter.serviceAccountName" $root }}
   automountServiceAccountToken: false
+  {{- with $values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
   {{- with $root.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -185,14 +190,20 @@ spec:
         failureThreshold: {{ $values.readinessProbe.failureThreshold }}
       resources:
         {{- toYaml $values.resources | nindent 8 }}
-      {{- if $logo }}
+      {{- if or $logo $values.extraVolumeMounts }}
       volumeMounts:
+        {{- if $logo }}
         - name: brand
           mountPath: /etc/burnafter/brand
           readOnly: true
+        {{- end }}
+        {{- with $values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       {{- end }}
-  {{- if $logo }}
+  {{- if or $logo $values.extraVolumes }}
   volumes:
+    {{- if $logo }}
     # The operator's ConfigMap: only the logo's key, read-only.
     - name: brand
       configMap:
@@ -200,6 +211,26 @@ spec:
         items:
           - {key: {{ $logo.key | quote }}, path: {{ $logo.key | quote }}}
         defaultMode: 0444
+    {{- end }}
+    {{- with $values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+  {{- if or $values.spreadOverNodesAndZones $values.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- if $values.spreadOverNodesAndZones }}
+    {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+    - maxSkew: 1
+      topologyKey: {{ $key }}
+      whenUnsatisfiable: ScheduleAnyway
+      labelSelector:
+        matchLabels:
+          {{- include "burnafter.componentSelector" $ | nindent 10 }}
+    {{- end }}
+    {{- end }}
+    {{- with $values.topologySpreadConstraints }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- end }}
   {{- with $values.nodeSelector }}
   nodeSelector:
