@@ -235,13 +235,30 @@ def test_hook_can_be_switched_off_for_gitops_tools() -> None:
         return next(o for o in render(values) if o["kind"] == "Job")
 
     first = job({})
-    assert "annotations" not in first["metadata"]
+    assert first["metadata"]["annotations"] == {"argocd.argoproj.io/sync-wave": "-1"}
     assert re.fullmatch(r".*-0-1-0-[0-9a-f]{8}", first["metadata"]["name"])
     assert len(first["metadata"]["name"]) <= 63
     assert job({})["metadata"]["name"] == first["metadata"]["name"]
     assert job({"image.tag": "0.2.0"})["metadata"]["name"] != first["metadata"]["name"]
     long_name = job({"fullnameOverride": "x" * 60})["metadata"]["name"]
     assert len(long_name) <= 63 and re.fullmatch(r"x+-[0-9a-f]{8}", long_name)
+
+
+def test_gitops_with_cloudnativepg_makes_the_database_then_migrates_then_serves() -> None:
+    """Argo CD runs a hook Job before anything else, so before the cluster exists.
+    Without the hook, sync waves order it: cluster, pooler, migration, pods."""
+    values = {
+        "migrations.helmHook": False,
+        "database.cloudnativepg.enabled": True,
+        "database.cloudnativepg.pooler.enabled": True,
+    }
+
+    def wave(o: dict[str, Any]) -> int:
+        return int(o["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0))
+
+    waves = {o["kind"]: wave(o) for o in render(values)}
+    assert waves["Cluster"] < waves["Pooler"] < waves["Job"] < waves["Deployment"] == 0
+    assert waves["Job"] < waves["ConfigMap"] and waves["Job"] < waves["Service"]
 
 
 def test_config_changes_roll_the_pods() -> None:
