@@ -261,6 +261,20 @@ def test_gitops_with_cloudnativepg_makes_the_database_then_migrates_then_serves(
     assert waves["Job"] < waves["ConfigMap"] and waves["Job"] < waves["Service"]
 
 
+def test_alerts_link_their_runbooks_where_the_operator_serves_them() -> None:
+    def urls(values: dict[str, Any]) -> list[str]:
+        (rule,) = [o for o in render(values) if o["kind"] == "PrometheusRule"]
+        return [r["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for r in g["rules"]]
+
+    relative = urls({"metrics.prometheusRule.enabled": True})
+    assert relative and all(url.startswith("docs/operations.md#") for url in relative)
+    base = "https://docs.example.com/burnafter/operations.html"
+    absolute = urls({"metrics.prometheusRule.enabled": True,
+                     "metrics.prometheusRule.runbookBaseUrl": base + "/"})  # fmt: skip
+    assert absolute == [f"{base}#{url.partition('#')[2]}" for url in relative]
+    assert "runbookBaseUrl" in render_error({"metrics.prometheusRule.runbookBaseUrl": "docs"})
+
+
 def test_config_changes_roll_the_pods() -> None:
     def checksum(values: dict[str, Any]) -> str:
         api = next(o for o in render(values) if o["kind"] == "Deployment")

@@ -319,5 +319,5 @@ def test_every_alert_has_a_summary_and_a_runbook_section() -> None:
     for group in yaml.safe_load(ALERTS.read_text())["groups"]:
         for rule in group["rules"]:
             assert rule["annotations"]["summary"]
-            anchor = rule["annotations"]["runbook"].split("#")[1]
+            anchor = rule["annotations"]["runbook_url"].split("#")[1]
             assert f"### {rule['alert'].lower()}" in operations, anchor
