@@ -295,6 +295,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"burnafter {args.command}: {exc}")
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        if not _database_unreachable(exc):
+            raise
+        # Its type and message only: the host, a certificate's complaint, the user
+        # refused; never the URL, which may hold a password.
+        sys.exit(f"burnafter {args.command}: cannot use the database: {type(exc).__name__}: {exc}")
+
+
+def _database_unreachable(exc: Exception) -> bool:
+    import asyncpg
+
+    from services.store.db import DATABASE_UNAVAILABLE
+
+    return isinstance(exc, (*DATABASE_UNAVAILABLE, asyncpg.InvalidAuthorizationSpecificationError))
 
 
 if __name__ == "__main__":
