@@ -549,6 +549,9 @@ def test_pods_spread_softly_and_take_the_operator_s_labels_priority_and_volumes(
     assert pod["topologySpreadConstraints"] == [own]
     web = pods(objects)["web"]
     assert "volumes" not in web and "priorityClassName" not in web
+    job = pods(render({"migrations.extraVolumes": [ca], "migrations.extraVolumeMounts": [mount]}))
+    assert job["migrate"]["volumes"] == [ca]
+    assert job["migrate"]["containers"][0]["volumeMounts"] == [mount]
 
 
 def test_brand_is_set_only_when_given_and_the_logo_only_in_the_web_pods() -> None:
