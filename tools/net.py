@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 import subprocess
 import time
@@ -29,15 +30,17 @@ def _block() -> int:
     return _BLOCKS - 1  # one process outside xdist: a benchmark, a smoke tool
 
 
-_NEXT = itertools.cycle(range(_BLOCK))
+# From a random place in the block: two suites on one machine do not walk it in step.
+_NEXT = itertools.count(random.randrange(_BLOCK))  # noqa: S311 - not a secret
 
 
 def free_port() -> int:
     """A loopback port nobody listens on, never handed out twice in a row of
-    ``_BLOCK`` calls by this process, nor by another xdist worker."""
+    ``_BLOCK`` calls by this process, nor by another xdist worker (of the first
+    eight)."""
     start = _FIRST_PORT + _block() * _BLOCK
     for _ in range(_BLOCK):
-        port = start + next(_NEXT)
+        port = start + next(_NEXT) % _BLOCK
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))

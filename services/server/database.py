@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.server.settings import Settings
-from services.store.db import create_pool
+from services.store.db import Connection, create_pool
 from services.store.migrations import ensure_migrated, migrate
 
 
@@ -35,6 +35,7 @@ async def migrate_database(settings: Settings) -> list[str]:
         settings.database_url,
         statement_cache_size=settings.db_statement_cache_size,
         timeout=settings.db_timeout,
+        connection_class=Connection,
     )
     try:
         return await migrate(conn)

@@ -113,6 +113,13 @@ def _answered(
         response.force_close()
 
 
+def _database_unavailable(exc: Exception) -> bool:
+    """PostgreSQL out of reach (503), not a bug (500). A file the code could not
+    read is an OSError too, but it is a bug."""
+    files = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    return isinstance(exc, (*DATABASE_UNAVAILABLE, *STATEMENTS_LOST)) and not isinstance(exc, files)
+
+
 @web.middleware
 async def request_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request id (accepted or made, returned, and on every log line of the request),
@@ -132,12 +139,13 @@ async def request_telemetry(request: web.Request, handler: Handler) -> web.Strea
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
-        except (*DATABASE_UNAVAILABLE, *STATEMENTS_LOST) as exc:  # the api answers these itself
-            log.warning("database_unavailable", error=type(exc).__name__)
-            response = web.HTTPServiceUnavailable(text=DATABASE_GONE)
-        except Exception as exc:  # noqa: BLE001 - a bug: still answered with every header, and logged
-            report_unexpected(exc)
-            response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
+        except Exception as exc:  # noqa: BLE001 - still answered with every header, and logged
+            if _database_unavailable(exc):  # the api answers these itself, as problems
+                log.warning("database_unavailable", error=type(exc).__name__)
+                response = web.HTTPServiceUnavailable(text=DATABASE_GONE)
+            else:  # a bug
+                report_unexpected(exc)
+                response = web.HTTPInternalServerError(text=UNEXPECTED_ERROR)
         status = response.status
         _answered(request, response, request_id, draining)
     finally:

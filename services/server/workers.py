@@ -12,8 +12,9 @@ with a ``worker`` label (``sum without (worker)`` gives the process-wide figure)
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
-import os
+import secrets
 import signal
 from collections.abc import Iterable, Iterator
 
@@ -30,13 +31,15 @@ from services.server.settings import Settings
 log = structlog.get_logger("burnafter.workers")
 
 SCRAPE_TIMEOUT = 5.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _metrics_socket(index: int) -> str:
+def _metrics_socket(run: str, index: int) -> str:
     """The name of a worker's abstract Unix socket (Linux: an address that starts
     with NUL, given without it on a command line). It needs no writable folder, and
-    goes with the process."""
-    return f"burnafter-{os.getpid()}-worker-{index}"
+    goes with the process. ``run`` is random per supervisor: in a container every
+    supervisor is PID 1, and two may share a network namespace (a pod's)."""
+    return f"burnafter-{run}-worker-{index}"
 
 
 class _Families:
@@ -82,34 +85,56 @@ async def merged_metrics(sockets: list[str]) -> bytes:
     return generate_latest(_Families(families.values()))
 
 
+def _die_with_the_supervisor() -> None:
+    """In each worker, before it runs: SIGTERM when the supervisor dies, however it
+    dies (Linux's PR_SET_PDEATHSIG), so no worker goes on serving the port alone."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 async def supervise(command: list[str], count: int, settings: Settings) -> int:
     """Run ``count`` workers, each ``command`` followed by its metrics socket, until
-    SIGTERM/SIGINT or until one exits on its own; answer the exit code."""
-    sockets = [_metrics_socket(index) for index in range(count)]
-    workers = [await asyncio.create_subprocess_exec(*command, socket) for socket in sockets]
-    log.info("workers_started", workers=count, pids=[worker.pid for worker in workers])
+    SIGTERM/SIGINT or until one exits on its own; answer the exit code. The signals
+    are handled before the first worker starts, so a SIGTERM during start-up stops
+    them all; a worker that SIGTERM ended before it could drain stopped as asked."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    run = secrets.token_hex(8)
+    sockets = [_metrics_socket(run, index) for index in range(count)]
+    workers: list[asyncio.subprocess.Process] = []
     runner = None
-    if settings.metrics_port:
-        runner = await metrics_runner(functools.partial(merged_metrics, sockets))
-        await web.TCPSite(runner, settings.http_host, settings.metrics_port).start()
-    exits = {asyncio.create_task(worker.wait()): index for index, worker in enumerate(workers)}
-    told = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([told, *exits], return_when=asyncio.FIRST_COMPLETED)
     code = 0
-    if told not in done:
-        ended = next(task for task in done if task in exits)
-        log.error("worker_exited", worker=exits[ended], code=ended.result())
-        code = 1
-    told.cancel()
-    for worker in workers:
-        if worker.returncode is None:
-            worker.send_signal(signal.SIGTERM)
-    codes = await asyncio.gather(*exits)
-    if runner is not None:
-        await runner.cleanup()
-    log.info("workers_stopped", codes=codes)
-    return code or (1 if any(codes) else 0)
+    try:
+        # preexec_fn runs between fork and exec, safe only while this process has no
+        # other thread: the workers start before anything here may start one.
+        workers.extend(
+            [
+                await asyncio.create_subprocess_exec(
+                    *command, socket, preexec_fn=_die_with_the_supervisor
+                )
+                for socket in sockets
+            ]
+        )
+        log.info("workers_started", workers=count, pids=[worker.pid for worker in workers])
+        if settings.metrics_port:
+            runner = await metrics_runner(functools.partial(merged_metrics, sockets))
+            await web.TCPSite(runner, settings.http_host, settings.metrics_port).start()
+        exits = {asyncio.create_task(worker.wait()): index for index, worker in enumerate(workers)}
+        told = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([told, *exits], return_when=asyncio.FIRST_COMPLETED)
+        told.cancel()
+        if told not in done:
+            ended = next(task for task in done if task in exits)
+            log.error("worker_exited", worker=exits[ended], code=ended.result())
+            code = 1
+    finally:
+        for worker in workers:
+            if worker.returncode is None:
+                worker.send_signal(signal.SIGTERM)
+        codes = [await worker.wait() for worker in workers]
+        if runner is not None:
+            await runner.cleanup()
+        log.info("workers_stopped", codes=codes)
+    stopped = {0, -signal.SIGTERM}  # drained, or stopped before it could serve
+    return code or (0 if set(codes) <= stopped else 1)

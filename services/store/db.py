@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import asyncpg
 from asyncpg.exceptions import (
     InsufficientResourcesError,
@@ -38,6 +40,21 @@ STATEMENTS_LOST = (
 )
 
 
+class Connection(asyncpg.Connection):  # type: ignore[misc]
+    """asyncpg's connection, with its prepared statements named uniquely across
+    processes. asyncpg numbers them from 1 in every process, so through a pooler in
+    transaction mode with the cache on (a misconfiguration), one process's
+    ``__asyncpg_stmt_1__`` could be found on a server connection where another
+    process prepared a different statement under that name, and run it with these
+    arguments. With a random part per process, a name from elsewhere is never
+    found: the error is STATEMENTS_LOST's, answered 503."""
+
+    _PROCESS = secrets.token_hex(6)
+
+    def _get_unique_id(self, prefix: str) -> str:
+        return f"__burnafter_{self._PROCESS}{super()._get_unique_id(prefix)}"
+
+
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Release without a reset round trip. asyncpg's default runs ``RESET ALL``,
     ``CLOSE ALL``, ``UNLISTEN *`` and ``pg_advisory_unlock_all()`` on every release:
@@ -60,5 +77,6 @@ async def create_pool(
         command_timeout=db_timeout,
         server_settings={"application_name": "burnafter"},
         reset=_keep_session,
+        connection_class=Connection,
     )
     return pool

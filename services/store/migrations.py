@@ -92,10 +92,11 @@ async def migrate(
         if migration.version in done:
             continue
         if migration.transactional:
-            if not await _apply_in_a_transaction(conn, migration, lock_timeout):
-                continue
+            did = await _apply_in_a_transaction(conn, migration, lock_timeout)
         else:
-            await _apply_statement_by_statement(conn, migration)
+            did = await _apply_statement_by_statement(conn, migration)
+        if not did:
+            continue
         log.info("migration_applied", version=migration.version)
         applied.append(migration.version)
     return applied
@@ -117,14 +118,20 @@ async def _apply_in_a_transaction(
     return True
 
 
-async def _apply_statement_by_statement(conn: asyncpg.Connection, migration: Migration) -> None:
-    """Each statement on its own (autocommit), then the ledger. Run again after a
-    failure, it starts over: each statement must allow that (IF NOT EXISTS)."""
+async def _apply_statement_by_statement(conn: asyncpg.Connection, migration: Migration) -> bool:
+    """Each statement on its own (autocommit), then the ledger; say whether this did
+    it. Run again after a failure, it starts over: each statement must allow that.
+    Nothing can be locked across statements through a pooler, so such a file is for
+    one migrator at a time (the Job); the ledger, read again just before, keeps a
+    second one from running a file the first has finished."""
+    if migration.version in await applied_versions(conn):
+        return False
     for statement in migration.statements():
         await conn.execute(statement)
     async with conn.transaction():
         await conn.execute(_CREATE_LEDGER)
         await conn.execute(f"{_RECORD} ON CONFLICT (version) DO NOTHING", migration.version)
+    return True
 
 
 async def ensure_migrated(conn: asyncpg.Connection) -> None:

@@ -220,6 +220,17 @@ def test_the_cloudnativepg_shape_runs_through_a_transaction_pooler_as_rendered(
     pooled = {**cnpg, "database.cloudnativepg.pooler.enabled": True}
     assert "more than database.maxConnections (97)" in install_notes({**scaled, **cnpg})
     assert "database connections, more than" not in install_notes({**scaled, **pooled})
+    stalls = "PostgreSQL takes no writes"
+    assert stalls not in install_notes(cnpg)  # three instances: either standby may go
+    assert stalls in install_notes({**cnpg, "database.cloudnativepg.instances": 2})
+    asynchronous = {
+        "database.cloudnativepg.instances": 2,
+        "database.cloudnativepg.synchronousStandbys": 0,
+    }
+    assert stalls not in install_notes({**cnpg, **asynchronous})
+    assert "fewer than its instances" in render_error(
+        {**cnpg, "database.cloudnativepg.instances": 1}
+    )
     squeezed = {**pooled, "database.cloudnativepg.pooler.maxClientConn": 100}
     notes = install_notes({**scaled, **squeezed})
     assert "more than database.cloudnativepg.pooler.maxClientConn (100)" in notes
@@ -240,6 +251,8 @@ def test_hook_can_be_switched_off_for_gitops_tools() -> None:
     assert len(first["metadata"]["name"]) <= 63
     assert job({})["metadata"]["name"] == first["metadata"]["name"]
     assert job({"image.tag": "0.2.0"})["metadata"]["name"] != first["metadata"]["name"]
+    changed = job({"config.dbStatementCacheSize": 0})  # another pod template: another Job
+    assert changed["metadata"]["name"] != first["metadata"]["name"]
     long_name = job({"fullnameOverride": "x" * 60})["metadata"]["name"]
     assert len(long_name) <= 63 and re.fullmatch(r"x+-[0-9a-f]{8}", long_name)
 

@@ -12,10 +12,13 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.cli import BIN
 from tests.support.fixtures_types import StartService
+from tests.support.leaks import LEAK_WATCH
 from tests.support.sealing import make_secret
 from tests.support.services import ServiceProcess
 from tests.support.waiting import eventually
+from tools.net import free_port
 
 
 def _children(pid: int) -> list[int]:
@@ -76,3 +79,37 @@ async def test_a_worker_that_dies_takes_the_others_down_with_a_failure(
     assert web.process.returncode == 1
     assert not any(_alive(pid) for pid in workers)
     assert '"event":"worker_exited"' in web.log.read_text()
+
+
+async def test_workers_never_outlive_their_supervisor(
+    database_url: str, start_service: StartService
+) -> None:
+    """Killed outright (the OOM killer, SIGKILL), the supervisor cannot stop its
+    workers: the kernel does (PR_SET_PDEATHSIG), so none serves the port alone."""
+    api = start_service("api", database_url, API_WORKERS="2")
+    workers = _children(api.process.pid)
+    api.process.kill()
+    api.process.wait()
+    await eventually(lambda: not any(_alive(pid) for pid in workers), what="the workers end")
+
+
+async def test_a_sigterm_while_the_workers_start_stops_them_all_cleanly(
+    database_url: str, session_dir: Path
+) -> None:
+    env = {
+        "PATH": os.environ["PATH"], "DATABASE_URL": database_url, "API_WORKERS": "2",
+        "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(free_port()), "METRICS_PORT": "0",
+    }  # fmt: skip
+    log = session_dir / f"starting-{free_port()}.log"
+    LEAK_WATCH.log_files.append(log)
+    with log.open("wb") as out:
+        supervisor = await asyncio.create_subprocess_exec(
+            str(BIN / "burnafter"), "api", env=env, stderr=out
+        )
+    workers = await eventually(
+        lambda: len(_children(supervisor.pid)) == 2 and _children(supervisor.pid),
+        what="both workers started",
+    )
+    supervisor.send_signal(signal.SIGTERM)  # before they can be ready
+    assert await asyncio.wait_for(supervisor.wait(), 30) == 0
+    assert not any(_alive(pid) for pid in workers)

@@ -70,7 +70,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The CloudNativePG Pooler's name, which is its Service's. */}}
 {{- define "burnafter.poolerName" -}}
-{{ include "burnafter.fullname" . }}-db-pooler-rw
+{{ include "burnafter.fullname" . | trunc 50 | trimSuffix "-" }}-db-pooler-rw
 {{- end }}
 
 {{- define "burnafter.throughPooler" -}}
