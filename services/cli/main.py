@@ -66,9 +66,11 @@ def _serve_role(
     """Serve the role's app in this process; or, when more than one worker is asked
     for, start that many and supervise them. A worker is given ``worker_metrics``."""
     from services.server.service import serve
-    from services.server.workers import supervise
+    from services.server.workers import die_with_the_supervisor, supervise
 
-    if worker_metrics is None and workers > 1:
+    if worker_metrics is not None:
+        die_with_the_supervisor()
+    elif workers > 1:
         # On asyncio's own loop: the supervisor is light, and uvloop cannot connect
         # to the workers' abstract Unix sockets by name.
         command = [sys.executable, "-m", "services.cli.main", role, WORKER_OPTION]

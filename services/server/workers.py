@@ -85,9 +85,11 @@ async def merged_metrics(sockets: list[str]) -> bytes:
     return generate_latest(_Families(families.values()))
 
 
-def _die_with_the_supervisor() -> None:
-    """In each worker, before it runs: SIGTERM when the supervisor dies, however it
-    dies (Linux's PR_SET_PDEATHSIG), so no worker goes on serving the port alone."""
+def die_with_the_supervisor() -> None:
+    """Called by each worker as it starts: SIGTERM when the supervisor dies, however
+    it dies (Linux's PR_SET_PDEATHSIG), so no worker goes on serving the port alone.
+    (In the worker rather than between fork and exec: asyncio's child watcher runs a
+    thread, and code there is unsafe beside one.)"""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -106,16 +108,8 @@ async def supervise(command: list[str], count: int, settings: Settings) -> int:
     runner = None
     code = 0
     try:
-        # preexec_fn runs between fork and exec, safe only while this process has no
-        # other thread: the workers start before anything here may start one.
-        workers.extend(
-            [
-                await asyncio.create_subprocess_exec(
-                    *command, socket, preexec_fn=_die_with_the_supervisor
-                )
-                for socket in sockets
-            ]
-        )
+        for socket in sockets:  # one by one: each started is stopped, whatever fails
+            workers.append(await asyncio.create_subprocess_exec(*command, socket))  # noqa: PERF401
         log.info("workers_started", workers=count, pids=[worker.pid for worker in workers])
         if settings.metrics_port:
             runner = await metrics_runner(functools.partial(merged_metrics, sockets))
