@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import os
 import secrets
 import signal
+import sys
 from collections.abc import Iterable, Iterator
 
 import aiohttp
@@ -32,6 +34,8 @@ log = structlog.get_logger("burnafter.workers")
 
 SCRAPE_TIMEOUT = 5.0
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# The environment variable that tells a worker its supervisor's pid.
+SUPERVISOR = "BURNAFTER_SUPERVISOR_PID"
 
 
 def _metrics_socket(run: str, index: int) -> str:
@@ -89,8 +93,11 @@ def die_with_the_supervisor() -> None:
     """Called by each worker as it starts: SIGTERM when the supervisor dies, however
     it dies (Linux's PR_SET_PDEATHSIG), so no worker goes on serving the port alone.
     (In the worker rather than between fork and exec: asyncio's child watcher runs a
-    thread, and code there is unsafe beside one.)"""
+    thread, and code there is unsafe beside one.) A supervisor that died before this
+    call sends nothing: then its worker's parent is another process, and it exits."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != int(os.environ.get(SUPERVISOR, "0")):
+        sys.exit("burnafter: the supervisor that started this worker is gone")
 
 
 async def supervise(command: list[str], count: int, settings: Settings) -> int:
@@ -105,11 +112,12 @@ async def supervise(command: list[str], count: int, settings: Settings) -> int:
     run = secrets.token_hex(8)
     sockets = [_metrics_socket(run, index) for index in range(count)]
     workers: list[asyncio.subprocess.Process] = []
+    env = {**os.environ, SUPERVISOR: str(os.getpid())}
     runner = None
     code = 0
     try:
         for socket in sockets:  # one by one: each started is stopped, whatever fails
-            workers.append(await asyncio.create_subprocess_exec(*command, socket))  # noqa: PERF401
+            workers.append(await asyncio.create_subprocess_exec(*command, socket, env=env))  # noqa: PERF401
         log.info("workers_started", workers=count, pids=[worker.pid for worker in workers])
         if settings.metrics_port:
             runner = await metrics_runner(functools.partial(merged_metrics, sockets))

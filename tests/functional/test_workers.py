@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cli import BIN
@@ -81,21 +82,27 @@ async def test_a_worker_that_dies_takes_the_others_down_with_a_failure(
     assert '"event":"worker_exited"' in web.log.read_text()
 
 
+@pytest.mark.parametrize("when", ["starting", "serving"])
 async def test_workers_never_outlive_their_supervisor(
-    database_url: str, start_service: StartService
+    database_url: str, start_service: StartService, session_dir: Path, when: str
 ) -> None:
     """Killed outright (the OOM killer, SIGKILL), the supervisor cannot stop its
-    workers: the kernel does (PR_SET_PDEATHSIG), so none serves the port alone."""
-    api = start_service("api", database_url, API_WORKERS="2")
-    workers = _children(api.process.pid)
-    api.process.kill()
-    api.process.wait()
+    workers: the kernel does (PR_SET_PDEATHSIG) once a worker asked it to, and a
+    worker that starts after its supervisor died exits by itself."""
+    if when == "serving":
+        supervisor = start_service("api", database_url, API_WORKERS="2").process.pid
+    else:
+        supervisor = (await _start_two_workers(database_url, session_dir)).pid
+    workers = await eventually(
+        lambda: len(_children(supervisor)) == 2 and _children(supervisor),
+        what="both workers started",
+    )
+    os.kill(supervisor, signal.SIGKILL)
     await eventually(lambda: not any(_alive(pid) for pid in workers), what="the workers end")
 
 
-async def test_a_sigterm_while_the_workers_start_stops_them_all_cleanly(
-    database_url: str, session_dir: Path
-) -> None:
+async def _start_two_workers(database_url: str, session_dir: Path) -> asyncio.subprocess.Process:
+    """``burnafter api`` with two workers, not waited for."""
     env = {
         "PATH": os.environ["PATH"], "DATABASE_URL": database_url, "API_WORKERS": "2",
         "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(free_port()), "METRICS_PORT": "0",
@@ -103,9 +110,15 @@ async def test_a_sigterm_while_the_workers_start_stops_them_all_cleanly(
     log = session_dir / f"starting-{free_port()}.log"
     LEAK_WATCH.log_files.append(log)
     with log.open("wb") as out:
-        supervisor = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             str(BIN / "burnafter"), "api", env=env, stderr=out
         )
+
+
+async def test_a_sigterm_while_the_workers_start_stops_them_all_cleanly(
+    database_url: str, session_dir: Path
+) -> None:
+    supervisor = await _start_two_workers(database_url, session_dir)
     workers = await eventually(
         lambda: len(_children(supervisor.pid)) == 2 and _children(supervisor.pid),
         what="both workers started",
