@@ -21,7 +21,12 @@ from services.api.errors import (
 )
 from services.api.wire import json_answer
 from services.protocol.content import UPLOAD_WINDOW
-from services.server.middlewares import UNEXPECTED_ERROR, Handler, report_unexpected
+from services.server.middlewares import (
+    UNEXPECTED_ERROR,
+    Handler,
+    report_database_error,
+    report_unexpected,
+)
 from services.server.rate_limits import RateLimited
 from services.store.db import DATABASE_UNAVAILABLE, STATEMENTS_LOST
 from services.store.errors import (
@@ -181,16 +186,7 @@ DATABASE_UNAVAILABLE_ANSWER = Problem(
 
 
 def _database_unavailable(exc: BaseException) -> Problem:
-    log.warning("database_unavailable", error=type(exc).__name__)
-    return DATABASE_UNAVAILABLE_ANSWER
-
-
-def _statements_lost(exc: BaseException) -> Problem:
-    log.error(
-        "database_statements_lost",
-        error=type(exc).__name__,
-        fix="behind a pooler in transaction mode, set DB_STATEMENT_CACHE_SIZE=0",
-    )
+    report_database_error(exc)
     return DATABASE_UNAVAILABLE_ANSWER
 
 
@@ -286,7 +282,7 @@ _ERRORS: dict[type[BaseException], Callable[[Any], Problem]] = {
     ),
     web.HTTPException: _http_error,
     **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
-    **dict.fromkeys(STATEMENTS_LOST, _statements_lost),
+    **dict.fromkeys(STATEMENTS_LOST, _database_unavailable),
 }
 
 

@@ -113,6 +113,19 @@ def _answered(
         response.force_close()
 
 
+def report_database_error(exc: BaseException) -> None:
+    """A request that met PostgreSQL out of its reach (answered 503): the error's
+    type in the log; for prepared statements a pooler lost, the fix as well."""
+    if isinstance(exc, STATEMENTS_LOST):
+        log.error(
+            "database_statements_lost",
+            error=type(exc).__name__,
+            fix="behind a pooler in transaction mode, set DB_STATEMENT_CACHE_SIZE=0",
+        )
+    else:
+        log.warning("database_unavailable", error=type(exc).__name__)
+
+
 def _database_unavailable(exc: Exception) -> bool:
     """PostgreSQL out of reach (503), not a bug (500). A file the code could not
     read is an OSError too, but it is a bug."""
@@ -141,7 +154,7 @@ async def request_telemetry(request: web.Request, handler: Handler) -> web.Strea
             response = exc
         except Exception as exc:  # noqa: BLE001 - still answered with every header, and logged
             if _database_unavailable(exc):  # the api answers these itself, as problems
-                log.warning("database_unavailable", error=type(exc).__name__)
+                report_database_error(exc)
                 response = web.HTTPServiceUnavailable(text=DATABASE_GONE)
             else:  # a bug
                 report_unexpected(exc)

@@ -17,6 +17,7 @@ from aiohttp import web
 from tests.support.sign_in import skips_sign_in
 
 Direction = Literal["up", "down"]  # client to server, server to client
+Writers = tuple[asyncio.StreamWriter, asyncio.StreamWriter]  # a connection's two sides
 
 
 @dataclass
@@ -69,7 +70,7 @@ class TcpProxy:
         direction: Direction,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        both: Writers,
     ) -> None:
         try:
             while data := await reader.read(16 * 1024):
@@ -80,12 +81,12 @@ class TcpProxy:
             for each in both:
                 each.transport.abort()
 
-    async def forward(
+    async def forward(  # the subclasses' hook: they use every argument
         self,
-        direction: Direction,  # noqa: ARG002 - for the subclasses
+        direction: Direction,  # noqa: ARG002
         data: bytes,
         writer: asyncio.StreamWriter,
-        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],  # noqa: ARG002
+        both: Writers,  # noqa: ARG002
     ) -> bool:
         """Pass ``data`` on; False ends the connection's pump."""
         writer.write(data)
@@ -112,11 +113,7 @@ class CuttingProxy(TcpProxy):
     moved: dict[str, int] = field(default_factory=lambda: {"up": 0, "down": 0})
 
     async def forward(
-        self,
-        direction: Direction,
-        data: bytes,
-        writer: asyncio.StreamWriter,
-        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        self, direction: Direction, data: bytes, writer: asyncio.StreamWriter, both: Writers
     ) -> bool:
         left = self.cut_after - self.moved[direction]
         if direction == self.direction and self.cuts < self.times and len(data) > left:
@@ -142,11 +139,7 @@ class HoldingProxy(TcpProxy):
         self.held = True
 
     async def forward(
-        self,
-        direction: Direction,
-        data: bytes,
-        writer: asyncio.StreamWriter,
-        both: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        self, direction: Direction, data: bytes, writer: asyncio.StreamWriter, both: Writers
     ) -> bool:
         if direction == "down" and self.held:
             await asyncio.Event().wait()  # until the proxy closes
